@@ -1,0 +1,65 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "labgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "labgate", targets: ["labgate"]),
+        .library(name: "LabGate", targets: ["LabGate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CModbus",
+            pkgConfig: "libmodbus",
+            providers: [.apt(["libmodbus-dev"])]
+        ),
+        .systemLibrary(
+            name: "CUdev",
+            pkgConfig: "libudev",
+            providers: [.apt(["libudev-dev"])]
+        ),
+        .target(name: "Modbus", dependencies: ["CModbus"]),
+        .target(
+            name: "LabGate",
+            dependencies: [
+                "Modbus",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "LabGateSim",
+            dependencies: [
+                "Modbus", "LabGate",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "labgate",
+            dependencies: [
+                "LabGate", "LabGateSim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ModbusTests", dependencies: ["Modbus"]),
+        .testTarget(name: "LabGateTests", dependencies: ["LabGate"]),
+        .testTarget(name: "LabGateSimTests", dependencies: ["LabGateSim", "LabGate", "Modbus"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["labgate", "LabGate", "Modbus"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,248 @@
+import Modbus
+
+/// A validated configuration: what the daemon polls, where it writes, which limits apply.
+///
+/// Built only by `ConfigLoader`, which reports every problem with its file, line and column, so
+/// a value of this type can be trusted by every later stage.
+public struct Config: Sendable {
+    /// The file this was loaded from (for messages and for the summary).
+    public var file: String
+    public var site: String
+    /// SQLite file of the store; a relative path is taken from the working directory.
+    public var store: String
+    /// Folder holding `alerts.log` and `alerts.jsonl`; relative paths as for `store`.
+    public var alerts: String
+    public var buses: [Bus]
+    public var devices: [Device]
+    public var profiles: [String: Profile]
+    public var specs: [String: Spec]
+
+    public init(
+        file: String, site: String, store: String, alerts: String, buses: [Bus], devices: [Device],
+        profiles: [String: Profile], specs: [String: Spec]
+    ) {
+        self.file = file
+        self.site = site
+        self.store = store
+        self.alerts = alerts
+        self.buses = buses
+        self.devices = devices
+        self.profiles = profiles
+        self.specs = specs
+    }
+
+    public func bus(_ id: String) -> Bus? { buses.first { $0.id == id } }
+    public func device(_ id: String) -> Device? { devices.first { $0.id == id } }
+    public func devices(on bus: String) -> [Device] { devices.filter { $0.bus == bus } }
+
+    /// The profile a device uses (validation guarantees it exists).
+    public func profile(of device: Device) -> Profile {
+        profiles[device.profile] ?? Profile(name: device.profile, fields: [])
+    }
+
+    /// Limits that apply to a device's channel: the tightest of its equipment limits and its spec.
+    public func limits(of device: Device, channel: String) -> ChannelLimits? {
+        let sources = [device.limits[channel], device.spec.flatMap { specs[$0]?.limits[channel] }]
+        return ChannelLimits.tightest(sources.compactMap { $0 })
+    }
+}
+
+/// Where something was written in a config or scenario file, for error messages.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+public struct Bus: Sendable, Hashable {
+    public enum Transport: Sendable, Hashable {
+        case tcp(host: String, port: Int)
+    }
+
+    public var id: String
+    public var transport: Transport
+    public var location: SourceLocation?
+
+    public init(id: String, transport: Transport, location: SourceLocation? = nil) {
+        self.id = id
+        self.transport = transport
+        self.location = location
+    }
+}
+
+public enum DeviceKind: String, Sendable, CaseIterable {
+    case incubator, freezer, ln2Tank = "ln2_tank", fridge, other
+}
+
+public struct Device: Sendable, Hashable {
+    public var id: String
+    public var kind: DeviceKind
+    public var bus: String
+    /// Modbus unit (slave) id.
+    public var unit: Int
+    public var profile: String
+    /// Poll period; polls run at a fixed rate, not a fixed delay after the previous reply.
+    public var every: Duration
+    /// The spec whose limits apply to this device (until lots carry their own).
+    public var spec: String?
+    /// The device's own equipment limits, per channel.
+    public var limits: [String: ChannelLimits]
+    /// How long to wait for a reply before the attempt counts as a timeout.
+    public var timeout: Duration
+    /// Further attempts after a failed one, within the same poll.
+    public var retries: Int
+    /// Consecutive failed polls before the device is reported unreachable.
+    public var unreachableAfter: Int
+    public var location: SourceLocation?
+
+    public init(
+        id: String, kind: DeviceKind, bus: String, unit: Int, profile: String, every: Duration,
+        spec: String? = nil, limits: [String: ChannelLimits] = [:], timeout: Duration = .seconds(1),
+        retries: Int = 1, unreachableAfter: Int = 3, location: SourceLocation? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.bus = bus
+        self.unit = unit
+        self.profile = profile
+        self.every = every
+        self.spec = spec
+        self.limits = limits
+        self.timeout = timeout
+        self.retries = retries
+        self.unreachableAfter = unreachableAfter
+        self.location = location
+    }
+}
+
+public enum RegisterTable: String, Sendable, CaseIterable {
+    case holding, input
+}
+
+/// A device model's register map: which registers hold which channel, and how to read them.
+public struct Profile: Sendable, Hashable {
+    public var name: String
+    /// In the order the profile lists them.
+    public var fields: [Field]
+
+    public init(name: String, fields: [Field]) {
+        self.name = name
+        self.fields = fields
+    }
+
+    public func field(_ channel: String) -> Field? { fields.first { $0.channel == channel } }
+}
+
+/// One channel of a profile: `value = raw * scale + offset`, unless `raw` is a sentinel.
+public struct Field: Sendable, Hashable {
+    public var channel: String
+    public var table: RegisterTable
+    /// 0-based wire address (manuals often print 1-based register numbers).
+    public var address: Int
+    public var type: RegisterType
+    public var order: WordOrder
+    public var scale: Double
+    public var offset: Double
+    public var unit: String
+    /// Raw values the device sends to say "no valid measurement" (compared before scaling).
+    public var invalid: [Double]
+    public var location: SourceLocation?
+
+    public init(
+        channel: String, table: RegisterTable, address: Int, type: RegisterType, order: WordOrder? = nil,
+        scale: Double = 1, offset: Double = 0, unit: String = "", invalid: [Double] = [],
+        location: SourceLocation? = nil
+    ) {
+        self.channel = channel
+        self.table = table
+        self.address = address
+        self.type = type
+        self.order = order ?? type.defaultOrder
+        self.scale = scale
+        self.offset = offset
+        self.unit = unit
+        self.invalid = invalid
+        self.location = location
+    }
+
+    /// Registers this field occupies.
+    public var addresses: Range<Int> { address..<(address + type.width) }
+}
+
+/// What the cells need: per channel limits.
+public struct Spec: Sendable, Hashable {
+    public var name: String
+    public var limits: [String: ChannelLimits]
+
+    public init(name: String, limits: [String: ChannelLimits]) {
+        self.name = name
+        self.limits = limits
+    }
+}
+
+/// Limits of one channel. A value below `low` or above `high` is out of spec; it becomes an
+/// excursion once it has lasted `delay`. A critical limit raises an excursion at once.
+public struct ChannelLimits: Sendable, Hashable {
+    public struct Bound: Sendable, Hashable {
+        public var value: Double
+        public var delay: Duration
+        /// Which configured limit this bound came from, e.g. "spec msc-culture" or "equipment".
+        public var source: String
+
+        public init(value: Double, delay: Duration, source: String) {
+            self.value = value
+            self.delay = delay
+            self.source = source
+        }
+    }
+
+    public var low: Bound?
+    public var high: Bound?
+    public var criticalLow: Double?
+    public var criticalHigh: Double?
+
+    public init(low: Bound? = nil, high: Bound? = nil, criticalLow: Double? = nil, criticalHigh: Double? = nil) {
+        self.low = low
+        self.high = high
+        self.criticalLow = criticalLow
+        self.criticalHigh = criticalHigh
+    }
+
+    /// Convenience for limits from a single source with one delay.
+    public init(
+        low: Double? = nil, high: Double? = nil, delay: Duration = .zero, criticalLow: Double? = nil,
+        criticalHigh: Double? = nil, source: String
+    ) {
+        self.low = low.map { Bound(value: $0, delay: delay, source: source) }
+        self.high = high.map { Bound(value: $0, delay: delay, source: source) }
+        self.criticalLow = criticalLow
+        self.criticalHigh = criticalHigh
+    }
+
+    /// The tightest combination: the highest low, the lowest high (on a tie, the shorter delay).
+    public static func tightest(_ all: [ChannelLimits]) -> ChannelLimits? {
+        guard var result = all.first else { return nil }
+        for other in all.dropFirst() {
+            result.low = pick(result.low, other.low) { $0.value > $1.value }
+            result.high = pick(result.high, other.high) { $0.value < $1.value }
+            result.criticalLow = [result.criticalLow, other.criticalLow].compactMap { $0 }.max()
+            result.criticalHigh = [result.criticalHigh, other.criticalHigh].compactMap { $0 }.min()
+        }
+        return result
+    }
+
+    private static func pick(_ a: Bound?, _ b: Bound?, tighter: (Bound, Bound) -> Bool) -> Bound? {
+        guard let a else { return b }
+        guard let b else { return a }
+        if a.value == b.value { return a.delay <= b.delay ? a : b }
+        return tighter(a, b) ? a : b
+    }
+}
