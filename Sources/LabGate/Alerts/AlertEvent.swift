@@ -1,0 +1,69 @@
+import Foundation
+
+/// Something an operator must know about, as written to alerts.log and alerts.jsonl.
+public struct AlertEvent: Sendable, Codable, Hashable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// Out of spec for longer than the limit's delay (stamped with the first out-of-spec time).
+        case excursionBegan = "excursion_began"
+        /// Past a critical limit: raised at once, delay or not.
+        case excursionCritical = "excursion_critical"
+        case excursionRecovered = "excursion_recovered"
+        case deviceUnreachable = "device_unreachable"
+        case deviceBack = "device_back"
+        /// The device answers but gives no valid value for a channel: a sensor fault value
+        /// (sentinel, NaN), an exception or a garbled reply.
+        case channelFault = "channel_fault"
+        case channelRecovered = "channel_recovered"
+    }
+
+    public enum Severity: String, Sendable, Codable, Comparable {
+        case info, warning, critical
+
+        public static func < (a: Severity, b: Severity) -> Bool {
+            let order: [Severity] = [.info, .warning, .critical]
+            return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+        }
+    }
+
+    /// A limit as it applied when the event was raised.
+    public struct Limit: Sendable, Codable, Hashable {
+        /// `low`, `high`, `critical_low` or `critical_high`.
+        public var name: String
+        public var value: Double
+        /// Where the limit was configured, e.g. "spec msc-culture" or "equipment".
+        public var source: String
+    }
+
+    /// When the event was raised (UTC).
+    public var time: Date
+    public var severity: Severity
+    public var event: Kind
+    public var device: String
+    public var channel: String?
+    /// The reading that raised the event.
+    public var value: Double?
+    public var unit: String?
+    public var limit: Limit?
+    /// When the condition began: the first out-of-spec reading, or the first failed poll.
+    public var since: Date?
+    /// The worst value of an excursion so far.
+    public var worst: Double?
+    public var detail: String?
+
+    public init(
+        time: Date, severity: Severity, event: Kind, device: String, channel: String? = nil, value: Double? = nil,
+        unit: String? = nil, limit: Limit? = nil, since: Date? = nil, worst: Double? = nil, detail: String? = nil
+    ) {
+        self.time = time
+        self.severity = severity
+        self.event = event
+        self.device = device
+        self.channel = channel
+        self.value = value
+        self.unit = unit
+        self.limit = limit
+        self.since = since
+        self.worst = worst
+        self.detail = detail
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// The two renderings of an event: a line for people (alerts.log) and a JSON object for machines.
+public enum AlertFormatter {
+    /// One line, no newline: UTC time, severity, event, device, channel, value against limit, since.
+    public static func line(_ event: AlertEvent) -> String {
+        var parts = [
+            UTCTime.format(event.time),
+            event.severity.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0),
+            event.event.rawValue.padding(toLength: 19, withPad: " ", startingAt: 0),
+            event.device,
+        ]
+        if let channel = event.channel { parts.append(channel) }
+        parts.append(contentsOf: detailWords(event))
+        return parts.joined(separator: " ")
+    }
+
+    private static func detailWords(_ event: AlertEvent) -> [String] {
+        var words: [String] = []
+        let unit = event.unit.map { $0.isEmpty ? "" : " \($0)" } ?? ""
+        if let value = event.value { words.append("\(number(value))\(unit)") }
+        if let limit = event.limit {
+            let relation: String
+            switch event.event {
+            case .excursionRecovered: relation = "back within"
+            default: relation = limit.name.hasSuffix("low") ? "below" : "above"
+            }
+            words.append("\(relation) \(limit.name) \(number(limit.value))\(unit) (\(limit.source))")
+        }
+        if let since = event.since {
+            words.append("since \(UTCTime.format(since))")
+            if event.event == .excursionRecovered || event.event == .deviceBack {
+                words.append("lasted \(DurationText.format(.milliseconds(Int64(event.time.timeIntervalSince(since) * 1000))))")
+            }
+        }
+        if let worst = event.worst { words.append("worst \(number(worst))\(unit)") }
+        if let detail = event.detail { words.append("— \(detail)") }
+        return words
+    }
+
+    public static func json(_ event: AlertEvent) -> String {
+        let data = (try? encoder.encode(event)) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    public static func decode(json line: String) throws -> AlertEvent {
+        try decoder.decode(AlertEvent.self, from: Data(line.utf8))
+    }
+
+    static func number(_ value: Double) -> String {
+        String(format: "%.2f", value)
+    }
+
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(UTCTime.format(date))
+        }
+        return encoder
+    }
+
+    private static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = UTCTime.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a UTC time: \(text)")
+            }
+            return date
+        }
+        return decoder
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Turns poll results into alert events: excursions per channel against the device's limits,
+/// sensor faults per channel, and reachability per device.
+public struct Evaluator {
+    private var channels: [String: [String: ChannelEvaluator]] = [:]
+    private var health: [String: DeviceHealth] = [:]
+    private var faulted: Set<String> = []
+    private let units: [String: [String: String]]
+    private let unreachableAfter: [String: Int]
+
+    private struct DeviceHealth {
+        var failedPolls = 0
+        var firstFailure: Date?
+        var unreachable = false
+    }
+
+    public init(config: Config) {
+        var units: [String: [String: String]] = [:]
+        for device in config.devices {
+            let profile = config.profile(of: device)
+            units[device.id] = Dictionary(profile.fields.map { ($0.channel, $0.unit) }, uniquingKeysWith: { a, _ in a })
+            for field in profile.fields {
+                guard let limits = config.limits(of: device, channel: field.channel) else { continue }
+                channels[device.id, default: [:]][field.channel] = ChannelEvaluator(
+                    device: device.id, channel: field.channel, unit: field.unit, limits: limits)
+            }
+        }
+        self.units = units
+        self.unreachableAfter = Dictionary(config.devices.map { ($0.id, $0.unreachableAfter) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    public mutating func evaluate(_ poll: PollResult) -> [AlertEvent] {
+        var events = reachability(poll)
+        for reading in poll.readings {
+            let key = "\(reading.device)\u{0}\(reading.channel)"
+            switch reading.quality {
+            case .good:
+                if faulted.remove(key) != nil {
+                    events.append(AlertEvent(
+                        time: reading.time, severity: .info, event: .channelRecovered, device: reading.device,
+                        channel: reading.channel, value: reading.value, unit: unit(reading)))
+                }
+                if let value = reading.value {
+                    events += channels[reading.device]?[reading.channel]?
+                        .evaluate(value: value, time: reading.time, instant: poll.instant) ?? []
+                }
+            case .sensorFault, .exception, .badResponse:
+                // Reachable but no trustworthy value: a per-channel fault, raised once.
+                if faulted.insert(key).inserted {
+                    events.append(AlertEvent(
+                        time: reading.time, severity: .warning, event: .channelFault, device: reading.device,
+                        channel: reading.channel, unit: unit(reading), detail: reading.detail))
+                }
+            case .timeout, .disconnected:
+                break
+            }
+        }
+        return events
+    }
+
+    private func unit(_ reading: Reading) -> String? {
+        units[reading.device]?[reading.channel]
+    }
+
+    private mutating func reachability(_ poll: PollResult) -> [AlertEvent] {
+        var state = health[poll.device] ?? DeviceHealth()
+        defer { health[poll.device] = state }
+        guard let failure = poll.failure else {
+            defer { state = DeviceHealth() }
+            guard state.unreachable else { return [] }
+            return [AlertEvent(
+                time: poll.time, severity: .info, event: .deviceBack, device: poll.device, since: state.firstFailure,
+                detail: "answering again")]
+        }
+        state.failedPolls += 1
+        if state.firstFailure == nil { state.firstFailure = poll.time }
+        guard !state.unreachable, state.failedPolls >= unreachableAfter[poll.device, default: 1] else { return [] }
+        state.unreachable = true
+        return [AlertEvent(
+            time: poll.time, severity: .critical, event: .deviceUnreachable, device: poll.device,
+            since: state.firstFailure, detail: "\(state.failedPolls) polls failed: \(failure)")]
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// How much a reading can be trusted. Only `good` readings carry a value.
+public enum Quality: String, Sendable, CaseIterable, Codable {
+    case good
+    /// The device sent a sentinel, NaN or infinity: the sensor says it has no measurement.
+    case sensorFault = "sensor_fault"
+    case timeout
+    /// The device answered with a Modbus exception.
+    case exception
+    /// A reply that did not fit the request (garbage, wrong length, bad CRC).
+    case badResponse = "bad_response"
+    /// No connection to the device (refused, reset, unreachable).
+    case disconnected
+}
+
+/// One channel's value at one moment, as stored: never a made-up number for a failed read.
+public struct Reading: Sendable, Hashable {
+    public var device: String
+    public var channel: String
+    /// UTC wall-clock time of the poll.
+    public var time: Date
+    /// Present exactly when `quality` is `good`.
+    public var value: Double?
+    public var quality: Quality
+    /// Why the quality is bad, e.g. "exception 2 (illegal data address)".
+    public var detail: String?
+
+    public init(device: String, channel: String, time: Date, value: Double?, quality: Quality, detail: String? = nil) {
+        self.device = device
+        self.channel = channel
+        self.time = time
+        self.value = quality == .good ? value : nil
+        self.quality = quality
+        self.detail = detail
+    }
+}
+
+/// Everything one poll of one device produced.
+public struct PollResult: Sendable {
+    public var device: String
+    public var time: Date
+    /// When the poll happened on the monotonic clock; delays are measured on this, not `time`.
+    public var instant: ContinuousClock.Instant
+    public var readings: [Reading]
+    /// Set when the device as a whole did not answer (every reading then has a bad quality).
+    public var failure: String?
+
+    public init(device: String, time: Date, instant: ContinuousClock.Instant, readings: [Reading], failure: String?) {
+        self.device = device
+        self.time = time
+        self.instant = instant
+        self.readings = readings
+        self.failure = failure
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import GRDB
+
+/// Reads stored readings back, oldest first.
+public struct ReadingQuery: Sendable {
+    public var device: String
+    public var channel: String?
+    public var since: Date?
+    public var limit: Int?
+
+    public init(device: String, channel: String? = nil, since: Date? = nil, limit: Int? = nil) {
+        self.device = device
+        self.channel = channel
+        self.since = since
+        self.limit = limit
+    }
+
+    public func fetch(from store: ReadingStore) throws -> [Reading] {
+        try store.pool.read { db in
+            var sql = """
+                SELECT s.device, s.channel, r.time, r.value, r.quality, r.detail
+                FROM reading r JOIN series s ON s.id = r.series
+                WHERE s.device = ?
+                """
+            var arguments: StatementArguments = [device]
+            if let channel {
+                sql += " AND s.channel = ?"
+                _ = arguments.append(contentsOf: [channel])
+            }
+            if let since {
+                sql += " AND r.time >= ?"
+                _ = arguments.append(contentsOf: [since.millisecondsSince1970])
+            }
+            sql += " ORDER BY r.time, s.channel"
+            if let limit { sql += " LIMIT \(limit)" }
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                Reading(
+                    device: row[0], channel: row[1], time: Date(millisecondsSince1970: row[2]),
+                    value: row[3], quality: Quality(code: row[4]) ?? .badResponse, detail: row[5])
+            }
+        }
+    }
+
+    /// Devices that have readings in the store.
+    public static func devices(in store: ReadingStore) throws -> [String] {
+        try store.pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT device FROM series ORDER BY device") }
+    }
+}

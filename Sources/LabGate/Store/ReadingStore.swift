@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+
+/// The SQLite file holding every reading (WAL, so readers never block the one writer).
+public final class ReadingStore: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    public init(path: String) throws(StartupError) {
+        try StartupError.checkWritableFolder(of: path, what: "store")
+        self.path = path
+        do {
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(5)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StartupError("cannot open store \(path): \(error)")
+        }
+    }
+
+    /// Opens an existing store for reading only (the CLI, while the daemon writes).
+    public init(readingExisting path: String) throws(StartupError) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StartupError("store \(path) does not exist (has the daemon run with this config?)")
+        }
+        self.path = path
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw StartupError("cannot open store \(path): \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1 readings") { db in
+            try db.execute(sql: """
+                CREATE TABLE quality (
+                    code INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE
+                );
+                CREATE TABLE series (
+                    id INTEGER PRIMARY KEY,
+                    device TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    UNIQUE (device, channel)
+                );
+                -- time: milliseconds since 1970-01-01 UTC; value is NULL unless quality is good.
+                CREATE TABLE reading (
+                    series INTEGER NOT NULL REFERENCES series(id),
+                    time INTEGER NOT NULL,
+                    value REAL,
+                    quality INTEGER NOT NULL REFERENCES quality(code),
+                    detail TEXT,
+                    CHECK ((quality = 0) = (value IS NOT NULL))
+                );
+                CREATE INDEX reading_by_series_time ON reading(series, time);
+                """)
+            for (code, quality) in Quality.allCases.enumerated() {
+                try db.execute(sql: "INSERT INTO quality (code, name) VALUES (?, ?)", arguments: [code, quality.rawValue])
+            }
+        }
+        return migrator
+    }
+}
+
+extension Quality {
+    /// The code stored in the `reading` table (the `quality` table names each one).
+    var code: Int { Quality.allCases.firstIndex(of: self)! }
+
+    init?(code: Int) {
+        guard Quality.allCases.indices.contains(code) else { return nil }
+        self = Quality.allCases[code]
+    }
+}

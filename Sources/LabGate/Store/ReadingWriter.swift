@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+
+/// The store's single writer: collects readings and commits them in batched transactions.
+/// A failed commit keeps the batch and retries it; nothing is dropped.
+public actor ReadingWriter {
+    private let store: ReadingStore
+    private let batchSize: Int
+    private var pending: [Reading] = []
+    private var seriesIDs: [SeriesKey: Int64] = [:]
+    public private(set) var written = 0
+
+    struct SeriesKey: Hashable, Sendable {
+        var device: String
+        var channel: String
+    }
+
+    public init(store: ReadingStore, batchSize: Int = 1000) {
+        self.store = store
+        self.batchSize = batchSize
+    }
+
+    /// Queues readings; commits at once when a full batch is waiting.
+    public func append(_ readings: [Reading]) async throws {
+        pending.append(contentsOf: readings)
+        if pending.count >= batchSize { try await flush() }
+    }
+
+    public var pendingCount: Int { pending.count }
+
+    /// Commits everything queued in one transaction.
+    public func flush() async throws {
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        let known = seriesIDs
+        let newIDs = try await store.pool.write { db in try Self.insert(batch, known: known, db: db) }
+        seriesIDs.merge(newIDs) { old, _ in old }
+        pending.removeFirst(batch.count)
+        written += batch.count
+    }
+
+    private static func insert(_ batch: [Reading], known: [SeriesKey: Int64], db: Database) throws -> [SeriesKey: Int64] {
+        var ids = known
+        var created: [SeriesKey: Int64] = [:]
+        let insert = try db.cachedStatement(sql: "INSERT INTO reading (series, time, value, quality, detail) VALUES (?, ?, ?, ?, ?)")
+        for reading in batch {
+            let key = SeriesKey(device: reading.device, channel: reading.channel)
+            let series: Int64
+            if let id = ids[key] {
+                series = id
+            } else {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO series (device, channel) VALUES (?, ?)",
+                    arguments: [key.device, key.channel])
+                series = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM series WHERE device = ? AND channel = ?",
+                    arguments: [key.device, key.channel])!
+                ids[key] = series
+                created[key] = series
+            }
+            try insert.execute(arguments: [
+                series, reading.time.millisecondsSince1970, reading.value, reading.quality.code, reading.detail,
+            ])
+        }
+        return created
+    }
+}
+
+extension Date {
+    var millisecondsSince1970: Int64 { Int64((timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    init(millisecondsSince1970 ms: Int64) {
+        self.init(timeIntervalSince1970: Double(ms) / 1000)
+    }
+}

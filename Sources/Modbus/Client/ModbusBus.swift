@@ -1,0 +1,77 @@
+/// Where a bus is reached.
+public enum ModbusTransport: Sendable, Hashable, CustomStringConvertible {
+    case tcp(host: String, port: Int)
+
+    public var description: String {
+        switch self {
+        case let .tcp(host, port): "tcp \(host):\(port)"
+        }
+    }
+}
+
+public enum ModbusTable: Sendable, Hashable {
+    case holding, input
+}
+
+/// The single owner of one bus's libmodbus context: every call runs on the bus's own thread, one
+/// at a time, so a slow device delays only its own bus.
+public actor ModbusBus {
+    public nonisolated let name: String
+    public nonisolated let transport: ModbusTransport
+    private nonisolated let executor: ThreadExecutor
+    private var context: ModbusContext?
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    public init(name: String, transport: ModbusTransport) {
+        self.name = name
+        self.transport = transport
+        self.executor = ThreadExecutor(name: "modbus \(name)")
+    }
+
+    deinit {
+        executor.shutdown()
+    }
+
+    /// Reads `count` registers, connecting first if needed. A transport failure closes the
+    /// connection (the next call reconnects); a timeout or garbled reply flushes what is in flight.
+    public func read(
+        unit: Int, table: ModbusTable, address: Int, count: Int, timeout: Duration
+    ) throws(ModbusError) -> [UInt16] {
+        let context = try connectedContext(timeout: timeout)
+        do {
+            switch table {
+            case .holding: return try context.readHoldingRegisters(unit: unit, address: address, count: count)
+            case .input: return try context.readInputRegisters(unit: unit, address: address, count: count)
+            }
+        } catch {
+            if error.isTransport {
+                context.close()
+            } else if error.needsFlush {
+                context.flush()
+            }
+            throw error
+        }
+    }
+
+    /// Closes the connection; the next read opens it again.
+    public func disconnect() {
+        context?.close()
+    }
+
+    private func connectedContext(timeout: Duration) throws(ModbusError) -> ModbusContext {
+        let context: ModbusContext
+        if let existing = self.context {
+            context = existing
+        } else {
+            switch transport {
+            case let .tcp(host, port): context = try ModbusContext.tcp(host: host, port: port)
+            }
+            self.context = context
+        }
+        context.setResponseTimeout(timeout)
+        context.setByteTimeout(timeout)
+        if !context.isConnected { try context.connect() }
+        return context
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+@testable import LabGate
+
+private let began = AlertEvent(
+    time: Date(timeIntervalSince1970: 1_800_000_100), severity: .warning, event: .excursionBegan, device: "INC-02",
+    channel: "co2", value: 4.31, unit: "%", limit: .init(name: "low", value: 4.5, source: "spec msc-culture"),
+    since: Date(timeIntervalSince1970: 1_800_000_040.5), worst: 4.2)
+
+@Test("alerts.log reads well to a person: time, severity, event, device, channel, value vs limit, since")
+func textLine() {
+    #expect(AlertFormatter.line(began) ==
+        "2027-01-15T08:01:40.000Z WARNING  excursion_began     INC-02 co2 4.31 % below low 4.50 % (spec msc-culture) since 2027-01-15T08:00:40.500Z worst 4.20 %")
+    var recovered = began
+    recovered.event = .excursionRecovered
+    recovered.severity = .info
+    recovered.time = began.time.addingTimeInterval(120)
+    #expect(AlertFormatter.line(recovered).contains("back within low 4.50 % (spec msc-culture) since 2027-01-15T08:00:40.500Z lasted 2m59s500ms"))
+}
+
+@Test("alerts.jsonl carries the same event and reads back to it")
+func jsonRoundTrip() throws {
+    let json = AlertFormatter.json(began)
+    #expect(!json.contains("\n"))
+    #expect(json.contains(#""since":"2027-01-15T08:00:40.500Z""#))
+    #expect(try AlertFormatter.decode(json: json) == began)
+}
+
+@Test("each event is one whole line in each file")
+func appendsLines() throws {
+    let folder = try TemporaryFolder()
+    let log = try AlertLog(folder: folder.path)
+    for _ in 0..<3 { try log.write(began) }
+    let text = try String(contentsOfFile: log.textPath, encoding: .utf8)
+    #expect(text == String(repeating: AlertFormatter.line(began) + "\n", count: 3))
+    let entries = try AlertLogReader(path: log.jsonPath).readAll()
+    #expect(entries.count == 3)
+    guard case let .event(event) = entries.first else { Issue.record("not an event"); return }
+    #expect(event == began)
+}
+
+@Test("following the log shows new events, a broken line as such, and survives rotation")
+func followsRotation() async throws {
+    let folder = try TemporaryFolder()
+    let log = try AlertLog(folder: folder.path)
+    try log.write(began)
+    let reader = AlertLogReader(path: log.jsonPath)
+    let seen = Seen()
+    let follower = Task { try await reader.follow(pollEvery: .milliseconds(20)) { seen.add($0) } }
+    try await Task.sleep(for: .milliseconds(100))
+    var second = began
+    second.device = "INC-03"
+    try log.write(second)
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log.jsonPath))
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data("not json\n".utf8))
+    try handle.close()
+    try await Task.sleep(for: .milliseconds(100))
+    try FileManager.default.moveItem(atPath: log.jsonPath, toPath: log.jsonPath + ".1")
+    var third = began
+    third.device = "INC-04"
+    try log.write(third)
+    try await waitUntil { seen.count >= 3 }
+    follower.cancel()
+    #expect(seen.lines == ["INC-03", "line 3: not json", "INC-04"])
+}
+
+private final class Seen: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String] = []
+
+    func add(_ entry: AlertLogReader.Entry) {
+        lock.withLock {
+            switch entry {
+            case let .event(event): entries.append(event.device)
+            case let .unreadable(line, text): entries.append("line \(line): \(text)")
+            }
+        }
+    }
+
+    var count: Int { lock.withLock { entries.count } }
+    var lines: [String] { lock.withLock { entries } }
+}
+
+func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition(), ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}

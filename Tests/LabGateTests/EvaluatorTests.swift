@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+@testable import LabGate
+
+/// Feeds the evaluator one co2 reading per second of simulated monotonic time.
+private struct Feed {
+    var evaluator: Evaluator
+    let start = ContinuousClock.now
+    let wallStart = Date(timeIntervalSince1970: 1_800_000_000)
+
+    init(config: Config) {
+        evaluator = Evaluator(config: config)
+    }
+
+    mutating func co2(_ value: Double?, at second: Int, quality: Quality = .good, failure: String? = nil) -> [AlertEvent] {
+        let time = wallStart.addingTimeInterval(Double(second))
+        let reading = Reading(device: "INC-01", channel: "co2", time: time, value: value, quality: quality)
+        return evaluator.evaluate(PollResult(
+            device: "INC-01", time: time, instant: start + .seconds(second), readings: [reading], failure: failure))
+    }
+}
+
+@Test("an excursion is raised only after its delay, stamped with the first out-of-spec reading")
+func excursionAfterDelay() throws {
+    var feed = Feed(config: incubatorConfig(delay: .seconds(10)))
+    #expect(feed.co2(5.0, at: 0).isEmpty)
+    for second in 1...10 {
+        #expect(feed.co2(4.2, at: second).isEmpty, "no alert before the delay has passed (second \(second))")
+    }
+    let began = feed.co2(4.1, at: 11)
+    #expect(began.map(\.event) == [.excursionBegan])
+    let event = try #require(began.first)
+    #expect(event.since == feed.wallStart.addingTimeInterval(1))
+    #expect(event.time == feed.wallStart.addingTimeInterval(11))
+    #expect(event.limit == .init(name: "low", value: 4.5, source: "spec msc-culture"))
+    #expect(event.worst == 4.1)
+    #expect(feed.co2(4.3, at: 12).isEmpty, "raised once, not on every reading")
+
+    let recovered = feed.co2(4.8, at: 20)
+    #expect(recovered.map(\.event) == [.excursionRecovered])
+    #expect(recovered.first?.since == feed.wallStart.addingTimeInterval(1))
+    #expect(recovered.first?.worst == 4.1)
+    #expect(feed.co2(4.9, at: 21).isEmpty)
+}
+
+@Test("a dip shorter than the delay (a door opening) raises nothing")
+func shortDipIsSilent() {
+    var feed = Feed(config: incubatorConfig(delay: .seconds(10)))
+    #expect(feed.co2(4.0, at: 0).isEmpty)
+    #expect(feed.co2(4.0, at: 5).isEmpty)
+    #expect(feed.co2(5.0, at: 6).isEmpty)
+    #expect(feed.co2(4.0, at: 12).isEmpty, "a new dip starts its own delay")
+}
+
+@Test("a critical limit raises at once, whatever the delay")
+func criticalAtOnce() throws {
+    var feed = Feed(config: incubatorConfig(delay: .seconds(600)))
+    #expect(feed.co2(4.0, at: 0).isEmpty)
+    let events = feed.co2(1.5, at: 1)
+    let event = try #require(events.first)
+    #expect(events.count == 1)
+    #expect(event.event == .excursionCritical)
+    #expect(event.severity == .critical)
+    #expect(event.limit?.name == "critical_low")
+    #expect(event.limit?.value == 2.0)
+    #expect(event.since == feed.wallStart, "stamped with the first out-of-spec reading, not the critical one")
+    #expect(feed.co2(1.0, at: 2).isEmpty)
+    #expect(feed.co2(5.0, at: 3).map(\.event) == [.excursionRecovered])
+}
+
+@Test("readings without a value never feed the excursion logic, and a fault is raised once")
+func badQualityIsNotAValue() {
+    var feed = Feed(config: incubatorConfig(delay: .seconds(10)))
+    #expect(feed.co2(4.0, at: 0).isEmpty)
+    let fault = feed.co2(nil, at: 1, quality: .sensorFault)
+    #expect(fault.map(\.event) == [.channelFault])
+    #expect(feed.co2(nil, at: 2, quality: .sensorFault).isEmpty)
+    // Still out of spec when values return: the run that began at 0 goes on.
+    let back = feed.co2(4.0, at: 11)
+    #expect(back.map(\.event) == [.channelRecovered, .excursionBegan])
+    #expect(back.last?.since == feed.wallStart)
+}
+
+@Test("a device is unreachable after its configured number of failed polls, and back on the next answer")
+func reachability() throws {
+    var feed = Feed(config: incubatorConfig())
+    #expect(feed.co2(5.0, at: 0).isEmpty)
+    #expect(feed.co2(nil, at: 1, quality: .timeout, failure: "timeout").isEmpty)
+    let down = feed.co2(nil, at: 2, quality: .timeout, failure: "timeout")
+    #expect(down.map(\.event) == [.deviceUnreachable])
+    #expect(down.first?.since == feed.wallStart.addingTimeInterval(1))
+    #expect(feed.co2(nil, at: 3, quality: .timeout, failure: "timeout").isEmpty)
+    let back = feed.co2(5.0, at: 4)
+    #expect(back.map(\.event) == [.deviceBack])
+    #expect(back.first?.since == feed.wallStart.addingTimeInterval(1))
+}
+
+@Test("the tightest of equipment limits and spec applies, with its own delay and source")
+func tightestLimits() throws {
+    let config = incubatorConfig()
+    let limits = try #require(config.limits(of: config.devices[0], channel: "temperature"))
+    #expect(limits.low == .init(value: 36, delay: .seconds(10), source: "spec msc-culture"))
+    #expect(limits.high == .init(value: 37.5, delay: .seconds(60), source: "equipment"))
+    #expect(limits.criticalHigh == 39)
+}

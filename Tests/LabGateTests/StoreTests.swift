@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+import Testing
+@testable import LabGate
+
+@Test("readings written in batches come back in order, bad qualities without values")
+func writesAndReadsBack() async throws {
+    let folder = try TemporaryFolder()
+    let store = try ReadingStore(path: folder.path + "/store.sqlite")
+    let writer = ReadingWriter(store: store, batchSize: 4)
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000.123)
+    var readings: [Reading] = []
+    for i in 0..<7 {
+        let channel = i % 2 == 0 ? "temperature" : "co2"
+        let time = t0.addingTimeInterval(Double(i))
+        if i == 5 {
+            readings.append(Reading(device: "INC-01", channel: channel, time: time, value: nil, quality: .timeout, detail: "timeout"))
+        } else {
+            readings.append(Reading(device: "INC-01", channel: channel, time: time, value: Double(i), quality: .good))
+        }
+    }
+    try await writer.append(Array(readings[0..<4]))
+    #expect(await writer.pendingCount == 0, "a full batch is committed at once")
+    try await writer.append(Array(readings[4...]))
+    #expect(await writer.pendingCount == 3)
+    try await writer.flush()
+    #expect(await writer.written == 7)
+
+    let back = try ReadingQuery(device: "INC-01").fetch(from: store)
+    #expect(back == readings.map { r in
+        var r = r
+        r.time = Date(timeIntervalSince1970: (r.time.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        return r
+    })
+    #expect(try ReadingQuery(device: "INC-01", channel: "co2").fetch(from: store).count == 3)
+    #expect(try ReadingQuery(device: "INC-01", since: t0.addingTimeInterval(5)).fetch(from: store).count == 2)
+}
+
+@Test("the store is WAL and refuses a value stored with a bad quality")
+func schemaGuards() async throws {
+    let folder = try TemporaryFolder()
+    let store = try ReadingStore(path: folder.path + "/store.sqlite")
+    let mode = try await store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+    #expect(mode == "wal")
+    await #expect(throws: DatabaseError.self) {
+        try await store.pool.write { db in
+            try db.execute(sql: "INSERT INTO series (device, channel) VALUES ('D', 'c')")
+            // quality 2 is timeout: a value next to it would be a made-up number.
+            try db.execute(sql: "INSERT INTO reading (series, time, value, quality) VALUES (1, 0, 0.0, 2)")
+        }
+    }
+}
+
+@Test("a missing or unwritable store folder is a startup error naming the path")
+func storeFolderErrors() throws {
+    let folder = try TemporaryFolder()
+    let missing = folder.path + "/nope/store.sqlite"
+    let error = #expect(throws: StartupError.self) { try ReadingStore(path: missing) }
+    #expect(error?.description == "store folder \(folder.path)/nope for \(missing) does not exist")
+    let alertError = #expect(throws: StartupError.self) { try AlertLog(folder: folder.path + "/logs") }
+    #expect(alertError?.description.contains("\(folder.path)/logs") == true)
+    if getuid() != 0 {
+        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: folder.path)
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder.path) }
+        let denied = #expect(throws: StartupError.self) { try ReadingStore(path: folder.path + "/s.sqlite") }
+        #expect(denied?.description.contains("not writable") == true)
+    }
+}
