@@ -1,0 +1,32 @@
+/// One problem in a config file, at the place an admin has to fix it.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+
+    public init(location: SourceLocation, message: String) {
+        self.location = location
+        self.message = message
+    }
+
+    /// `FILE:LINE:COL: message`, the form editors and CI logs link to.
+    public var description: String { "\(location): \(message)" }
+}
+
+/// Every problem found in one pass over a config file.
+public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    /// Sorted by line, then column; problems at the same place keep the order they were found in.
+    public var errors: [ConfigError]
+
+    public init(_ errors: [ConfigError]) {
+        self.errors = errors.enumerated()
+            .sorted { a, b in
+                let left = (a.element.location.line, a.element.location.column, a.offset)
+                let right = (b.element.location.line, b.element.location.column, b.offset)
+                return left < right
+            }
+            .map(\.element)
+    }
+
+    /// One error per line.
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}

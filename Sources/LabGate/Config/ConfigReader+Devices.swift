@@ -1,0 +1,124 @@
+import Yams
+
+extension ConfigReader {
+    static let deviceKeys = [
+        "id", "kind", "bus", "unit", "profile", "every", "spec", "limits", "timeout", "retries", "unreachable_after",
+    ]
+    static let requiredDeviceKeys = ["id", "kind", "bus", "unit", "profile", "every"]
+
+    /// The `devices:` list. Read after buses, profiles and specs, which devices refer to.
+    mutating func readDevices(_ node: Node) -> [Device] {
+        guard let items = items(of: node, for: "devices", in: "") else { return [] }
+        return items.enumerated().compactMap { index, item in readDevice(item, index: index) }
+    }
+
+    private mutating func readDevice(_ node: Node, index: Int) -> Device? {
+        let name = Self.peekName(node, key: "id")
+        let context = name.map { "device \($0)" } ?? "device #\(index + 1)"
+        guard let map = entries(
+            of: node, keys: Self.deviceKeys, required: Self.requiredDeviceKeys, for: "a device", in: context)
+        else { return nil }
+        let errorsBefore = errors.count
+
+        let id = string("id", of: map)
+        if let id, let idNode = map["id"] {
+            if let first = deviceIDs[id] {
+                report("duplicate device id '\(id)' (first at line \(first.line))", at: idNode, in: "")
+            } else {
+                deviceIDs[id] = location(of: idNode)
+            }
+        }
+        let kind: DeviceKind? = choice("kind", of: map)
+        let bus = string("bus", of: map)
+        if let bus, let busNode = map["bus"], buses[bus] == nil {
+            report("unknown bus '\(bus)' (\(Self.known("buses", buses.keys)))", at: busNode, in: context)
+        }
+        let unit = map["unit"].flatMap { readUnit($0, bus: bus, device: id ?? context, in: context) }
+
+        let profile = string("profile", of: map)
+        var channels: Set<String>?
+        if let profile, let profileNode = map["profile"] {
+            if let known = profileChannels[profile] {
+                channels = known
+            } else {
+                let known = Self.known("profiles", profileChannels.keys)
+                report("unknown profile '\(profile)' (\(known))", at: profileNode, in: context)
+            }
+        }
+        let every = duration("every", of: map, minimum: .milliseconds(100))
+        let spec = string("spec", of: map)
+        if let spec, let specNode = map["spec"] {
+            checkSpec(spec, at: specNode, profile: profile, channels: channels, in: context)
+        }
+        let limits = map["limits"].flatMap { readEquipmentLimits($0, profile: profile, channels: channels, in: context) }
+        let timeout = duration("timeout", of: map, minimum: .milliseconds(10), maximum: .seconds(60))
+        let retries = integer("retries", of: map, range: 0...10)
+        let unreachableAfter = integer("unreachable_after", of: map, range: 1...1000)
+
+        guard errors.count == errorsBefore, let id, let kind, let bus, let unit, let profile, let every else {
+            return nil
+        }
+        return Device(
+            id: id, kind: kind, bus: bus, unit: unit, profile: profile, every: every, spec: spec,
+            limits: limits ?? [:], timeout: timeout ?? .seconds(1), retries: retries ?? 1,
+            unreachableAfter: unreachableAfter ?? 3, location: location(of: node))
+    }
+
+    /// A Modbus unit id, unique on its bus. 0...247 are the ids a serial line knows; 255 is how
+    /// Modbus TCP addresses the gateway itself (tcp is the only transport so far, so it is always
+    /// allowed; a serial transport must refuse it).
+    private mutating func readUnit(_ node: Node, bus: String?, device: String, in context: String) -> Int? {
+        guard let unit = integer(node, "unit", in: context, range: nil) else { return nil }
+        guard (0...247).contains(unit) || unit == 255 else {
+            report("unit \(unit) out of range 0..247 (or 255 on tcp)", at: node, in: context)
+            return nil
+        }
+        guard let bus, buses[bus] != nil else { return unit }
+        if let first = unitsInUse[bus]?[unit] {
+            let message = "unit \(unit) on bus \(bus) is already used by device \(first.device) (line \(first.line))"
+            report(message, at: node, in: context)
+            return nil
+        }
+        unitsInUse[bus, default: [:]][unit] = (device, location(of: node).line)
+        return unit
+    }
+
+    /// The device's spec must exist and set limits only for channels the device's profile has.
+    private mutating func checkSpec(
+        _ spec: String, at node: Node, profile: String?, channels: Set<String>?, in context: String
+    ) {
+        guard let specChannels = specChannels[spec] else {
+            report("unknown spec '\(spec)' (\(Self.known("specs", self.specChannels.keys)))", at: node, in: context)
+            return
+        }
+        guard let specChannels, let profile, let channels else { return }
+        for channel in specChannels where !channels.contains(channel) {
+            report(
+                "spec \(spec) sets limits for \(channel), but profile \(profile) has no channel \(channel)",
+                at: node, in: context)
+        }
+    }
+
+    /// `limits:` of a device: channel -> limits, each channel one of the profile's.
+    private mutating func readEquipmentLimits(
+        _ node: Node, profile: String?, channels: Set<String>?, in context: String
+    ) -> [String: ChannelLimits]? {
+        guard let named = namedEntries(of: node, for: "limits (channel: limits)", in: context) else { return nil }
+        var limits: [String: ChannelLimits] = [:]
+        for entry in named {
+            if let profile, let channels, !channels.contains(entry.key) {
+                report(
+                    "limits for \(entry.key), but profile \(profile) has no channel \(entry.key)",
+                    at: entry.keyNode, in: context)
+            }
+            limits[entry.key] = readLimits(entry.value, in: "\(context), \(entry.key)", source: "equipment")
+        }
+        return limits
+    }
+
+    /// "known buses: lan, sim" or "no buses defined", for messages about unknown names.
+    static func known(_ kind: String, _ names: some Sequence<String>) -> String {
+        let names = names.sorted()
+        return names.isEmpty ? "no \(kind) defined" : "known \(kind): \(names.joined(separator: ", "))"
+    }
+}

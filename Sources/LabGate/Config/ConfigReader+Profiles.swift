@@ -1,0 +1,104 @@
+import Modbus
+import Yams
+
+extension ConfigReader {
+    static let fieldKeys = ["table", "address", "type", "order", "scale", "offset", "unit", "invalid"]
+    static let requiredFieldKeys = ["table", "address", "type"]
+
+    /// The `profiles:` mapping, name -> channel -> field. Fields keep their file order.
+    mutating func readProfiles(_ node: Node) -> [String: Profile] {
+        guard let named = namedEntries(of: node, for: "profiles", in: "") else { return [:] }
+        var profiles: [String: Profile] = [:]
+        for entry in named {
+            let context = "profile \(entry.key)"
+            guard let channels = namedEntries(of: entry.value, for: "a profile (channel: field)", in: context) else {
+                profileChannels.updateValue(nil, forKey: entry.key)
+                continue
+            }
+            profileChannels.updateValue(Set(channels.map(\.key)), forKey: entry.key)
+            if channels.isEmpty {
+                report("no channels defined", at: entry.value, in: context)
+            }
+            let read = channels.map { readField($0, in: "\(context), \($0.key)") }
+            checkOverlaps(read.compactMap(\.placement), in: context)
+            profiles[entry.key] = Profile(name: entry.key, fields: read.compactMap(\.field))
+        }
+        return profiles
+    }
+
+    /// Where a field's registers are, known as soon as its table, address and type are, so that
+    /// overlaps are reported even for a field with other mistakes.
+    struct Placement {
+        var channel: String
+        var table: RegisterTable
+        var registers: Range<Int>
+        /// Where overlaps are reported.
+        var addressNode: Node
+
+        /// "co2 (input 2..2)": the channel and its registers, both ends included.
+        var described: String { "\(channel) (\(table.rawValue) \(registers.lowerBound)..\(registers.upperBound - 1))" }
+    }
+
+    /// One channel's field (nil when it has a mistake) and where its registers are.
+    private mutating func readField(_ entry: Entries.Entry, in context: String) -> (field: Field?, placement: Placement?) {
+        guard let map = entries(
+            of: entry.value, keys: Self.fieldKeys, required: Self.requiredFieldKeys, for: "a field", in: context)
+        else { return (nil, nil) }
+
+        let errorsBefore = errors.count
+        let table: RegisterTable? = choice("table", of: map)
+        let address = integer("address", of: map, range: 0...65535)
+        let type: RegisterType? = choice("type", of: map)
+        let order: WordOrder? = choice("order", of: map)
+        if let order, let type, !type.allowedOrders.contains(order), let node = map["order"] {
+            let allowed = Self.alternatives(type.allowedOrders.map(\.rawValue))
+            report("order \(order.rawValue) does not fit \(type.rawValue) (use \(allowed))", at: node, in: context)
+        }
+        let scale = number("scale", of: map)
+        if scale == 0, let node = map["scale"] {
+            report("scale must not be 0", at: node, in: context)
+        }
+        let offset = number("offset", of: map)
+        let unit = string("unit", of: map, allowEmpty: true)
+        let invalid = map["invalid"].flatMap { readNumbers($0, "invalid", in: context) }
+
+        guard let table, let address, let type, let addressNode = map["address"] else { return (nil, nil) }
+        let placement = Placement(
+            channel: entry.key, table: table, registers: address..<(address + type.width), addressNode: addressNode)
+        if placement.registers.upperBound > 65536 {
+            let last = placement.registers.upperBound - 1
+            let message = "\(type.rawValue) at \(table.rawValue) \(address) needs registers up to \(last) (the last is 65535)"
+            report(message, at: addressNode, in: context)
+            return (nil, nil)
+        }
+        guard errors.count == errorsBefore else { return (nil, placement) }
+        let field = Field(
+            channel: entry.key, table: table, address: address, type: type, order: order, scale: scale ?? 1,
+            offset: offset ?? 0, unit: unit ?? "", invalid: invalid ?? [], location: location(of: entry.keyNode))
+        return (field, placement)
+    }
+
+    /// A list of numbers; nil when the list or any item is wrong (each wrong item is reported).
+    private mutating func readNumbers(_ node: Node, _ name: String, in context: String) -> [Double]? {
+        guard let items = items(of: node, for: name, in: context) else { return nil }
+        let numbers = items.compactMap { number($0, name, in: context) }
+        return numbers.count == items.count ? numbers : nil
+    }
+
+    /// Two fields of one profile may not share a register of the same table; the later one is
+    /// reported.
+    private mutating func checkOverlaps(_ placements: [Placement], in context: String) {
+        for (index, placement) in placements.enumerated() {
+            guard let other = placements[..<index].first(where: {
+                $0.table == placement.table && $0.registers.overlaps(placement.registers)
+            }) else { continue }
+            report("\(placement.described) overlaps \(other.described)", at: placement.addressNode, in: context)
+        }
+    }
+
+    /// "AB or BA", "ABCD, CDAB, BADC or DCBA".
+    static func alternatives(_ names: [String]) -> String {
+        guard let last = names.last, names.count > 1 else { return names.joined() }
+        return names.dropLast().joined(separator: ", ") + " or " + last
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import LabGate
+import Testing
+
+@Suite("Config loader: valid files")
+struct ConfigLoaderTests {
+    let config: Config
+
+    init() throws {
+        config = try ConfigLoader.parse(yaml: ConfigFixtures.full, file: "lab.yaml")
+    }
+
+    @Test func topLevelValues() {
+        #expect(config.file == "lab.yaml")
+        #expect(config.site == "cell-therapy-unit-1")
+        #expect(config.store == ".labgate/labgate.sqlite")
+        #expect(config.alerts == ".labgate")
+    }
+
+    @Test func busesInFileOrderWithTransportAndLocation() {
+        #expect(config.buses.map(\.id) == ["sim", "lan"])
+        #expect(config.bus("sim")?.transport == .tcp(host: "127.0.0.1", port: 15020))
+        #expect(config.bus("lan")?.transport == .tcp(host: "192.0.2.10", port: 502))
+        #expect(config.bus("lan")?.location == LabGate.SourceLocation(file: "lab.yaml", line: 7, column: 5))
+    }
+
+    @Test func deviceWithEveryKey() throws {
+        #expect(config.devices.map(\.id) == ["INC-01", "FRZ-01", "LN2-01"])
+        let device = try #require(config.device("INC-01"))
+        #expect(device.kind == .incubator)
+        #expect(device.bus == "sim")
+        #expect(device.unit == 1)
+        #expect(device.profile == "sim-incubator")
+        #expect(device.every == .seconds(2))
+        #expect(device.spec == "msc-culture")
+        #expect(device.timeout == .milliseconds(500))
+        #expect(device.retries == 2)
+        #expect(device.unreachableAfter == 5)
+        #expect(device.location == LabGate.SourceLocation(file: "lab.yaml", line: 10, column: 5))
+        let equipment = try #require(device.limits["temperature"])
+        #expect(equipment.low == ChannelLimits.Bound(value: 35, delay: .seconds(60), source: "equipment"))
+        #expect(equipment.high == ChannelLimits.Bound(value: 39, delay: .seconds(60), source: "equipment"))
+        #expect(equipment.criticalLow == 30)
+        #expect(equipment.criticalHigh == 40)
+    }
+
+    @Test func deviceDefaults() throws {
+        let device = try #require(config.device("FRZ-01"))
+        #expect(device.kind == .freezer)
+        #expect(device.every == .seconds(10))
+        #expect(device.spec == nil)
+        #expect(device.limits.isEmpty)
+        #expect(device.timeout == .seconds(1))
+        #expect(device.retries == 1)
+        #expect(device.unreachableAfter == 3)
+        #expect(device.location?.line == 22)
+        let tank = try #require(config.device("LN2-01"))
+        #expect(tank.kind == .ln2Tank)
+        #expect(tank.unit == 255)
+        #expect(tank.every == .seconds(60))
+    }
+
+    @Test func profileFieldsKeepFileOrderAndDefaults() throws {
+        let profile = try #require(config.profiles["sim-incubator"])
+        #expect(profile.name == "sim-incubator")
+        #expect(profile.fields.map(\.channel) == ["temperature", "co2", "door"])
+
+        let temperature = try #require(profile.field("temperature"))
+        #expect(temperature.table == .input)
+        #expect(temperature.address == 0)
+        #expect(temperature.type.rawValue == "float32")
+        #expect(temperature.order.rawValue == "CDAB")
+        #expect(temperature.unit == "°C")
+        #expect(temperature.location == LabGate.SourceLocation(file: "lab.yaml", line: 26, column: 5))
+
+        let co2 = try #require(profile.field("co2"))
+        #expect(co2.type.rawValue == "int16")
+        #expect(co2.order.rawValue == "AB")  // the 16-bit default
+        #expect(co2.scale == 0.01)
+        #expect(co2.invalid == [-32768])
+        #expect(co2.unit == "%")
+
+        let door = try #require(profile.field("door"))
+        #expect(door.table == .holding)
+        #expect(door.scale == 1)
+        #expect(door.offset == 0)
+        #expect(door.unit == "")
+        #expect(door.invalid.isEmpty)
+
+        let freezer = try #require(config.profiles["sim-ult-freezer"]?.field("temperature"))
+        #expect(freezer.address == 16)  // written as 0x10
+        #expect(freezer.offset == -0.5)
+    }
+
+    @Test func specsCarryTheirNameAsSource() throws {
+        let spec = try #require(config.specs["msc-culture"])
+        let co2 = try #require(spec.limits["co2"])
+        #expect(co2.low == ChannelLimits.Bound(value: 4.5, delay: .seconds(15 * 60), source: "spec msc-culture"))
+        #expect(co2.high?.value == 5.5)
+        #expect(co2.criticalLow == nil)
+        #expect(co2.criticalHigh == nil)
+        let ln2 = try #require(config.specs["ln2-storage"]?.limits["temperature"])
+        #expect(ln2.low == nil)
+        #expect(ln2.high == ChannelLimits.Bound(value: -150, delay: .seconds(300), source: "spec ln2-storage"))
+    }
+
+    @Test func effectiveLimitsAreTheTightestOfSpecAndEquipment() throws {
+        let incubator = try #require(config.device("INC-01"))
+        let temperature = try #require(config.limits(of: incubator, channel: "temperature"))
+        #expect(temperature.low == ChannelLimits.Bound(value: 36, delay: .seconds(600), source: "spec msc-culture"))
+        #expect(temperature.high == ChannelLimits.Bound(value: 38, delay: .seconds(600), source: "spec msc-culture"))
+        #expect(temperature.criticalLow == 30)  // only the equipment sets one
+        #expect(temperature.criticalHigh == 39)  // the spec's 39 is tighter than the equipment's 40
+        #expect(config.limits(of: incubator, channel: "co2")?.low?.value == 4.5)
+        #expect(config.limits(of: incubator, channel: "door") == nil)
+
+        let freezer = try #require(config.device("FRZ-01"))
+        #expect(config.limits(of: freezer, channel: "temperature") == nil)
+        let tank = try #require(config.device("LN2-01"))
+        #expect(config.limits(of: tank, channel: "temperature")?.high?.source == "spec ln2-storage")
+    }
+
+    @Test func baseFixtureIsValid() throws {
+        let base = try ConfigLoader.parse(yaml: ConfigFixtures.base, file: "lab.yaml")
+        #expect(base.devices.map(\.id) == ["INC-01", "FRZ-01"])
+    }
+
+    @Test func optionalKeysLeftEmptyTakeTheirDefaults() throws {
+        let yaml = ConfigFixtures.base(replacing: "    spec: msc-culture\n", with: "    spec:\n    timeout:\n")
+        let device = try #require(try ConfigLoader.parse(yaml: yaml, file: "lab.yaml").device("INC-01"))
+        #expect(device.spec == nil)
+        #expect(device.timeout == .seconds(1))
+    }
+}
+
+@Suite("Config loader: files")
+struct ConfigFileTests {
+    @Test func loadsAFileAndNamesIt() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("labgate-config-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("labgate.yaml").path
+        try ConfigFixtures.full.write(toFile: path, atomically: true, encoding: .utf8)
+
+        let config = try ConfigLoader.load(path: path)
+        #expect(config.file == path)
+        #expect(config.device("INC-01")?.location?.file == path)
+        #expect(config.devices.count == 3)
+    }
+
+    @Test func errorsInAFileNameThePath() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("labgate-config-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("labgate.yaml").path
+        let yaml = ConfigFixtures.base(replacing: "every: 2s", with: "every: soon")
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+
+        #expect(throws: ConfigErrors.self) { try ConfigLoader.load(path: path) }
+        do {
+            _ = try ConfigLoader.load(path: path)
+        } catch {
+            #expect(error.errors.map(\.description) == [
+                "\(path):13:12: device INC-01: bad duration 'soon' (use e.g. 500ms, 10s, 2m, 1h)"
+            ])
+        }
+    }
+
+    @Test func missingFileIsOneErrorAtItsFirstLine() {
+        let path = "/nonexistent-labgate/labgate.yaml"
+        do {
+            _ = try ConfigLoader.load(path: path)
+            Issue.record("a missing file was accepted")
+        } catch {
+            #expect(error.errors.map(\.description) == [
+                "/nonexistent-labgate/labgate.yaml:1:1: cannot read config file: no such file or directory"
+            ])
+        }
+    }
+
+    @Test func folderIsNotAConfigFile() {
+        do {
+            _ = try ConfigLoader.load(path: FileManager.default.temporaryDirectory.path)
+            Issue.record("a folder was accepted")
+        } catch {
+            #expect(error.errors.count == 1)
+            #expect(error.errors.first?.message == "cannot read config file: is a directory")
+        }
+    }
+}
