@@ -22,15 +22,18 @@ public struct DaemonLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let prefix = journal
-            ? "<\(Self.priority(event.level))>"
-            : "\(UTCTime.format(Date())) \(event.level.rawValue.uppercased()) "
-        var text = "\(prefix)\(event.message)"
         let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        if !all.isEmpty {
-            text += " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let line = Self.render(level: event.level, message: "\(event.message)", metadata: all, journal: journal, time: Date())
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    static func render(level: Logger.Level, message: String, metadata: Logger.Metadata, journal: Bool, time: Date) -> String {
+        let prefix = journal ? "<\(priority(level))>" : "\(UTCTime.format(time)) \(level.rawValue.uppercased()) "
+        var text = prefix + message
+        if !metadata.isEmpty {
+            text += " " + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        return text
     }
 
     static func priority(_ level: Logger.Level) -> Int {

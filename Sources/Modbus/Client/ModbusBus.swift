@@ -34,11 +34,15 @@ public actor ModbusBus {
     }
 
     /// Reads `count` registers, connecting first if needed. A transport failure closes the
-    /// connection (the next call reconnects); a timeout or garbled reply flushes what is in flight.
+    /// connection (the next call reconnects); stale bytes are flushed before each request and after
+    /// a timeout or garbled reply.
     public func read(
         unit: Int, table: ModbusTable, address: Int, count: Int, timeout: Duration
     ) throws(ModbusError) -> [UInt16] {
         let context = try connectedContext(timeout: timeout)
+        // A reply that came after its request timed out is still in the socket: drop it, or it
+        // would pass for this request's answer (costs one non-blocking poll of the socket).
+        context.flush()
         do {
             switch table {
             case .holding: return try context.readHoldingRegisters(unit: unit, address: address, count: count)
