@@ -1,36 +1,25 @@
 import Foundation
 import Modbus
 
-/// Polls the devices of one bus, each at its own fixed rate: a poll is due at start + k·every,
-/// whatever the previous replies cost, so the schedule never drifts. A poll that is late runs at
-/// once; one a whole period late is skipped and counted, so a slow bus never piles up polls.
+/// Polls the devices of one bus, each at its own fixed rate (see `FixedRateSchedule`).
 struct BusPoller: Sendable {
     let bus: ModbusBus
     let pollers: [DevicePoller]
     let counters: PollCounters
 
-    func run(deliver: @Sendable (PollResult) -> Void, missed: @Sendable (String) -> Void) async {
+    func run(deliver: @Sendable (PollResult) -> Void, missed: @Sendable (String, Int) -> Void) async {
         let clock = ContinuousClock()
-        let start = clock.now
-        var due = pollers.map { _ in start }
-        while !Task.isCancelled {
-            guard let index = due.indices.min(by: { due[$0] < due[$1] }) else { return }
+        var schedule = FixedRateSchedule(start: clock.now, periods: pollers.map(\.device.every))
+        while !Task.isCancelled, let (index, at) = schedule.next {
             do {
-                try await clock.sleep(until: due[index])
+                try await clock.sleep(until: at)
             } catch {
                 return
             }
             let poller = pollers[index]
-            let result = await poller.poll(on: bus, counters: counters)
-            deliver(result)
-            let every = poller.device.every
-            var next = due[index] + every
-            let now = clock.now
-            while next + every <= now {
-                missed(poller.device.id)
-                next += every
-            }
-            due[index] = next
+            deliver(await poller.poll(on: bus, counters: counters))
+            let skipped = schedule.completed(index, now: clock.now)
+            if skipped > 0 { missed(poller.device.id, skipped) }
         }
     }
 }

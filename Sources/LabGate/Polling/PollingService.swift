@@ -35,7 +35,7 @@ public struct PollingService: Service {
                     group.addTask {
                         await poller.run(
                             deliver: { output.yield($0) },
-                            missed: { logger.warning("poll of \($0) skipped: bus \(bus.name) is behind its schedule") })
+                            missed: { logger.warning("\($1) poll(s) of \($0) skipped: bus \(bus.name) is behind its schedule") })
                         await bus.disconnect()
                     }
                 }
