@@ -1,0 +1,87 @@
+import LabGate
+
+/// One line of a scenario: at simulated time `at`, something happens to `device`, for `duration`
+/// (or until the end when nil).
+public struct ScenarioEvent: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// The door is open: room air comes in (incubator, freezer, fridge).
+        case doorOpen
+        /// The incubator's CO2 bottle is empty: CO2 cannot be held.
+        case co2SupplyEmpty
+        /// The freezer's or fridge's compressor has stopped: it warms toward the room.
+        case compressorFailure
+        /// The LN2 tank is not filled: the level falls, then the vapour warms.
+        case fillMissed
+        /// The device does not answer at all.
+        case silent
+        /// The sensor behind `channel` fails: its registers hold the profile's invalid value.
+        case sensorFault(channel: String)
+        /// The device answers every request with Modbus exception `code`.
+        case exception(code: UInt8)
+
+        /// The name used in scenario files.
+        public var name: String {
+            switch self {
+            case .doorOpen: "door_open"
+            case .co2SupplyEmpty: "co2_supply_empty"
+            case .compressorFailure: "compressor_failure"
+            case .fillMissed: "fill_missed"
+            case .silent: "silent"
+            case .sensorFault: "sensor_fault"
+            case .exception: "exception"
+            }
+        }
+
+        /// Every event name a scenario file may use.
+        public static let names = [
+            "door_open", "co2_supply_empty", "compressor_failure", "fill_missed", "silent", "sensor_fault", "exception",
+        ]
+
+        /// The device kinds this event makes sense for (nil: every kind).
+        public static func kinds(for name: String) -> [DeviceKind]? {
+            switch name {
+            case "door_open": [.incubator, .freezer, .fridge]
+            case "co2_supply_empty": [.incubator]
+            case "compressor_failure": [.freezer, .fridge]
+            case "fill_missed": [.ln2Tank]
+            default: nil
+            }
+        }
+
+        /// Whether this event can happen to a device of `kind`.
+        public func applies(to kind: DeviceKind) -> Bool {
+            Self.kinds(for: name)?.contains(kind) ?? true
+        }
+    }
+
+    /// Simulated time from the start of the simulation.
+    public var at: Duration
+    public var device: String
+    public var kind: Kind
+    /// How long it lasts (the `for` key); nil: until the end of the simulation.
+    public var duration: Duration?
+    public var location: SourceLocation?
+
+    public init(at: Duration, device: String, kind: Kind, duration: Duration? = nil, location: SourceLocation? = nil) {
+        self.at = at
+        self.device = device
+        self.kind = kind
+        self.duration = duration
+        self.location = location
+    }
+
+    /// When it ends by itself, if it does.
+    public var end: Duration? { duration.map { at + $0 } }
+
+    /// How it is announced, e.g. `door_open for 3m` or `sensor_fault co2`.
+    public var summary: String {
+        var text = kind.name
+        switch kind {
+        case let .sensorFault(channel): text += " \(channel)"
+        case let .exception(code): text += " \(code)"
+        default: break
+        }
+        if let duration { text += " for \(DurationText.format(duration))" }
+        return text
+    }
+}

@@ -1,0 +1,186 @@
+import LabGate
+import Yams
+
+/// Reads a scenario from YAML nodes so that every problem points at its line and column.
+struct ScenarioParser {
+    let file: String
+    let config: Config
+
+    static let eventKeys = ["at", "device", "event", "for", "channel", "code"]
+
+    func parse(yaml: String) throws(ScenarioError) -> Scenario {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw yamlError(error)
+        }
+        guard let root else { return Scenario() }
+        guard let mapping = root.mapping else {
+            throw ScenarioError(at: location(root), "a scenario is a mapping with the key 'events'")
+        }
+        var eventsNode: Node?
+        for (key, value) in mapping {
+            let name = try keyName(key)
+            guard name == "events" else {
+                throw ScenarioError(at: location(key), "unknown key '\(name)' (expected events)")
+            }
+            eventsNode = value
+        }
+        guard let eventsNode else {
+            throw ScenarioError(at: location(root), "missing key 'events'")
+        }
+        if let scalar = eventsNode.scalar, ["", "~", "null"].contains(scalar.string) {
+            return Scenario()
+        }
+        guard let sequence = eventsNode.sequence else {
+            throw ScenarioError(at: location(eventsNode), "'events' is a list of events")
+        }
+        var events: [ScenarioEvent] = []
+        for node in sequence {
+            events.append(try event(node))
+        }
+        return Scenario(events: events)
+    }
+
+    private func event(_ node: Node) throws(ScenarioError) -> ScenarioEvent {
+        guard let mapping = node.mapping else {
+            throw ScenarioError(at: location(node), "an event is a mapping with at, device, event (and for, channel, code)")
+        }
+        var values: [String: Node] = [:]
+        var keys: [String: Node] = [:]
+        for (key, value) in mapping {
+            let name = try keyName(key)
+            guard Self.eventKeys.contains(name) else {
+                throw ScenarioError(at: location(key), "unknown key '\(name)' (expected \(Self.eventKeys.joined(separator: ", ")))")
+            }
+            values[name] = value
+            keys[name] = key
+        }
+        func required(_ key: String, _ why: String = "") throws(ScenarioError) -> Node {
+            guard let value = values[key] else {
+                throw ScenarioError(at: location(node), "missing key '\(key)'\(why)")
+            }
+            return value
+        }
+
+        let atNode = try required("at")
+        let at = try duration(atNode, key: "at")
+        let deviceNode = try required("device")
+        let deviceID = try scalar(deviceNode, key: "device")
+        guard let device = config.device(deviceID) else {
+            let known = config.devices.map(\.id).joined(separator: ", ")
+            throw ScenarioError(at: location(deviceNode), "unknown device '\(deviceID)' (devices: \(known))")
+        }
+        let eventNode = try required("event")
+        let name = try scalar(eventNode, key: "event")
+        guard ScenarioEvent.Kind.names.contains(name) else {
+            throw ScenarioError(
+                at: location(eventNode),
+                "unknown event '\(name)' (expected \(ScenarioEvent.Kind.names.joined(separator: ", ")))")
+        }
+        if let kinds = ScenarioEvent.Kind.kinds(for: name), !kinds.contains(device.kind) {
+            throw ScenarioError(
+                at: location(eventNode),
+                "event '\(name)' does not apply to \(device.id), a \(device.kind.rawValue) (only to \(kinds.map(\.rawValue).joined(separator: ", ")))")
+        }
+
+        for key in ["channel", "code"] {
+            let owner = key == "channel" ? "sensor_fault" : "exception"
+            if let keyNode = keys[key], name != owner {
+                throw ScenarioError(at: location(keyNode), "key '\(key)' applies only to event \(owner)")
+            }
+        }
+        let kind: ScenarioEvent.Kind
+        switch name {
+        case "door_open": kind = .doorOpen
+        case "co2_supply_empty": kind = .co2SupplyEmpty
+        case "compressor_failure": kind = .compressorFailure
+        case "fill_missed": kind = .fillMissed
+        case "silent": kind = .silent
+        case "sensor_fault":
+            let channelNode = try required("channel", " (sensor_fault needs the channel that fails)")
+            let channel = try scalar(channelNode, key: "channel")
+            let profile = config.profile(of: device)
+            guard profile.field(channel) != nil else {
+                let known = profile.fields.map(\.channel).joined(separator: ", ")
+                throw ScenarioError(
+                    at: location(channelNode),
+                    "unknown channel '\(channel)' for \(device.id) (profile \(profile.name) has: \(known))")
+            }
+            kind = .sensorFault(channel: channel)
+        default:
+            let codeNode = try required("code", " (exception needs the Modbus exception code to answer with)")
+            let text = try scalar(codeNode, key: "code")
+            guard let code = Self.exceptionCode(text) else {
+                throw ScenarioError(at: location(codeNode), "bad exception code '\(text)' (expected 1 to 255, e.g. 4 or 0x0B)")
+            }
+            kind = .exception(code: code)
+        }
+
+        var length: Duration?
+        if let forNode = values["for"] {
+            let value = try duration(forNode, key: "for")
+            guard value > .zero else {
+                throw ScenarioError(at: location(forNode), "'for' must be longer than zero")
+            }
+            length = value
+        }
+        return ScenarioEvent(at: at, device: device.id, kind: kind, duration: length, location: location(node))
+    }
+
+    private static func exceptionCode(_ text: String) -> UInt8? {
+        let value = text.lowercased().hasPrefix("0x") ? Int(text.dropFirst(2), radix: 16) : Int(text)
+        guard let value, (1...255).contains(value) else { return nil }
+        return UInt8(value)
+    }
+
+    private func duration(_ node: Node, key: String) throws(ScenarioError) -> Duration {
+        let text = try scalar(node, key: key)
+        if text.trimmingCharacters(in: .whitespaces) == "0" { return .zero }
+        guard let value = DurationText.parse(text) else {
+            throw ScenarioError(at: location(node), "bad duration '\(text)' for '\(key)' (e.g. 30s, 2m, 1h30m)")
+        }
+        return value
+    }
+
+    private func scalar(_ node: Node, key: String) throws(ScenarioError) -> String {
+        guard let scalar = node.scalar, !scalar.string.isEmpty else {
+            throw ScenarioError(at: location(node), "'\(key)' needs a single value")
+        }
+        return scalar.string
+    }
+
+    private func keyName(_ key: Node) throws(ScenarioError) -> String {
+        guard let scalar = key.scalar else {
+            throw ScenarioError(at: location(key), "a key must be a plain name")
+        }
+        return scalar.string
+    }
+
+    private func location(_ node: Node) -> SourceLocation {
+        location(node.mark)
+    }
+
+    private func location(_ mark: Mark?) -> SourceLocation {
+        SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+    }
+
+    private func yamlError(_ error: any Error) -> ScenarioError {
+        guard let error = error as? YamlError else {
+            return ScenarioError(file: file, location: nil, message: "\(error)")
+        }
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
+            let .composer(context, problem, mark, _):
+            let detail = context.map { " (\($0.text))" } ?? ""
+            return ScenarioError(at: location(mark), "invalid YAML: \(problem)\(detail)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return ScenarioError(at: location(context.mark), "duplicate key '\(duplicates.joined(separator: "', '"))'")
+        case let .reader(problem, _, _, _):
+            return ScenarioError(file: file, location: nil, message: "unreadable YAML: \(problem)")
+        default:
+            return ScenarioError(file: file, location: nil, message: "invalid YAML: \(error)")
+        }
+    }
+}

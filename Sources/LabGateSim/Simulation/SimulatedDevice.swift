@@ -1,0 +1,113 @@
+import LabGate
+
+/// One simulated device: its physics, its sensor readings, the scenario events acting on it, and
+/// how it answers Modbus requests.
+public struct SimulatedDevice: Sendable {
+    /// Sensor noise amplitude (uniform, ±).
+    public static let noise = 0.02
+
+    public let device: Device
+    public let profile: Profile
+    public private(set) var model: any PhysicsModel
+    /// What the sensors read now (true value plus noise), by profile channel.
+    public private(set) var readings: [String: Double] = [:]
+    /// Active scenario events, by their index in the scenario.
+    public private(set) var active: [Int: ScenarioEvent] = [:]
+    public private(set) var conditions = Conditions()
+
+    init(device: Device, profile: Profile, random: inout SimRandom) {
+        self.device = device
+        self.profile = profile
+        self.model = PhysicsModels.make(for: device.kind)
+        sample(random: &random)
+    }
+
+    /// The current reading of `channel` (a profile channel, or a quantity of the model).
+    public func value(channel: String) -> Double? {
+        readings[channel] ?? model.value(of: channel)
+    }
+
+    mutating func step(seconds: Double, random: inout SimRandom) {
+        model.step(seconds: seconds, conditions: conditions)
+        sample(random: &random)
+    }
+
+    /// Profile channels the model does not know read a steady 0 (plus noise).
+    private mutating func sample(random: inout SimRandom) {
+        for field in profile.fields {
+            readings[field.channel] = (model.value(of: field.channel) ?? 0) + random.noise(Self.noise)
+        }
+    }
+
+    mutating func begin(_ event: ScenarioEvent, index: Int) {
+        active[index] = event
+        updateConditions()
+    }
+
+    mutating func end(index: Int) {
+        active[index] = nil
+        updateConditions()
+    }
+
+    private mutating func updateConditions() {
+        var conditions = Conditions()
+        for event in active.values {
+            switch event.kind {
+            case .doorOpen: conditions.doorOpen = true
+            case .co2SupplyEmpty: conditions.co2SupplyEmpty = true
+            case .compressorFailure: conditions.compressorFailure = true
+            case .fillMissed: conditions.fillMissed = true
+            case .silent, .sensorFault, .exception: break
+            }
+        }
+        self.conditions = conditions
+    }
+
+    /// Active events in the order they started.
+    private var activeInOrder: [ScenarioEvent] {
+        active.sorted { $0.key < $1.key }.map(\.value)
+    }
+
+    public var isSilent: Bool {
+        active.values.contains { $0.kind == .silent }
+    }
+
+    /// The exception code it answers everything with now (the latest such event wins).
+    public var exceptionCode: UInt8? {
+        for event in activeInOrder.reversed() {
+            if case let .exception(code) = event.kind { return code }
+        }
+        return nil
+    }
+
+    public func isFaulty(_ channel: String) -> Bool {
+        active.values.contains { $0.kind == .sensorFault(channel: channel) }
+    }
+
+    /// The device's answer to `request`.
+    public func reply(to request: ModbusRequest) -> ModbusReply {
+        if isSilent { return .none }
+        if let code = exceptionCode { return .exception(ModbusExceptionCode(rawValue: code)) }
+        guard case let .read(table, address, count) = request else { return .exception(.illegalFunction) }
+        guard (1...125).contains(count) else { return .exception(.illegalDataValue) }
+        guard let words = registers(table: table, address: address, count: count) else {
+            return .exception(.illegalDataAddress)
+        }
+        return .registers(words)
+    }
+
+    /// The registers `address..<address+count` of `table`, or nil unless every one belongs to a field.
+    public func registers(table: RegisterTable, address: Int, count: Int) -> [UInt16]? {
+        let wanted = address..<(address + count)
+        var words = [UInt16?](repeating: nil, count: count)
+        for field in profile.fields where field.table == table && field.addresses.overlaps(wanted) {
+            let value = readings[field.channel] ?? 0
+            let encoded = RegisterImage.words(for: field, value: value, faulty: isFaulty(field.channel))
+            for (offset, word) in encoded.enumerated() where wanted.contains(field.address + offset) {
+                words[field.address + offset - address] = word
+            }
+        }
+        guard words.allSatisfy({ $0 != nil }) else { return nil }
+        return words.map { $0! }
+    }
+}

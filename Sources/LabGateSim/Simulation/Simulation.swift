@@ -1,0 +1,108 @@
+import LabGate
+
+/// The simulated world in simulated time: every device of a config with its physics, and the
+/// scenario's events starting and ending on schedule. A plain value, stepped by whoever owns it
+/// (`Simulator` with a real-time clock, tests directly); seeded, it replays exactly.
+public struct Simulation: Sendable {
+    /// Longest physics step; longer advances are split into steps of this size.
+    public static let maxStep = Duration.seconds(1)
+
+    public let config: Config
+    public let scenario: Scenario
+    /// Simulated time since the start.
+    public private(set) var now: Duration = .zero
+    public private(set) var devices: [SimulatedDevice]
+    private let index: [String: Int]
+    /// Device index by bus id and unit id.
+    private let units: [String: [Int: Int]]
+    private let transitions: [Transition]
+    private var nextTransition = 0
+    private var random: SimRandom
+
+    private struct Transition {
+        var time: Duration
+        var event: Int
+        var starts: Bool
+    }
+
+    public init(config: Config, scenario: Scenario = Scenario(), seed: UInt64? = nil) {
+        self.config = config
+        self.scenario = scenario
+        var random = seed.map(SimRandom.init(seed:)) ?? SimRandom()
+        devices = config.devices.map { SimulatedDevice(device: $0, profile: config.profile(of: $0), random: &random) }
+        self.random = random
+        var index: [String: Int] = [:]
+        var units: [String: [Int: Int]] = [:]
+        for (position, device) in config.devices.enumerated() {
+            if index[device.id] == nil { index[device.id] = position }
+            if units[device.bus, default: [:]][device.unit] == nil { units[device.bus, default: [:]][device.unit] = position }
+        }
+        self.index = index
+        self.units = units
+        var transitions: [Transition] = []
+        for (number, event) in scenario.events.enumerated() where index[event.device] != nil {
+            transitions.append(Transition(time: event.at, event: number, starts: true))
+            if let end = event.end { transitions.append(Transition(time: end, event: number, starts: false)) }
+        }
+        // In time order; at the same moment endings first, then in file order.
+        self.transitions = transitions.enumerated().sorted { a, b in
+            if a.element.time != b.element.time { return a.element.time < b.element.time }
+            if a.element.starts != b.element.starts { return !a.element.starts }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+
+    /// The device with this id.
+    public func device(_ id: String) -> SimulatedDevice? {
+        index[id].map { devices[$0] }
+    }
+
+    /// The current reading of a device's channel.
+    public func value(device: String, channel: String) -> Double? {
+        self.device(device)?.value(channel: channel)
+    }
+
+    /// Advance simulated time by `duration`; `announce` hears each event as it starts or ends.
+    public mutating func advance(by duration: Duration, announce: (String) -> Void = { _ in }) {
+        advance(to: now + duration, announce: announce)
+    }
+
+    /// Advance simulated time to `time` (no-op when already there), in steps of at most `maxStep`,
+    /// starting and ending scenario events exactly at their times.
+    public mutating func advance(to time: Duration, announce: (String) -> Void = { _ in }) {
+        applyDueTransitions(announce)
+        while now < time {
+            var next = min(time, now + Self.maxStep)
+            if nextTransition < transitions.count { next = min(next, transitions[nextTransition].time) }
+            let seconds = (next - now).seconds
+            for position in devices.indices {
+                devices[position].step(seconds: seconds, random: &random)
+            }
+            now = next
+            applyDueTransitions(announce)
+        }
+    }
+
+    private mutating func applyDueTransitions(_ announce: (String) -> Void) {
+        while nextTransition < transitions.count, transitions[nextTransition].time <= now {
+            let transition = transitions[nextTransition]
+            nextTransition += 1
+            let event = scenario.events[transition.event]
+            guard let position = index[event.device] else { continue }
+            if transition.starts {
+                devices[position].begin(event, index: transition.event)
+                announce("sim \(SimTimeText.format(transition.time)) \(event.device) \(event.summary)")
+            } else {
+                devices[position].end(index: transition.event)
+                announce("sim \(SimTimeText.format(transition.time)) \(event.device) \(event.kind.name) ended")
+            }
+        }
+    }
+
+    /// The answer of unit `unit` on bus `bus` to `request`; a unit no device has gets exception
+    /// 0x0B (gateway target device failed to respond).
+    public func reply(bus: String, unit: UInt8, request: ModbusRequest) -> ModbusReply {
+        guard let position = units[bus]?[Int(unit)] else { return .exception(.gatewayTargetFailed) }
+        return devices[position].reply(to: request)
+    }
+}
