@@ -88,3 +88,16 @@ func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async t
         try await Task.sleep(for: .milliseconds(20))
     }
 }
+
+@Test("UTC times print to the millisecond they hold, and read back to it")
+func utcTimes() throws {
+    for ms: Int64 in [1_764_017_376_622, 1_764_017_376_000, 1_764_017_376_999, 1_764_017_376_001] {
+        let date = Date(timeIntervalSince1970: Double(ms) / 1000)
+        let text = UTCTime.format(date)
+        #expect(text.hasSuffix(String(format: ".%03dZ", Int(ms % 1000))), "\(text)")
+        let back = try #require(UTCTime.parse(text))
+        #expect(UTCTime.format(back) == text)
+    }
+    #expect(UTCTime.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+    #expect(UTCTime.format(Date(timeIntervalSince1970: -0.25)) == "1969-12-31T23:59:59.750Z")
+}

@@ -29,7 +29,7 @@ func writesAndReadsBack() async throws {
     let back = try ReadingQuery(device: "INC-01").fetch(from: store)
     #expect(back == readings.map { r in
         var r = r
-        r.time = Date(timeIntervalSince1970: (r.time.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        r.time = Date(timeIntervalSince1970: (r.time.timeIntervalSince1970 * 1000).rounded() / 1000)
         return r
     })
     #expect(try ReadingQuery(device: "INC-01", channel: "co2").fetch(from: store).count == 3)
@@ -65,4 +65,28 @@ func storeFolderErrors() throws {
         let denied = #expect(throws: StartupError.self) { try ReadingStore(path: folder.path + "/s.sqlite") }
         #expect(denied?.description.contains("not writable") == true)
     }
+}
+
+@Test("flushes asked for at once (timer, full batch, shutdown) write each reading exactly once")
+func concurrentFlushes() async throws {
+    let folder = try TemporaryFolder()
+    let store = try ReadingStore(path: folder.path + "/store.sqlite")
+    let writer = ReadingWriter(store: store, batchSize: 7)
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    await withThrowingTaskGroup(of: Void.self) { group in
+        for task in 0..<20 {
+            group.addTask {
+                for i in 0..<25 {
+                    let time = t0.addingTimeInterval(Double(task * 1000 + i))
+                    try await writer.append([Reading(device: "D\(task % 3)", channel: "c", time: time, value: 1, quality: .good)])
+                    if i % 4 == 0 { try await writer.flush() }
+                }
+            }
+        }
+    }
+    try await writer.flush()
+    #expect(await writer.written == 500)
+    let stored = try (0..<3).flatMap { try ReadingQuery(device: "D\($0)").fetch(from: store) }
+    #expect(stored.count == 500)
+    #expect(Set(stored.map(\.time)).count == 500)
 }

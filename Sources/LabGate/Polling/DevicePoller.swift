@@ -12,7 +12,8 @@ struct DevicePoller: Sendable {
     }
 
     func poll(on bus: ModbusBus, counters: PollCounters) async -> PollResult {
-        let time = Date()
+        // Whole milliseconds, as stored: the time alerts and printouts show is the stored one.
+        let time = Date(millisecondsSince1970: Date().millisecondsSince1970)
         let instant = ContinuousClock.now
         var readings: [Reading] = []
         var failures: [String] = []

@@ -8,6 +8,7 @@ public actor ReadingWriter {
     private let batchSize: Int
     private var pending: [Reading] = []
     private var seriesIDs: [SeriesKey: Int64] = [:]
+    private var writing: Task<[SeriesKey: Int64], any Error>?
     public private(set) var written = 0
 
     struct SeriesKey: Hashable, Sendable {
@@ -26,17 +27,36 @@ public actor ReadingWriter {
         if pending.count >= batchSize { try await flush() }
     }
 
+    /// Readings accepted and waiting for a flush to take them.
     public var pendingCount: Int { pending.count }
 
-    /// Commits everything queued in one transaction.
+    /// Commits everything queued in one transaction. Flushes run one at a time (the periodic
+    /// flusher, a full batch and shutdown may ask at once); readings queued meanwhile wait for
+    /// the next one. A failed commit puts its batch back in front of the queue.
     public func flush() async throws {
+        while let running = writing {
+            _ = await running.result
+            if writing == running { writing = nil }
+        }
         guard !pending.isEmpty else { return }
         let batch = pending
+        pending.removeAll(keepingCapacity: true)
         let known = seriesIDs
-        let newIDs = try await store.pool.write { db in try Self.insert(batch, known: known, db: db) }
-        seriesIDs.merge(newIDs) { old, _ in old }
-        pending.removeFirst(batch.count)
-        written += batch.count
+        let pool = store.pool
+        // Not a child task: a flush that has begun is never cancelled halfway (shutdown cancels
+        // the periodic flusher, and a cancelled write would leave the batch's fate unclear).
+        let task = Task {
+            try await pool.write { db in try Self.insert(batch, known: known, db: db) }
+        }
+        writing = task
+        defer { if writing == task { writing = nil } }
+        do {
+            seriesIDs.merge(try await task.value) { old, _ in old }
+            written += batch.count
+        } catch {
+            pending.insert(contentsOf: batch, at: 0)
+            throw error
+        }
     }
 
     private static func insert(_ batch: [Reading], known: [SeriesKey: Int64], db: Database) throws -> [SeriesKey: Int64] {
@@ -67,7 +87,7 @@ public actor ReadingWriter {
 }
 
 extension Date {
-    var millisecondsSince1970: Int64 { Int64((timeIntervalSince1970 * 1000).rounded(.down)) }
+    var millisecondsSince1970: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
 
     init(millisecondsSince1970 ms: Int64) {
         self.init(timeIntervalSince1970: Double(ms) / 1000)

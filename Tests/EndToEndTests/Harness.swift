@@ -1,0 +1,155 @@
+import Foundation
+import Glibc
+import LabGate
+
+/// Runs the real `labgate` binary — simulator and daemon as separate processes talking Modbus
+/// TCP over loopback — in a temporary folder with its own config, store and alert logs.
+final class Harness: @unchecked Sendable {
+    let folder: String
+    let port: Int
+    let configPath: String
+    private(set) var sim: Child?
+    private(set) var daemon: Child?
+
+    /// The binary built next to the test bundle.
+    static var binary: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("labgate").path
+    }
+
+    /// `config` is YAML with `PORT` and `FOLDER` placeholders.
+    init(config: String, scenario: String? = nil) throws {
+        folder = NSTemporaryDirectory() + "labgate-e2e-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        port = try freePort()
+        configPath = folder + "/labgate.yaml"
+        let text = config.replacingOccurrences(of: "PORT", with: String(port)).replacingOccurrences(of: "FOLDER", with: folder)
+        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+        if let scenario {
+            try scenario.write(toFile: folder + "/scenario.yaml", atomically: true, encoding: .utf8)
+        }
+    }
+
+    deinit {
+        sim?.kill(SIGKILL)
+        daemon?.kill(SIGKILL)
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    var storePath: String { folder + "/labgate.sqlite" }
+    var alertsLog: String { folder + "/alerts.log" }
+    var alertsJSON: String { folder + "/alerts.jsonl" }
+
+    /// Starts the simulator and waits until its port accepts connections.
+    func startSim(speed: Double = 1, seed: Int = 1) async throws {
+        var arguments = ["sim", "--config", configPath, "--speed", String(speed), "--seed", String(seed)]
+        if FileManager.default.fileExists(atPath: folder + "/scenario.yaml") {
+            arguments += ["--scenario", folder + "/scenario.yaml"]
+        }
+        sim = try Child(arguments: arguments, folder: folder, name: "sim")
+        try await waitFor("simulator listening on \(port)", timeout: .seconds(20)) { canConnect(port: self.port) }
+    }
+
+    func startDaemon(extra: [String] = ["--print-readings"]) throws {
+        daemon = try Child(arguments: ["run", "--config", configPath] + extra, folder: folder, name: "daemon")
+    }
+
+    /// Runs the CLI to completion: (exit status, stdout, stderr).
+    func cli(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
+        let child = try Child(arguments: arguments, folder: folder, name: "cli-\(UUID().uuidString.prefix(8))")
+        let status = try await child.wait(timeout: .seconds(30))
+        return (status, child.stdout, child.stderr)
+    }
+
+    func alertEvents() throws -> [AlertEvent] {
+        try AlertLogReader(path: alertsJSON).readAll().map { entry in
+            guard case let .event(event) = entry else { throw HarnessError("unreadable alert line: \(entry)") }
+            return event
+        }
+    }
+
+    func alertLines() -> [String] {
+        ((try? String(contentsOfFile: alertsLog, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    func readings(device: String, channel: String? = nil) throws -> [Reading] {
+        try ReadingQuery(device: device, channel: channel).fetch(from: ReadingStore(readingExisting: storePath))
+    }
+}
+
+/// A child process whose stdout and stderr go to files in the harness folder.
+final class Child: @unchecked Sendable {
+    let process = Process()
+    let outPath: String
+    let errPath: String
+
+    init(arguments: [String], folder: String, name: String) throws {
+        outPath = folder + "/\(name).out"
+        errPath = folder + "/\(name).err"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Harness.binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try process.run()
+    }
+
+    var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+    var isRunning: Bool { process.isRunning }
+
+    func kill(_ signal: Int32) {
+        if process.isRunning { Glibc.kill(process.processIdentifier, signal) }
+    }
+
+    /// Waits for the process to exit and returns its status (or throws after `timeout`).
+    func wait(timeout: Duration) async throws -> Int32 {
+        try await waitFor("process \(process.arguments?.first ?? "") to exit", timeout: timeout) { !self.process.isRunning }
+        return process.terminationStatus
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `condition` until it holds; throws naming what was awaited when `timeout` passes.
+func waitFor(_ what: String, timeout: Duration, _ condition: () throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try !condition() {
+        guard ContinuousClock.now < deadline else { throw HarnessError("timed out waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
+func canConnect(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = loopback(port: port)
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}
+
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = loopback(port: 0)
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard ok else { throw HarnessError("no free port: errno \(errno)") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+private func loopback(port: Int) -> sockaddr_in {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return address
+}
