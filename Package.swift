@@ -53,12 +53,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "ModbusTests", dependencies: ["Modbus"]),
-        .testTarget(name: "LabGateTests", dependencies: ["LabGate"]),
-        .testTarget(name: "LabGateSimTests", dependencies: ["LabGateSim", "LabGate", "Modbus"]),
+        // Loopback ports and waiting, shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ModbusTests", dependencies: ["Modbus", "TestSupport"]),
+        .testTarget(name: "LabGateTests", dependencies: ["LabGate", "TestSupport"]),
+        .testTarget(name: "LabGateSimTests", dependencies: ["LabGateSim", "LabGate", "Modbus", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["labgate", "LabGate", "Modbus"]
+            dependencies: ["labgate", "LabGate", "Modbus", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

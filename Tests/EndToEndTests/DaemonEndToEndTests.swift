@@ -101,7 +101,8 @@ struct DaemonEndToEndTests {
     func sigtermLosesNothing() async throws {
         let harness = try Harness(config: config(every: "100ms"))
         try await harness.startSim()
-        try harness.startDaemon()
+        // As under systemd: the journal stream is set, so log lines carry syslog priorities.
+        try harness.startDaemon(environment: ["JOURNAL_STREAM": "8:12345"])
         try await waitFor("readings", timeout: .seconds(20)) { harness.daemon!.stdout.split(separator: "\n").count > 30 }
         harness.daemon?.kill(SIGTERM)
         #expect(try await harness.daemon?.wait(timeout: .seconds(10)) == 0)
@@ -123,7 +124,8 @@ struct DaemonEndToEndTests {
         }
         #expect(accepted.subtracting(stored).sorted() == [], "accepted but not stored")
         #expect(stored.count == accepted.count)
-        #expect(harness.daemon!.stderr.contains("labgate stopped: \(accepted.count) readings written"))
+        #expect(harness.daemon!.stderr.contains("<6>labgate stopped: \(accepted.count) readings written"))
+        #expect(harness.daemon!.stderr.hasPrefix("<6>labgate started"))
     }
 
     @Test("the simulator restarts: the daemon reports the device unreachable, reconnects and polls on")

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LabGate
+@_exported import TestSupport
 
 /// Runs the real `labgate` binary — simulator and daemon as separate processes talking Modbus
 /// TCP over loopback — in a temporary folder with its own config, store and alert logs.
@@ -21,7 +22,7 @@ final class Harness: @unchecked Sendable {
     init(config: String, scenario: String? = nil) throws {
         folder = NSTemporaryDirectory() + "labgate-e2e-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        port = try freePort()
+        port = freePort()
         configPath = folder + "/labgate.yaml"
         let text = config.replacingOccurrences(of: "PORT", with: String(port)).replacingOccurrences(of: "FOLDER", with: folder)
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -50,8 +51,9 @@ final class Harness: @unchecked Sendable {
         try await waitFor("simulator listening on \(port)", timeout: .seconds(20)) { canConnect(port: self.port) }
     }
 
-    func startDaemon(extra: [String] = ["--print-readings"]) throws {
-        daemon = try Child(arguments: ["run", "--config", configPath] + extra, folder: folder, name: "daemon")
+    func startDaemon(extra: [String] = ["--print-readings"], environment: [String: String] = [:]) throws {
+        daemon = try Child(
+            arguments: ["run", "--config", configPath] + extra, folder: folder, name: "daemon", environment: environment)
     }
 
     /// Runs the CLI to completion: (exit status, stdout, stderr).
@@ -83,7 +85,7 @@ final class Child: @unchecked Sendable {
     let outPath: String
     let errPath: String
 
-    init(arguments: [String], folder: String, name: String) throws {
+    init(arguments: [String], folder: String, name: String, environment: [String: String] = [:]) throws {
         outPath = folder + "/\(name).out"
         errPath = folder + "/\(name).err"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -91,6 +93,9 @@ final class Child: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: Harness.binary)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        var inherited = ProcessInfo.processInfo.environment
+        inherited["JOURNAL_STREAM"] = nil
+        process.environment = inherited.merging(environment) { _, new in new }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()
@@ -123,33 +128,4 @@ func waitFor(_ what: String, timeout: Duration, _ condition: () throws -> Bool) 
         guard ContinuousClock.now < deadline else { throw HarnessError("timed out waiting for \(what)") }
         try await Task.sleep(for: .milliseconds(50))
     }
-}
-
-func canConnect(port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = loopback(port: port)
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-    }
-}
-
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = loopback(port: 0)
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard ok else { throw HarnessError("no free port: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-private func loopback(port: Int) -> sockaddr_in {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    return address
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import LabGate
 
@@ -60,7 +61,7 @@ func followsRotation() async throws {
     var third = began
     third.device = "INC-04"
     try log.write(third)
-    try await waitUntil { seen.count >= 3 }
+    _ = await eventually { seen.count >= 3 }
     follower.cancel()
     #expect(seen.lines == ["INC-03", "line 3: not json", "INC-04"])
 }
@@ -80,13 +81,6 @@ private final class Seen: @unchecked Sendable {
 
     var count: Int { lock.withLock { entries.count } }
     var lines: [String] { lock.withLock { entries } }
-}
-
-func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !condition(), ContinuousClock.now < deadline {
-        try await Task.sleep(for: .milliseconds(20))
-    }
 }
 
 @Test("UTC times print to the millisecond they hold, and read back to it")

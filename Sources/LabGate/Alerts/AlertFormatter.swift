@@ -4,12 +4,15 @@ import Foundation
 public enum AlertFormatter {
     /// One line, no newline: UTC time, severity, event, device, channel, value against limit, since.
     public static func line(_ event: AlertEvent) -> String {
-        var parts = [
-            UTCTime.format(event.time),
-            event.severity.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0),
-            event.event.rawValue.padding(toLength: 19, withPad: " ", startingAt: 0),
-            event.device,
-        ]
+        let time = UTCTime.format(event.time)
+        let severity = event.severity.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
+        let kind = event.event.rawValue.padding(toLength: 19, withPad: " ", startingAt: 0)
+        return "\(time) \(severity) \(kind) \(summary(event))"
+    }
+
+    /// The line without time, severity and padding, for logs that carry those already.
+    public static func summary(_ event: AlertEvent) -> String {
+        var parts = [event.device]
         if let channel = event.channel { parts.append(channel) }
         parts.append(contentsOf: detailWords(event))
         return parts.joined(separator: " ")

@@ -61,16 +61,16 @@ public struct ReadingPipeline: Service {
     }
 
     private func raise(_ event: AlertEvent) {
-        let line = AlertFormatter.line(event)
+        let text = "\(event.event.rawValue) \(AlertFormatter.summary(event))"
         switch event.severity {
-        case .critical: logger.critical("\(line)")
-        case .warning: logger.warning("\(line)")
-        case .info: logger.notice("\(line)")
+        case .critical: logger.critical("\(text)")
+        case .warning: logger.warning("\(text)")
+        case .info: logger.notice("\(text)")
         }
         do {
             try alerts.write(event)
         } catch {
-            logger.critical("\(error); the event was: \(line)")
+            logger.critical("\(error); the event was: \(text)")
         }
     }
 

@@ -31,9 +31,9 @@ public enum PhysicsModels {
     public static func make(for kind: DeviceKind) -> any PhysicsModel {
         switch kind {
         case .incubator: IncubatorModel()
-        case .freezer: FreezerModel()
+        case .freezer: RefrigeratedModel.ultFreezer
         case .ln2Tank: LN2TankModel()
-        case .fridge: FridgeModel()
+        case .fridge: RefrigeratedModel.fridge
         case .other: AmbientModel()
         }
     }

@@ -1,3 +1,4 @@
+import Modbus
 import LabGate
 
 /// A request PDU as a server sees it, whatever the framing (TCP now, RTU later).
@@ -31,29 +32,11 @@ public enum ModbusRequest: Sendable, Hashable {
     }
 }
 
-/// A Modbus exception code.
-public struct ModbusExceptionCode: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
-    public var rawValue: UInt8
-
-    public init(rawValue: UInt8) {
-        self.rawValue = rawValue
-    }
-
-    public static let illegalFunction = Self(rawValue: 0x01)
-    public static let illegalDataAddress = Self(rawValue: 0x02)
-    public static let illegalDataValue = Self(rawValue: 0x03)
-    public static let serverDeviceFailure = Self(rawValue: 0x04)
-    public static let serverDeviceBusy = Self(rawValue: 0x06)
-    public static let gatewayPathUnavailable = Self(rawValue: 0x0A)
-    public static let gatewayTargetFailed = Self(rawValue: 0x0B)
-
-    public var description: String { "exception \(rawValue)" }
-}
 
 /// What a server sends back for one request.
 public enum ModbusReply: Sendable, Hashable {
     case registers([UInt16])
-    case exception(ModbusExceptionCode)
+    case exception(ModbusException)
     /// Nothing at all: the client times out.
     case none
 
@@ -69,7 +52,7 @@ public enum ModbusReply: Sendable, Hashable {
             }
             return bytes
         case let .exception(code):
-            return [request.function | 0x80, code.rawValue]
+            return [request.function | 0x80, code.code]
         case .none:
             return nil
         }

@@ -1,3 +1,4 @@
+import Modbus
 import LabGate
 
 /// One simulated device: its physics, its sensor readings, the scenario events acting on it, and
@@ -87,7 +88,7 @@ public struct SimulatedDevice: Sendable {
     /// The device's answer to `request`.
     public func reply(to request: ModbusRequest) -> ModbusReply {
         if isSilent { return .none }
-        if let code = exceptionCode { return .exception(ModbusExceptionCode(rawValue: code)) }
+        if let code = exceptionCode { return .exception(ModbusException(code: code)) }
         guard case let .read(table, address, count) = request else { return .exception(.illegalFunction) }
         guard (1...125).contains(count) else { return .exception(.illegalDataValue) }
         guard let words = registers(table: table, address: address, count: count) else {

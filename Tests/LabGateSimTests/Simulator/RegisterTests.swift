@@ -74,7 +74,7 @@ struct RegisterTests {
         let freezer = ModbusRequest.read(table: .holding, address: 10, count: 3)
         sim.advance(to: .seconds(10))
         #expect(sim.reply(bus: "lan", unit: 1, request: read) == ModbusReply.none)
-        #expect(sim.reply(bus: "lan", unit: 2, request: read) == .exception(.serverDeviceBusy))
+        #expect(sim.reply(bus: "lan", unit: 2, request: read) == .exception(.busy))
         guard case let .registers(faulty) = sim.reply(bus: "lan", unit: 3, request: freezer) else {
             Issue.record("no registers")
             return
