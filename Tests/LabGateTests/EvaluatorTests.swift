@@ -103,3 +103,13 @@ func tightestLimits() throws {
     #expect(limits.high == .init(value: 37.5, delay: .seconds(60), source: "equipment"))
     #expect(limits.criticalHigh == 39)
 }
+
+@Test("a bus going down and coming back raises bus_down (critical) and bus_up naming the bus")
+func busEvents() {
+    var evaluator = Evaluator(config: incubatorConfig())
+    let time = Date(timeIntervalSince1970: 1_800_000_000)
+    let down = evaluator.evaluate(.bus(BusStatusChange(bus: "rs485-a", time: time, up: false, reason: "port gone")))
+    #expect(down == [AlertEvent(time: time, severity: .critical, event: .busDown, device: "rs485-a", detail: "port gone")])
+    let up = evaluator.evaluate(.bus(BusStatusChange(bus: "rs485-a", time: time, up: true)))
+    #expect(up.map(\.event) == [.busUp])
+}

@@ -62,10 +62,10 @@ func garbageThenRecovery() async throws {
     }
     let bus = ModbusBus(name: "garbage", transport: .tcp(host: "127.0.0.1", port: peer.port))
     let error = await #expect(throws: ModbusError.self) {
-        try await bus.read(unit: 1, table: .input, address: 0, count: 2, timeout: .milliseconds(300))
+        try await bus.read(unit: 1, table: .input, address: 0, count: 2, options: .init(timeout: .milliseconds(300)))
     }
     #expect(error.map { !$0.isTransport && $0.needsFlush } == true, "\(String(describing: error))")
-    let words = try await bus.read(unit: 1, table: .input, address: 5, count: 2, timeout: .milliseconds(300))
+    let words = try await bus.read(unit: 1, table: .input, address: 5, count: 2, options: .init(timeout: .milliseconds(300)))
     #expect(words == [105, 106])
 }
 
@@ -79,9 +79,9 @@ func lateReplyIsFlushed() async throws {
     }
     let bus = ModbusBus(name: "late", transport: .tcp(host: "127.0.0.1", port: peer.port))
     await #expect(throws: ModbusError.timeout) {
-        try await bus.read(unit: 1, table: .input, address: 0, count: 1, timeout: .milliseconds(100))
+        try await bus.read(unit: 1, table: .input, address: 0, count: 1, options: .init(timeout: .milliseconds(100)))
     }
     try await Task.sleep(for: .milliseconds(400))
-    let words = try await bus.read(unit: 1, table: .input, address: 7, count: 1, timeout: .milliseconds(500))
+    let words = try await bus.read(unit: 1, table: .input, address: 7, count: 1, options: .init(timeout: .milliseconds(500)))
     #expect(words == [107], "the late answer to address 0 (100) must not pass for this one")
 }

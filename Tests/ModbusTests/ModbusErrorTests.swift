@@ -28,7 +28,7 @@ func refusedConnection() async throws {
     let bus = ModbusBus(name: "test", transport: .tcp(host: "127.0.0.1", port: port))
     for _ in 0..<2 {
         let error = await #expect(throws: ModbusError.self) {
-            try await bus.read(unit: 1, table: .holding, address: 0, count: 1, timeout: .milliseconds(200))
+            try await bus.read(unit: 1, table: .holding, address: 0, count: 1, options: .init(timeout: .milliseconds(200)))
         }
         #expect(error?.isTransport == true, "\(String(describing: error))")
     }

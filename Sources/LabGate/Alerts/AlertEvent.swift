@@ -14,6 +14,9 @@ public struct AlertEvent: Sendable, Codable, Hashable {
         /// (sentinel, NaN), an exception or a garbled reply.
         case channelFault = "channel_fault"
         case channelRecovered = "channel_recovered"
+        /// A whole bus is down (serial adapter unplugged, port gone); `device` holds the bus id.
+        case busDown = "bus_down"
+        case busUp = "bus_up"
     }
 
     public enum Severity: String, Sendable, Codable, Comparable {

@@ -141,6 +141,13 @@ public struct Profile: Sendable, Hashable {
     public func field(_ channel: String) -> Field? { fields.first { $0.channel == channel } }
 }
 
+extension Device {
+    /// The pacing the bus owner applies to this device's transactions.
+    public var transactionOptions: TransactionOptions {
+        TransactionOptions(timeout: timeout)
+    }
+}
+
 /// One channel of a profile: `value = raw * scale + offset`, unless `raw` is a sentinel.
 public struct Field: Sendable, Hashable {
     public var channel: String

@@ -37,7 +37,7 @@ public struct Daemon: Sendable {
 
     /// Runs until a signal stops it, then returns once every accepted reading is written.
     public func run() async throws {
-        let (stream, continuation) = AsyncStream.makeStream(of: PollResult.self)
+        let (stream, continuation) = AsyncStream.makeStream(of: PollingEvent.self)
         let echo: (@Sendable (PollResult) -> Void)?
         if options.printReadings {
             let formatter = ReadingEcho(config: config)

@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// pollers' stream until it ends (so on shutdown every accepted reading is written), flushing
 /// the writer at least once per `flushInterval` meanwhile.
 public struct ReadingPipeline: Service {
-    private let input: AsyncStream<PollResult>
+    private let input: AsyncStream<PollingEvent>
     private let writer: ReadingWriter
     private let alerts: AlertLog
     private let config: Config
@@ -15,7 +15,7 @@ public struct ReadingPipeline: Service {
     private let logger: Logger
 
     public init(
-        input: AsyncStream<PollResult>, writer: ReadingWriter, alerts: AlertLog, config: Config,
+        input: AsyncStream<PollingEvent>, writer: ReadingWriter, alerts: AlertLog, config: Config,
         flushInterval: Duration = .seconds(1), echo: (@Sendable (PollResult) -> Void)? = nil, logger: Logger
     ) {
         self.input = input
@@ -38,7 +38,11 @@ public struct ReadingPipeline: Service {
             }
         }
         var evaluator = Evaluator(config: config)
-        for await poll in input {
+        for await event in input {
+            guard case let .poll(poll) = event else {
+                evaluator.evaluate(event).forEach(raise)
+                continue
+            }
             do {
                 try await writer.append(poll.readings)
             } catch {
@@ -48,9 +52,7 @@ public struct ReadingPipeline: Service {
             if let failure = poll.failure {
                 logger.debug("poll of \(poll.device) failed: \(failure)")
             }
-            for event in evaluator.evaluate(poll) {
-                raise(event)
-            }
+            evaluator.evaluate(event).forEach(raise)
         }
         ticker.cancel()
         await Self.flush(writer, logger: logger)

@@ -30,7 +30,21 @@ public struct Evaluator {
         self.unreachableAfter = Dictionary(config.devices.map { ($0.id, $0.unreachableAfter) }, uniquingKeysWith: { a, _ in a })
     }
 
-    public mutating func evaluate(_ poll: PollResult) -> [AlertEvent] {
+    public mutating func evaluate(_ event: PollingEvent) -> [AlertEvent] {
+        switch event {
+        case let .poll(poll): evaluate(poll)
+        case let .bus(change): [busEvent(change)]
+        }
+    }
+
+    private func busEvent(_ change: BusStatusChange) -> AlertEvent {
+        // Bus events name the bus where device events name the device.
+        AlertEvent(
+            time: change.time, severity: change.up ? .info : .critical, event: change.up ? .busUp : .busDown,
+            device: change.bus, detail: change.reason)
+    }
+
+    mutating func evaluate(_ poll: PollResult) -> [AlertEvent] {
         var events = reachability(poll)
         for reading in poll.readings {
             let key = "\(reading.device)\u{0}\(reading.channel)"

@@ -7,7 +7,7 @@ struct BusPoller: Sendable {
     let pollers: [DevicePoller]
     let counters: PollCounters
 
-    func run(deliver: @Sendable (PollResult) -> Void, missed: @Sendable (String, Int) -> Void) async {
+    func run(deliver: @Sendable (PollingEvent) -> Void, missed: @Sendable (String, Int) -> Void) async {
         let clock = ContinuousClock()
         var schedule = FixedRateSchedule(start: clock.now, periods: pollers.map(\.device.every))
         while !Task.isCancelled, let (index, at) = schedule.next {
@@ -17,7 +17,7 @@ struct BusPoller: Sendable {
                 return
             }
             let poller = pollers[index]
-            deliver(await poller.poll(on: bus, counters: counters))
+            deliver(.poll(await poller.poll(on: bus, counters: counters)))
             let skipped = schedule.completed(index, now: clock.now)
             if skipped > 0 { missed(poller.device.id, skipped) }
         }

@@ -60,7 +60,7 @@ struct DevicePoller: Sendable {
             do {
                 let words = try await bus.read(
                     unit: device.unit, table: request.table.modbus, address: request.address,
-                    count: request.count, timeout: device.timeout)
+                    count: request.count, options: device.transactionOptions)
                 return .success(words)
             } catch {
                 // An exception is the device's considered answer: asking again changes nothing.

@@ -6,11 +6,11 @@ import ServiceLifecycle
 /// shutdown it lets the polls in flight finish, then ends the stream so the pipeline can drain.
 public struct PollingService: Service {
     private let buses: [(ModbusBus, [DevicePoller])]
-    private let output: AsyncStream<PollResult>.Continuation
+    private let output: AsyncStream<PollingEvent>.Continuation
     private let counters: PollCounters
     private let logger: Logger
 
-    public init(config: Config, output: AsyncStream<PollResult>.Continuation, counters: PollCounters, logger: Logger) {
+    public init(config: Config, output: AsyncStream<PollingEvent>.Continuation, counters: PollCounters, logger: Logger) {
         self.buses = config.buses.map { bus in
             let transport: ModbusTransport
             switch bus.transport {

@@ -54,3 +54,25 @@ public struct PollResult: Sendable {
         self.failure = failure
     }
 }
+
+/// What the pollers hand to the pipeline: a device's poll, or a change of a whole bus's state.
+public enum PollingEvent: Sendable {
+    case poll(PollResult)
+    case bus(BusStatusChange)
+}
+
+/// A bus (TCP endpoint or serial port) went down or came back.
+public struct BusStatusChange: Sendable, Hashable {
+    public var bus: String
+    public var time: Date
+    public var up: Bool
+    /// Why it went down, e.g. "/dev/ttyUSB0: No such file or directory".
+    public var reason: String?
+
+    public init(bus: String, time: Date, up: Bool, reason: String? = nil) {
+        self.bus = bus
+        self.time = time
+        self.up = up
+        self.reason = reason
+    }
+}

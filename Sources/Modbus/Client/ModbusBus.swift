@@ -13,6 +13,22 @@ public enum ModbusTable: Sendable, Hashable {
     case holding, input
 }
 
+/// How one device wants its transactions paced (its quirks).
+public struct TransactionOptions: Sendable, Hashable {
+    /// How long to wait for a reply before the attempt counts as a timeout.
+    public var timeout: Duration
+    /// Least time between the end of the previous transaction on the bus and a request to this device.
+    public var minimumGap: Duration
+    /// Wait after (re)connecting before the first request (some gateways need it).
+    public var pauseAfterConnect: Duration
+
+    public init(timeout: Duration = .seconds(1), minimumGap: Duration = .zero, pauseAfterConnect: Duration = .zero) {
+        self.timeout = timeout
+        self.minimumGap = minimumGap
+        self.pauseAfterConnect = pauseAfterConnect
+    }
+}
+
 /// The single owner of one bus's libmodbus context: every call runs on the bus's own thread, one
 /// at a time, so a slow device delays only its own bus.
 public actor ModbusBus {
@@ -37,9 +53,9 @@ public actor ModbusBus {
     /// connection (the next call reconnects); stale bytes are flushed before each request and after
     /// a timeout or garbled reply.
     public func read(
-        unit: Int, table: ModbusTable, address: Int, count: Int, timeout: Duration
+        unit: Int, table: ModbusTable, address: Int, count: Int, options: TransactionOptions
     ) throws(ModbusError) -> [UInt16] {
-        let context = try connectedContext(timeout: timeout)
+        let context = try connectedContext(timeout: options.timeout)
         // A reply that came after its request timed out is still in the socket: drop it, or it
         // would pass for this request's answer (costs one non-blocking poll of the socket).
         context.flush()
