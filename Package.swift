@@ -30,7 +30,7 @@ let package = Package(
         .target(
             name: "LabGate",
             dependencies: [
-                "Modbus",
+                "Modbus", "CUdev",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),

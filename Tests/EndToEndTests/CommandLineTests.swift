@@ -96,3 +96,17 @@ struct CommandLineTests {
         #expect(!alerts.out.contains("\u{1B}["), "no colour codes when stdout is not a terminal")
     }
 }
+
+@Test("labgate ports lists adapters or says there are none, and says when udev is absent")
+func portsCommand() async throws {
+    let harness = try Harness(config: valid)
+    let ports = try await harness.cli(["ports"])
+    #expect(ports.status == 0)
+    #expect(ports.out == "no serial adapters found\n" || ports.out.hasPrefix("/dev/"))
+    if !FileManager.default.fileExists(atPath: "/run/udev/control") {
+        #expect(ports.err.contains("udev is not running here"))
+    }
+    let json = try await harness.cli(["ports", "--json"])
+    #expect(json.status == 0)
+    #expect(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) is [Any])
+}
