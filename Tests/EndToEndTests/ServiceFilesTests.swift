@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+
+/// The repository root, found from this file's path.
+private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+private func run(_ command: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: command)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}
+
+private let analyze = "/usr/bin/systemd-analyze"
+
+@Suite("the systemd unit and the installer")
+struct ServiceFilesTests {
+    /// The unit as installed, pointing at the binary just built.
+    private func unitCopy(_ folder: TemporaryDirectory) throws -> String {
+        let unit = try String(contentsOfFile: root + "/systemd/labgate.service", encoding: .utf8)
+            .replacingOccurrences(of: "/usr/local/bin/labgate", with: Harness.binary)
+        let path = folder.path + "/labgate.service"
+        try unit.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("systemd-analyze verify finds nothing to say about the unit", .enabled(if: FileManager.default.fileExists(atPath: analyze)))
+    func verifies() throws {
+        let folder = try TemporaryDirectory()
+        let (status, output) = try run(analyze, ["verify", try unitCopy(folder)])
+        #expect(status == 0)
+        #expect(output == "")
+    }
+
+    @Test("the unit's security exposure is 2.0 or lower", .enabled(if: FileManager.default.fileExists(atPath: analyze)))
+    func exposure() throws {
+        let folder = try TemporaryDirectory()
+        let (status, output) = try run(analyze, ["security", "--offline=true", "--threshold=20", try unitCopy(folder)])
+        #expect(status == 0, "\(output.split(separator: "\n").suffix(3))")
+        #expect(output.contains("Overall exposure level for labgate.service: 1."))
+    }
+
+    @Test("install puts every file in place and keeps an existing config; uninstall keeps config and data")
+    func installAndUninstall() throws {
+        let dest = try TemporaryDirectory()
+        let environment = ["DESTDIR": dest.path, "LABGATE_BINARY": Harness.binary]
+        var (status, output) = try run(root + "/scripts/install", [], environment: environment)
+        #expect(status == 0, "\(output)")
+        let installed = [
+            "/usr/local/bin/labgate", "/etc/systemd/system/labgate.service", "/etc/sysusers.d/labgate.conf",
+            "/etc/tmpfiles.d/labgate.conf", "/etc/udev/rules.d/60-labgate-rs485.rules", "/etc/logrotate.d/labgate",
+            "/etc/labgate/labgate.yaml",
+        ]
+        for file in installed {
+            #expect(FileManager.default.fileExists(atPath: dest.path + file), "\(file)")
+        }
+        #expect(FileManager.default.isExecutableFile(atPath: dest.path + "/usr/local/bin/labgate"))
+
+        let config = dest.path + "/etc/labgate/labgate.yaml"
+        try "site: edited by the admin\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dest.path + "/var/lib/labgate", withIntermediateDirectories: true)
+        try "data".write(toFile: dest.path + "/var/lib/labgate/labgate.sqlite", atomically: true, encoding: .utf8)
+        (status, output) = try run(root + "/scripts/install", [], environment: environment)
+        #expect(status == 0)
+        #expect(try String(contentsOfFile: config, encoding: .utf8) == "site: edited by the admin\n", "an upgrade keeps the site's config")
+
+        (status, output) = try run(root + "/scripts/uninstall", [], environment: environment)
+        #expect(status == 0, "\(output)")
+        for file in installed.dropLast() {
+            #expect(!FileManager.default.fileExists(atPath: dest.path + file), "\(file) removed")
+        }
+        #expect(FileManager.default.fileExists(atPath: config))
+        #expect(FileManager.default.fileExists(atPath: dest.path + "/var/lib/labgate/labgate.sqlite"))
+    }
+
+    @Test("the shipped site template passes check-config")
+    func templateIsValid() throws {
+        let (status, output) = try run(Harness.binary, ["check-config", root + "/config/labgate.yaml"])
+        #expect(status == 0, "\(output)")
+        let (exampleStatus, _) = try run(Harness.binary, ["check-config", root + "/config/example.yaml"])
+        #expect(exampleStatus == 0)
+    }
+}
+
+/// A temporary folder removed when the value is dropped.
+final class TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "labgate-files-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
