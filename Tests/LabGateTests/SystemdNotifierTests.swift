@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Logging
 import Testing
 @testable import LabGate
 
@@ -18,8 +19,18 @@ private final class NotifyReceiver {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        applyTimeout()
+    }
+
+    /// How long `receive` waits for a datagram.
+    var timeout: Duration = .seconds(2) {
+        didSet { applyTimeout() }
+    }
+
+    private func applyTimeout() {
+        let micros = Int(timeout.components.seconds * 1_000_000 + timeout.components.attoseconds / 1_000_000_000_000)
+        var value = timeval(tv_sec: micros / 1_000_000, tv_usec: micros % 1_000_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
     }
 
     deinit {
@@ -54,4 +65,34 @@ func inactiveWithoutSocket() {
     #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "20000000"]).watchdogInterval == .seconds(20))
     #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "20000000", "WATCHDOG_PID": "1"]).watchdogInterval == nil)
     #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "20000000", "WATCHDOG_PID": String(getpid())]).watchdogInterval == .seconds(20))
+}
+
+@Test("a bus that is not back by the time it promised is stuck; a finished bus is not watched")
+func heartbeat() {
+    let heartbeat = SchedulerHeartbeat()
+    let now = ContinuousClock.now
+    heartbeat.expect(bus: "lan", backBy: now + .seconds(10))
+    heartbeat.expect(bus: "rs485-a", backBy: now + .seconds(1))
+    #expect(heartbeat.stuckBuses(at: now).isEmpty)
+    #expect(heartbeat.stuckBuses(at: now + .seconds(2)) == ["rs485-a"])
+    heartbeat.expect(bus: "rs485-a", backBy: now + .seconds(20))
+    #expect(heartbeat.stuckBuses(at: now + .seconds(11)) == ["lan"])
+    heartbeat.finished(bus: "lan")
+    #expect(heartbeat.stuckBuses(at: now + .seconds(11)).isEmpty)
+}
+
+@Test("the watchdog pings while the schedulers keep their promises and stays silent while one is stuck")
+func watchdogWithheldWhenStuck() async throws {
+    let receiver = try NotifyReceiver()
+    let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": receiver.path, "WATCHDOG_USEC": "100000"])
+    let heartbeat = SchedulerHeartbeat()
+    heartbeat.markStarted()
+    heartbeat.expect(bus: "lan", backBy: .now - .seconds(1))
+    let service = Task { await WatchdogService(notifier: notifier, heartbeat: heartbeat, logger: .init(label: "test")).run() }
+    defer { service.cancel() }
+    receiver.timeout = .milliseconds(400)
+    #expect(receiver.receive() == nil, "no ping while bus lan is overdue")
+    heartbeat.expect(bus: "lan", backBy: .now + .seconds(60))
+    receiver.timeout = .seconds(2)
+    #expect(receiver.receive() == "WATCHDOG=1")
 }

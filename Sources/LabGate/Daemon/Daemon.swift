@@ -48,12 +48,24 @@ public struct Daemon: Sendable {
         let pipeline = ReadingPipeline(
             input: stream, writer: writer, alerts: alerts, config: config, flushInterval: options.flushInterval,
             echo: echo, logger: logger)
-        let polling = PollingService(config: config, output: continuation, counters: counters, logger: logger)
+        let notifier = SystemdNotifier()
+        let heartbeat = SchedulerHeartbeat()
+        let status = "polling \(config.devices.count) devices on \(config.buses.count) buses"
+        let polling = PollingService(
+            config: config, output: continuation, counters: counters, heartbeat: heartbeat, logger: logger,
+            started: {
+                notifier.ready(status: status)
+                heartbeat.markStarted()
+            })
+        let watchdog = WatchdogService(notifier: notifier, heartbeat: heartbeat, logger: logger)
+        // Stopped in reverse order: the watchdog says STOPPING first, then polling stops, then
+        // the pipeline drains and flushes.
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: pipeline),
                     .init(service: polling),
+                    .init(service: watchdog),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

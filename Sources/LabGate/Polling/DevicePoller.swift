@@ -11,6 +11,11 @@ struct DevicePoller: Sendable {
         self.requests = RequestPlanner.plan(profile)
     }
 
+    /// The longest a poll of this device can take when nothing answers.
+    var worstCase: Duration {
+        device.timeout * (requests.count * (device.retries + 1))
+    }
+
     func poll(on bus: ModbusBus, counters: PollCounters) async -> PollResult {
         // Whole milliseconds, as stored: the time alerts and printouts show is the stored one.
         let time = Date(millisecondsSince1970: Date().millisecondsSince1970)

@@ -8,9 +8,15 @@ public struct PollingService: Service {
     private let buses: [(ModbusBus, [DevicePoller])]
     private let output: AsyncStream<PollingEvent>.Continuation
     private let counters: PollCounters
+    private let heartbeat: SchedulerHeartbeat
+    private let started: @Sendable () -> Void
     private let logger: Logger
 
-    public init(config: Config, output: AsyncStream<PollingEvent>.Continuation, counters: PollCounters, logger: Logger) {
+    /// `started` is called once every bus's poller is running.
+    public init(
+        config: Config, output: AsyncStream<PollingEvent>.Continuation, counters: PollCounters,
+        heartbeat: SchedulerHeartbeat, logger: Logger, started: @escaping @Sendable () -> Void = {}
+    ) {
         self.buses = config.buses.map { bus in
             let transport: ModbusTransport
             switch bus.transport {
@@ -21,6 +27,8 @@ public struct PollingService: Service {
         }
         self.output = output
         self.counters = counters
+        self.heartbeat = heartbeat
+        self.started = started
         self.logger = logger
     }
 
@@ -31,7 +39,7 @@ public struct PollingService: Service {
             await withTaskGroup(of: Void.self) { group in
                 for (bus, pollers) in buses where !pollers.isEmpty {
                     logger.info("polling bus \(bus.name) (\(bus.transport)): \(pollers.map(\.device.id).joined(separator: ", "))")
-                    let poller = BusPoller(bus: bus, pollers: pollers, counters: counters)
+                    let poller = BusPoller(bus: bus, pollers: pollers, counters: counters, heartbeat: heartbeat)
                     group.addTask {
                         await poller.run(
                             deliver: { output.yield($0) },
@@ -39,6 +47,7 @@ public struct PollingService: Service {
                         await bus.disconnect()
                     }
                 }
+                started()
             }
         }
         output.finish()
