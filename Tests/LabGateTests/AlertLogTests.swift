@@ -95,3 +95,36 @@ func utcTimes() throws {
     #expect(UTCTime.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
     #expect(UTCTime.format(Date(timeIntervalSince1970: -0.25)) == "1969-12-31T23:59:59.750Z")
 }
+
+@Test("rotating alerts.log while events are written loses no line and splits none")
+func rotationLosesNothing() async throws {
+    let folder = try TemporaryFolder()
+    let log = try AlertLog(folder: folder.path)
+    let count = 2000
+    let writer = Task.detached {
+        for i in 0..<count {
+            var event = began
+            event.device = "DEV-\(i)"
+            try log.write(event)
+        }
+    }
+    // logrotate without copytruncate: rename, and the next event creates a new file.
+    var rotated: [String] = []
+    for n in 1...20 {
+        try await Task.sleep(for: .milliseconds(2))
+        let target = log.textPath + ".\(n)"
+        if (try? FileManager.default.moveItem(atPath: log.textPath, toPath: target)) != nil { rotated.append(target) }
+    }
+    try await writer.value
+    var lines: [Substring] = []
+    for path in rotated + [log.textPath] where FileManager.default.fileExists(atPath: path) {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.isEmpty || text.hasSuffix("\n"), "\(path) ends with a whole line")
+        lines += text.split(separator: "\n")
+    }
+    #expect(rotated.count > 5, "the log was rotated while being written")
+    #expect(lines.count == count)
+    let devices = Set(lines.compactMap { $0.split(separator: " ").dropFirst(3).first.map(String.init) })
+    #expect(devices == Set((0..<count).map { "DEV-\($0)" }))
+    #expect(lines.allSatisfy { $0.hasSuffix("worst 4.20 %") })
+}
