@@ -26,7 +26,9 @@ let package = Package(
             pkgConfig: "libudev",
             providers: [.apt(["libudev-dev"])]
         ),
-        .target(name: "Modbus", dependencies: ["CModbus"]),
+        // POSIX terminal calls Swift cannot import (variadic ioctl, XSI pty functions).
+        .target(name: "CSerial"),
+        .target(name: "Modbus", dependencies: ["CModbus", "CSerial"]),
         .target(
             name: "LabGate",
             dependencies: [
@@ -40,7 +42,7 @@ let package = Package(
         .target(
             name: "LabGateSim",
             dependencies: [
-                "Modbus", "LabGate",
+                "Modbus", "LabGate", "CSerial",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
