@@ -55,6 +55,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // RTU bus efficiency benchmark (scripts/bench-rtu, BENCHMARKS.md).
+        .executableTarget(name: "labgate-bench", dependencies: ["Modbus", "LabGate", "LabGateSim"]),
         // Loopback ports and waiting, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "TestSupport"]),

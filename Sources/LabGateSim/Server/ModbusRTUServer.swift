@@ -123,6 +123,7 @@ public final class ModbusRTUServer: Sendable {
         var port = initial
         var framer = RTUFramer(silence: settings.silence.inNanoseconds)
         var buffer = [UInt8](repeating: 0, count: 512)
+        var lastReplyAt = Int64.min / 2
         while state.withLock({ $0.running }) {
             let present = handler.isPortPresent
             if let current = port, !present {
@@ -164,14 +165,14 @@ public final class ModbusRTUServer: Sendable {
                 continue
             }
             for frame in framer.frames(now: Monotonic.now()) {
-                answer(frame, on: current)
+                answer(frame, on: current, lastReplyAt: &lastReplyAt)
             }
         }
         if let port { close(port) }
     }
 
     /// Answers one well-formed request frame (CRC checked), after its wire time.
-    private func answer(_ frame: RTUFramer.Frame, on port: PseudoTerminal) {
+    private func answer(_ frame: RTUFramer.Frame, on port: PseudoTerminal, lastReplyAt: inout Int64) {
         let unit = frame.bytes[0]
         let pdu = frame.bytes[1..<(frame.bytes.count - 2)]
         var entry = RTUTraffic(unit: unit, function: pdu.first ?? 0, requestAt: frame.start, replyAt: nil, replyLength: 0)
@@ -186,13 +187,18 @@ public final class ModbusRTUServer: Sendable {
         if faults.truncate { reply = Array(reply.prefix(max(1, reply.count / 2))) }
         // The last byte of the reply arrives after: the request on the wire, the silence that ends
         // it, the reply on the wire (plus any injected slowness).
-        let due = frame.start + settings.wireTime(bytes: frame.bytes.count).inNanoseconds + settings.silence.inNanoseconds
-            + settings.wireTime(bytes: reply.count).inNanoseconds + faults.delay.inNanoseconds
+        // (Requests sent back to back share a start time: the line is not free before the previous
+        // reply and a silence have passed either.)
+        let replyTime = settings.wireTime(bytes: reply.count).inNanoseconds + faults.delay.inNanoseconds
+        let due = max(
+            frame.start + settings.wireTime(bytes: frame.bytes.count).inNanoseconds + settings.silence.inNanoseconds + replyTime,
+            lastReplyAt + settings.silence.inNanoseconds + replyTime)
         Monotonic.sleep(until: due)
         let written = reply.withUnsafeBytes { write(port.master, $0.baseAddress, $0.count) }
         if written == reply.count {
             entry.replyAt = Monotonic.now()
             entry.replyLength = reply.count
+            lastReplyAt = entry.replyAt!
         }
     }
 }

@@ -1,3 +1,4 @@
+import CModbus
 import Foundation
 import Glibc
 import LabGate
@@ -282,5 +283,111 @@ struct RTUSettingsTests {
 enum SerialLinkPath {
     static func destination(_ path: String) -> String? {
         try? FileManager.default.destinationOfSymbolicLink(atPath: path)
+    }
+}
+
+/// Raw bytes on the simulator's line, as a misbehaving master or line noise would send them.
+@Suite("Modbus RTU: the simulator's framing", .serialized)
+struct RTUFramingTests {
+    /// The slave end of the line in raw mode, non-blocking.
+    final class RawPort {
+        let fd: Int32
+
+        init(_ path: String) throws {
+            fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK)
+            guard fd >= 0 else { throw POSIXError(.ENOENT) }
+            var tios = termios()
+            tcgetattr(fd, &tios)
+            cfmakeraw(&tios)
+            tcsetattr(fd, TCSANOW, &tios)
+        }
+
+        deinit { close(fd) }
+
+        func send(_ bytes: [UInt8]) {
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        }
+
+        /// Everything that arrives within `window`.
+        func receive(for window: Duration) async throws -> [UInt8] {
+            var received: [UInt8] = []
+            let end = ContinuousClock.now + window
+            while ContinuousClock.now < end {
+                var buffer = [UInt8](repeating: 0, count: 256)
+                let count = read(fd, &buffer, buffer.count)
+                if count > 0 { received += buffer[0..<count] }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            return received
+        }
+    }
+
+    static func request(unit: UInt8, function: UInt8 = 4, address: UInt16 = 0, count: UInt16 = 2) -> [UInt8] {
+        CRC16.appending(to: [unit, function, UInt8(address >> 8), UInt8(address & 0xFF), UInt8(count >> 8), UInt8(count & 0xFF)])
+    }
+
+    @Test("garbage, a bad CRC and a request for another unit get no reply, and never cost the line its sync")
+    func resynchronises() async throws {
+        let line = try SerialLine()
+        let port = try RawPort(line.settings.port)
+        port.send([0x01, 0x04, 0xFF, 0x00])  // noise: a frame cut short
+        #expect(try await port.receive(for: .milliseconds(30)).isEmpty)
+        var bad = Self.request(unit: 1)
+        bad[7] ^= 0xFF
+        port.send(bad)
+        #expect(try await port.receive(for: .milliseconds(30)).isEmpty, "bad CRC: no reply")
+        port.send(Self.request(unit: 9))
+        #expect(try await port.receive(for: .milliseconds(30)).isEmpty, "unit 9 is not on this line")
+        port.send(Self.request(unit: 0))
+        #expect(try await port.receive(for: .milliseconds(30)).isEmpty, "broadcast reads get no reply")
+        port.send(Self.request(unit: 2))
+        let reply = try await port.receive(for: .milliseconds(60))
+        #expect(reply.count == 9)
+        #expect(Array(reply.prefix(3)) == [2, 4, 4])
+        #expect(CRC16.isValid(reply))
+    }
+
+    @Test("two requests back to back are two frames; another function gets exception 1 after the silence")
+    func framesByLengthAndSilence() async throws {
+        let line = try SerialLine()
+        let port = try RawPort(line.settings.port)
+        port.send(Self.request(unit: 1) + Self.request(unit: 3))
+        let replies = try await port.receive(for: .milliseconds(80))
+        #expect(replies.count == 18)
+        #expect(replies.first == 1 && replies.count > 9 && replies[9] == 3)
+        port.send(Self.request(unit: 2, function: 6, address: 1, count: 7))  // write single register
+        let exception = try await port.receive(for: .milliseconds(60))
+        #expect(exception == CRC16.appending(to: [2, 0x86, 1]))
+    }
+
+    @Test("the bauds libmodbus 3.1.6 really sets are exactly RTUSettings.supportedBauds; others become 9600")
+    func libmodbusBauds() throws {
+        let line = try SerialLine(baud: 9600, parity: .none)  // the idle pty sits at 19200: a fallback shows
+        let speeds: [Int: speed_t] = [
+            110: speed_t(B110), 300: speed_t(B300), 600: speed_t(B600), 1200: speed_t(B1200), 2400: speed_t(B2400),
+            4800: speed_t(B4800), 9600: speed_t(B9600), 19200: speed_t(B19200), 38400: speed_t(B38400),
+            57600: speed_t(B57600), 115200: speed_t(B115200), 230400: speed_t(B230400), 460800: speed_t(B460800),
+            500000: speed_t(B500000), 576000: speed_t(B576000), 921600: speed_t(B921600), 1000000: speed_t(B1000000),
+            1152000: speed_t(B1152000), 1500000: speed_t(B1500000), 2000000: speed_t(B2000000), 2500000: speed_t(B2500000),
+            3000000: speed_t(B3000000), 3500000: speed_t(B3500000), 4000000: speed_t(B4000000),
+        ]
+        for baud in speeds.keys.sorted() + [14400, 28800, 250000] {
+            guard let context = modbus_new_rtu(line.settings.port, Int32(baud), CChar(UInt8(ascii: "N")), 8, 1) else {
+                Issue.record("no context for \(baud)")
+                continue
+            }
+            defer { modbus_free(context) }
+            try #require(modbus_connect(context) == 0, "connect at \(baud): errno \(lg_errno())")
+            var tios = termios()
+            tcgetattr(modbus_get_socket(context), &tios)
+            let speed = cfgetospeed(&tios)
+            modbus_close(context)
+            let supported = RTUSettings.supportedBauds.contains(baud)
+            if supported {
+                #expect(speed == speeds[baud], "\(baud) baud")
+            } else {
+                #expect(speed == speed_t(B9600), "\(baud) baud is not in libmodbus's list: it falls back to 9600")
+            }
+        }
     }
 }
