@@ -1,5 +1,5 @@
 /// The simulator could not start.
-public struct SimulatorError: Error, Sendable, CustomStringConvertible {
+public struct SimulatorError: Error, Sendable, Equatable, CustomStringConvertible {
     public var bus: String
     /// Why, e.g. "cannot listen on 127.0.0.1:5020: bind: Address already in use".
     public var reason: String

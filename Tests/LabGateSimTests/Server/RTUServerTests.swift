@@ -391,3 +391,63 @@ struct RTUFramingTests {
         }
     }
 }
+
+@Suite("Simulator: serial port paths")
+struct SerialPathTests {
+    func config(port: String) -> Config {
+        let settings = RTUSettings(port: port, baud: 19200)
+        return Config(
+            file: "test.yaml", site: "test-site", store: "test.sqlite", alerts: "alerts",
+            buses: [Bus(id: "line", transport: .rtu(settings))],
+            devices: [Device(id: "INC-01", kind: .incubator, bus: "line", unit: 1, profile: "sim-incubator", every: .seconds(1))],
+            profiles: [TestConfig.incubator.name: TestConfig.incubator], specs: [:])
+    }
+
+    func folder() throws -> String {
+        let folder = NSTemporaryDirectory() + "labgate-path-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test("a real file at the port path is never replaced")
+    func refusesRealFile() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/ttyA"
+        try "keep me".write(toFile: path, atomically: true, encoding: .utf8)
+        let simulator = Simulator(config: config(port: path), speed: 0, announce: { _ in })
+        #expect(throws: SimulatorError(bus: "line", reason: "cannot serve \(path): refusing to replace it: it is not a symlink")) {
+            try simulator.start()
+        }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "keep me")
+    }
+
+    @Test("a stale link left by an earlier run is replaced, a link to anything else is not; stop removes ours")
+    func staleLinks() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/ttyA"
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/pts/4242")
+        let simulator = Simulator(config: config(port: path), speed: 0, announce: { _ in })
+        try simulator.start()
+        let device = try #require(simulator.serialDevice(bus: "line"))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: path) == device)
+        simulator.stop()
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) == nil, "removed on stop")
+
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/null")
+        let other = Simulator(config: config(port: path), speed: 0, announce: { _ in })
+        #expect(throws: SimulatorError.self) { try other.start() }
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: path) == "/dev/null")
+    }
+
+    @Test("a port under /dev is a real adapter: skipped with a message")
+    func skipsDevPaths() throws {
+        let announcements = Announcements()
+        let simulator = Simulator(config: config(port: "/dev/ttyUSB7"), speed: 0, announce: announcements.record)
+        #expect(simulator.servedBuses.isEmpty)
+        try simulator.start()
+        defer { simulator.stop() }
+        #expect(announcements.all.contains("sim: skipping bus line (/dev/ttyUSB7): a real device path; name a path outside /dev"))
+    }
+}
