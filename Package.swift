@@ -26,7 +26,9 @@ let package = Package(
             pkgConfig: "libudev",
             providers: [.apt(["libudev-dev"])]
         ),
-        .target(name: "Modbus", dependencies: ["CModbus"]),
+        // POSIX terminal calls Swift cannot import (variadic ioctl, XSI pty functions).
+        .target(name: "CSerial"),
+        .target(name: "Modbus", dependencies: ["CModbus", "CSerial"]),
         .target(
             name: "LabGate",
             dependencies: [
@@ -40,7 +42,7 @@ let package = Package(
         .target(
             name: "LabGateSim",
             dependencies: [
-                "Modbus", "LabGate",
+                "Modbus", "LabGate", "CSerial",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
@@ -53,6 +55,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // RTU bus efficiency benchmark (scripts/bench-rtu, BENCHMARKS.md).
+        .executableTarget(name: "labgate-bench", dependencies: ["Modbus", "LabGate", "LabGateSim"]),
         // Loopback ports and waiting, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "TestSupport"]),

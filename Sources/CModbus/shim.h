@@ -22,6 +22,7 @@ static const int LG_EMBUNKEXC = EMBUNKEXC;
 static const int LG_EMBMDATA = EMBMDATA;
 static const int LG_EMBBADSLAVE = EMBBADSLAVE;
 static const int LG_MODBUS_MAX_READ_REGISTERS = MODBUS_MAX_READ_REGISTERS;
+static const int LG_MODBUS_RTU_RS485 = MODBUS_RTU_RS485;
 
 /* errno is a macro on glibc; read it through a function right after a failing call. */
 static inline int lg_errno(void) { return errno; }

@@ -8,14 +8,14 @@ import ServiceLifecycle
 struct SimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
-        abstract: "Serve the config's loopback TCP devices as simulated instruments (Modbus TCP).")
+        abstract: "Serve the config's devices as simulated instruments: Modbus TCP on loopback, Modbus RTU on pseudo-terminals.")
 
     @OptionGroup var options: ConfigOption
 
     @Option(help: "Simulated seconds per real second.")
     var speed: Double = 1
 
-    @Option(help: "Scenario file of timed events (door_open, silent, sensor_fault, ...).")
+    @Option(help: "Scenario file of timed events (door_open, silent, sensor_fault, crc_error, port_vanish, ...).")
     var scenario: String?
 
     @Option(help: "Seed for the sensor noise, to repeat a run exactly.")
@@ -40,7 +40,7 @@ struct SimCommand: AsyncParsableCommand {
         }
         let simulator = Simulator(config: config, scenario: events, speed: speed, seed: seed)
         if simulator.servedBuses.isEmpty {
-            printError("\(config.file): no bus with a loopback TCP address to simulate")
+            printError("\(config.file): no bus to simulate (a tcp bus on a loopback address, or an rtu bus whose port is outside /dev)")
             throw ExitCode(1)
         }
         do {

@@ -4,7 +4,8 @@ import LabGate
 @_exported import TestSupport
 
 /// Runs the real `labgate` binary — simulator and daemon as separate processes talking Modbus
-/// TCP over loopback — in a temporary folder with its own config, store and alert logs.
+/// TCP over loopback, or Modbus RTU over a pty the simulator creates at a path in the folder — in
+/// a temporary folder with its own config, store and alert logs.
 final class Harness: @unchecked Sendable {
     let folder: String
     let port: Int
@@ -41,14 +42,24 @@ final class Harness: @unchecked Sendable {
     var alertsLog: String { folder + "/alerts.log" }
     var alertsJSON: String { folder + "/alerts.jsonl" }
 
-    /// Starts the simulator and waits until its port accepts connections.
-    func startSim(speed: Double = 1, seed: Int = 1) async throws {
+    /// Where an rtu bus of a test config puts its port (`FOLDER/dev/ttyRS485` in the YAML).
+    var serialPort: String { folder + "/dev/ttyRS485" }
+
+    /// Starts the simulator and waits until its TCP port accepts connections, or with `serial`
+    /// until its pty appears at `serialPort`.
+    func startSim(speed: Double = 1, seed: Int = 1, serial: Bool = false) async throws {
         var arguments = ["sim", "--config", configPath, "--speed", String(speed), "--seed", String(seed)]
         if FileManager.default.fileExists(atPath: folder + "/scenario.yaml") {
             arguments += ["--scenario", folder + "/scenario.yaml"]
         }
         sim = try Child(arguments: arguments, folder: folder, name: "sim")
-        try await waitFor("simulator listening on \(port)", timeout: .seconds(20)) { canConnect(port: self.port) }
+        if serial {
+            try await waitFor("simulator's pty at \(serialPort)", timeout: .seconds(20)) {
+                FileManager.default.fileExists(atPath: self.serialPort)
+            }
+        } else {
+            try await waitFor("simulator listening on \(port)", timeout: .seconds(20)) { canConnect(port: self.port) }
+        }
     }
 
     func startDaemon(extra: [String] = ["--print-readings"], environment: [String: String] = [:]) throws {

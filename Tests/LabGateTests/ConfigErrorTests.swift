@@ -70,7 +70,7 @@ struct ConfigErrorTests {
         ])
         // A bus without transport, and a device with no id: named by position.
         let noTransport = F.base(replacing: "    tcp: { host: 127.0.0.1, port: 15020 }\n", with: "")
-        #expect(F.messages(noTransport) == ["lab.yaml:5:5: bus sim: missing transport (expected one of: tcp)"])
+        #expect(F.messages(noTransport) == ["lab.yaml:5:5: bus sim: missing transport (expected one of: tcp, rtu)"])
         #expect(F.messages(F.base(replacing: "  - id: FRZ-01\n    kind", with: "  - kind")) == [
             "lab.yaml:17:5: device #2: missing key 'id'"
         ])
@@ -86,9 +86,9 @@ struct ConfigErrorTests {
         #expect(F.messages(F.base(replacing: "    every: 10s\n", with: "    every: 10s\n    poll: fast\n")) == [
             "lab.yaml:23:5: device FRZ-01: unknown key 'poll' (expected one of: id, kind, bus, unit, profile, every, spec, limits, timeout, retries, unreachable_after)"
         ])
-        #expect(F.messages(F.base(replacing: "    tcp: {", with: "    rtu: {")) == [
-            "lab.yaml:5:5: bus sim: missing transport (expected one of: tcp)",
-            "lab.yaml:6:5: bus sim: unknown key 'rtu' (expected one of: id, tcp)",
+        #expect(F.messages(F.base(replacing: "    tcp: {", with: "    serial: {")) == [
+            "lab.yaml:5:5: bus sim: missing transport (expected one of: tcp, rtu)",
+            "lab.yaml:6:5: bus sim: unknown key 'serial' (expected one of: id, tcp, rtu)",
         ])
     }
 

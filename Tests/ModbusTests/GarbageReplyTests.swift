@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Modbus
+import Synchronization
 import Testing
 
 /// A one-connection Modbus TCP peer on loopback that answers each request with scripted bytes.
@@ -84,4 +85,25 @@ func lateReplyIsFlushed() async throws {
     try await Task.sleep(for: .milliseconds(400))
     let words = try await bus.read(unit: 1, table: .input, address: 7, count: 1, options: .init(timeout: .milliseconds(500)))
     #expect(words == [107], "the late answer to address 0 (100) must not pass for this one")
+}
+
+@Test("on TCP too, the bus owner keeps a device's minimum gap and pause after connect")
+func tcpGapAndPause() async throws {
+    let arrivals = Mutex<[Int64]>([])
+    let peer = try ScriptedPeer { _, request in
+        arrivals.withLock { $0.append(Monotonic.now()) }
+        return ScriptedPeer.answer(request)
+    }
+    let bus = ModbusBus(name: "paced", transport: .tcp(host: "127.0.0.1", port: peer.port))
+    let options = TransactionOptions(timeout: .milliseconds(500), minimumGap: .milliseconds(120), pauseAfterConnect: .milliseconds(150))
+    let start = Monotonic.now()
+    for _ in 0..<3 {
+        _ = try await bus.read(unit: 1, table: .holding, address: 0, count: 1, options: options)
+    }
+    let times = arrivals.withLock { $0 }
+    try #require(times.count == 3)
+    #expect(times[0] - start >= 150_000_000, "pause after connect")
+    #expect(times[1] - times[0] >= 120_000_000, "minimum gap")
+    #expect(times[2] - times[1] >= 120_000_000, "minimum gap")
+    #expect(times[2] - times[1] < 400_000_000)
 }

@@ -65,6 +65,9 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 public struct Bus: Sendable, Hashable {
     public enum Transport: Sendable, Hashable {
         case tcp(host: String, port: Int)
+        /// A serial line: port path, baud and character format (validated against what libmodbus
+        /// really supports).
+        case rtu(RTUSettings)
     }
 
     public var id: String

@@ -1,9 +1,11 @@
+import Modbus
 import Yams
 
 extension ConfigReader {
-    static let busKeys = ["id", "tcp"]
-    static let transportKeys = ["tcp"]
+    static let busKeys = ["id", "tcp", "rtu"]
+    static let transportKeys = ["tcp", "rtu"]
     static let tcpKeys = ["host", "port"]
+    static let rtuKeys = ["port", "baud", "parity", "data_bits", "stop_bits"]
 
     /// The `buses:` list. Records every bus id (even of a bus with other problems) so that devices
     /// naming it are not reported a second time.
@@ -40,7 +42,16 @@ extension ConfigReader {
             report("more than one transport ('\(transports[0].key)' and '\(extra.key)')", at: extra.keyNode, in: context)
         }
         guard let transportEntry = transports.first else { return nil }
-        let transport = readTCP(transportEntry.value, in: context)
+        let transport = transportEntry.key == "rtu"
+            ? readRTU(transportEntry.value, in: context) : readTCP(transportEntry.value, in: context)
+        if case let .rtu(settings)? = transport,
+            let other = buses.first(where: { $0.key != id && $0.value.transport.map { Self.port(of: $0) } == settings.port })
+        {
+            report(
+                "port \(settings.port) is already used by bus \(other.key) (line \(other.value.location.line))",
+                at: transportEntry.keyNode, in: context)
+            return nil
+        }
 
         guard let id, let transport else { return nil }
         if isFirstWithID { buses[id]?.transport = transport }
@@ -55,5 +66,43 @@ extension ConfigReader {
         let port = integer("port", of: tcp, range: 1...65535)
         guard let host, let port else { return nil }
         return .tcp(host: host, port: port)
+    }
+
+    /// `rtu: { port: PATH, baud: 19200, parity: even, data_bits: 8, stop_bits: 1 }`; parity,
+    /// data_bits and stop_bits default to even, 8 and 1 (the Modbus serial line default, 8E1).
+    private mutating func readRTU(_ node: Node, in context: String) -> Bus.Transport? {
+        let rtuContext = "\(context), rtu"
+        guard let rtu = entries(of: node, keys: Self.rtuKeys, required: ["port", "baud"], for: "rtu", in: rtuContext)
+        else { return nil }
+        let errorsBefore = errors.count
+        let port = string("port", of: rtu)
+        if let port, let portNode = rtu["port"], !port.hasPrefix("/") {
+            report("port must be an absolute path (e.g. /dev/serial/by-id/...), got '\(port)'", at: portNode, in: rtuContext)
+        }
+        let baud = integer("baud", of: rtu, range: nil)
+        if let baud, let baudNode = rtu["baud"], !RTUSettings.supportedBauds.contains(baud) {
+            let supported = RTUSettings.supportedBauds.map(String.init).joined(separator: ", ")
+            report(
+                "unsupported baud \(baud): libmodbus would silently use 9600 (supported: \(supported))",
+                at: baudNode, in: rtuContext)
+        }
+        let parity: RTUSettings.Parity? = choice("parity", of: rtu)
+        let dataBits = integer("data_bits", of: rtu, range: nil)
+        if let dataBits, let bitsNode = rtu["data_bits"], !RTUSettings.supportedDataBits.contains(dataBits) {
+            report("unsupported data_bits \(dataBits) (expected 7 or 8)", at: bitsNode, in: rtuContext)
+        }
+        let stopBits = integer("stop_bits", of: rtu, range: nil)
+        if let stopBits, let bitsNode = rtu["stop_bits"], !RTUSettings.supportedStopBits.contains(stopBits) {
+            report("unsupported stop_bits \(stopBits) (expected 1 or 2)", at: bitsNode, in: rtuContext)
+        }
+        guard errors.count == errorsBefore, let port, let baud else { return nil }
+        return .rtu(RTUSettings(
+            port: port, baud: baud, parity: parity ?? .even, dataBits: dataBits ?? 8, stopBits: stopBits ?? 1))
+    }
+
+    /// The serial port of an rtu transport (nil for tcp), to find two buses on one port.
+    private static func port(of transport: Bus.Transport) -> String? {
+        if case let .rtu(settings) = transport { return settings.port }
+        return nil
     }
 }

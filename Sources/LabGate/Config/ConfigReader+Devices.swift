@@ -65,12 +65,16 @@ extension ConfigReader {
     }
 
     /// A Modbus unit id, unique on its bus. 0...247 are the ids a serial line knows; 255 is how
-    /// Modbus TCP addresses the gateway itself (tcp is the only transport so far, so it is always
-    /// allowed; a serial transport must refuse it).
+    /// Modbus TCP addresses the gateway itself. On an rtu bus only 1...247 (0 is broadcast, which
+    /// never answers).
     private mutating func readUnit(_ node: Node, bus: String?, device: String, in context: String) -> Int? {
         guard let unit = integer(node, "unit", in: context, range: nil) else { return nil }
         guard (0...247).contains(unit) || unit == 255 else {
             report("unit \(unit) out of range 0..247 (or 255 on tcp)", at: node, in: context)
+            return nil
+        }
+        if let bus, case .rtu? = buses[bus]?.transport, !(1...247).contains(unit) {
+            report("unit \(unit) out of range 1..247 on rtu bus \(bus)", at: node, in: context)
             return nil
         }
         guard let bus, buses[bus] != nil else { return unit }

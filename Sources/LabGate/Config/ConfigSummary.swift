@@ -41,6 +41,7 @@ public enum ConfigSummary {
     private static func describe(_ transport: Bus.Transport) -> String {
         switch transport {
         case .tcp(let host, let port): "tcp \(host):\(port)"
+        case .rtu(let settings): "rtu \(settings.port) \(settings.baud) \(settings.format)"
         }
     }
 

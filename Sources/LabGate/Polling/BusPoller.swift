@@ -1,7 +1,10 @@
 import Foundation
 import Modbus
 
-/// Polls the devices of one bus, each at its own fixed rate (see `FixedRateSchedule`).
+/// Polls the devices of one bus, each at its own fixed rate (see `FixedRateSchedule`), and
+/// reports the bus going down (its port or endpoint cannot be opened: adapter unplugged, peer
+/// gone) and coming back (a transaction answered again). While it is down, each poll still tries
+/// (the bus owner holds off repeated attempts within one round), so it comes back without a restart.
 struct BusPoller: Sendable {
     let bus: ModbusBus
     let pollers: [DevicePoller]
@@ -22,7 +25,13 @@ struct BusPoller: Sendable {
                 return
             }
             let poller = pollers[index]
-            deliver(.poll(await poller.poll(on: bus, counters: counters)))
+            let result = await poller.poll(on: bus, counters: counters)
+            // A bus going down is told before the poll it failed, coming back before the poll that
+            // proved it.
+            for change in await bus.takeLinkEvents() {
+                deliver(.bus(BusStatusChange(bus: bus.name, time: change.time, up: change.up, reason: change.reason)))
+            }
+            deliver(.poll(result))
             let skipped = schedule.completed(index, now: clock.now)
             if skipped > 0 { missed(poller.device.id, skipped) }
         }

@@ -21,6 +21,7 @@ public struct PollingService: Service {
             let transport: ModbusTransport
             switch bus.transport {
             case let .tcp(host, port): transport = .tcp(host: host, port: port)
+            case let .rtu(settings): transport = .rtu(settings)
             }
             let pollers = config.devices(on: bus.id).map { DevicePoller(device: $0, profile: config.profile(of: $0)) }
             return (ModbusBus(name: bus.id, transport: transport), pollers)

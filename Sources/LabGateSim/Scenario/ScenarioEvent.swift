@@ -18,6 +18,17 @@ public struct ScenarioEvent: Sendable, Hashable {
         case sensorFault(channel: String)
         /// The device answers every request with Modbus exception `code`.
         case exception(code: UInt8)
+        /// The device answers `by` later than it would (on top of the wire time).
+        case slow(by: Duration)
+        /// Replies carry a wrong CRC (rtu).
+        case crcError
+        /// Replies are cut short: the last bytes never come (rtu).
+        case truncated
+        /// Replies carry another unit id than the one asked (rtu).
+        case wrongUnit
+        /// The device's serial port disappears (adapter unplugged): the pty and its symlink go away,
+        /// and a new pty appears at the same path when the event ends (rtu).
+        case portVanish
 
         /// The name used in scenario files.
         public var name: String {
@@ -29,13 +40,22 @@ public struct ScenarioEvent: Sendable, Hashable {
             case .silent: "silent"
             case .sensorFault: "sensor_fault"
             case .exception: "exception"
+            case .slow: "slow"
+            case .crcError: "crc_error"
+            case .truncated: "truncated"
+            case .wrongUnit: "wrong_unit"
+            case .portVanish: "port_vanish"
             }
         }
 
         /// Every event name a scenario file may use.
         public static let names = [
             "door_open", "co2_supply_empty", "compressor_failure", "fill_missed", "silent", "sensor_fault", "exception",
+            "slow", "crc_error", "truncated", "wrong_unit", "port_vanish",
         ]
+
+        /// Events that only a serial line can show: refused for devices on tcp buses.
+        public static let serialOnly: Set<String> = ["crc_error", "truncated", "wrong_unit", "port_vanish"]
 
         /// The device kinds this event makes sense for (nil: every kind).
         public static func kinds(for name: String) -> [DeviceKind]? {
@@ -79,6 +99,7 @@ public struct ScenarioEvent: Sendable, Hashable {
         switch kind {
         case let .sensorFault(channel): text += " \(channel)"
         case let .exception(code): text += " \(code)"
+        case let .slow(by): text += " by \(DurationText.format(by))"
         default: break
         }
         if let duration { text += " for \(DurationText.format(duration))" }

@@ -6,7 +6,7 @@ struct ScenarioParser {
     let file: String
     let config: Config
 
-    static let eventKeys = ["at", "device", "event", "for", "channel", "code"]
+    static let eventKeys = ["at", "device", "event", "for", "channel", "code", "by"]
 
     func parse(yaml: String) throws(ScenarioError) -> Scenario {
         let root: Node?
@@ -85,8 +85,12 @@ struct ScenarioParser {
                 "event '\(name)' does not apply to \(device.id), a \(device.kind.rawValue) (only to \(kinds.map(\.rawValue).joined(separator: ", ")))")
         }
 
-        for key in ["channel", "code"] {
-            let owner = key == "channel" ? "sensor_fault" : "exception"
+        if ScenarioEvent.Kind.serialOnly.contains(name), case .tcp? = config.bus(device.bus)?.transport {
+            throw ScenarioError(
+                at: location(eventNode),
+                "event '\(name)' needs a serial line, but \(device.id) is on tcp bus \(device.bus) (only rtu buses)")
+        }
+        for (key, owner) in [("channel", "sensor_fault"), ("code", "exception"), ("by", "slow")] {
             if let keyNode = keys[key], name != owner {
                 throw ScenarioError(at: location(keyNode), "key '\(key)' applies only to event \(owner)")
             }
@@ -98,6 +102,15 @@ struct ScenarioParser {
         case "compressor_failure": kind = .compressorFailure
         case "fill_missed": kind = .fillMissed
         case "silent": kind = .silent
+        case "slow":
+            let byNode = try required("by", " (slow needs how much later the device answers, e.g. by: 300ms)")
+            let by = try duration(byNode, key: "by")
+            guard by > .zero else { throw ScenarioError(at: location(byNode), "'by' must be longer than zero") }
+            kind = .slow(by: by)
+        case "crc_error": kind = .crcError
+        case "truncated": kind = .truncated
+        case "wrong_unit": kind = .wrongUnit
+        case "port_vanish": kind = .portVanish
         case "sensor_fault":
             let channelNode = try required("channel", " (sensor_fault needs the channel that fails)")
             let channel = try scalar(channelNode, key: "channel")

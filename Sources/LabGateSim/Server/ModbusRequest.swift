@@ -59,8 +59,40 @@ public enum ModbusReply: Sendable, Hashable {
     }
 }
 
+/// How a reply goes wrong on the wire (fault injection on a serial line; `delay` on TCP too).
+public struct WireFaults: Sendable, Hashable {
+    /// Extra time before the reply, on top of its wire time.
+    public var delay: Duration = .zero
+    /// The reply's CRC is wrong.
+    public var corruptCRC = false
+    /// The reply is cut short.
+    public var truncate = false
+    /// The reply carries another unit id.
+    public var wrongUnit = false
+
+    public init(delay: Duration = .zero, corruptCRC: Bool = false, truncate: Bool = false, wrongUnit: Bool = false) {
+        self.delay = delay
+        self.corruptCRC = corruptCRC
+        self.truncate = truncate
+        self.wrongUnit = wrongUnit
+    }
+}
+
 /// Decides the reply to each request for a unit id. Called from the server's connection threads,
 /// concurrently: implementations must be thread-safe.
 public protocol ModbusRequestHandler: Sendable {
     func reply(unit: UInt8, request: ModbusRequest) -> ModbusReply
+    /// How the reply to `unit` goes wrong on the wire; none by default.
+    func wireFaults(unit: UInt8) -> WireFaults
+}
+
+extension ModbusRequestHandler {
+    public func wireFaults(unit: UInt8) -> WireFaults { WireFaults() }
+}
+
+/// What a serial-line server also needs to know: which units are on the line (others get no reply
+/// at all), and whether the port is there.
+public protocol SerialLineHandler: ModbusRequestHandler {
+    func hasUnit(_ unit: UInt8) -> Bool
+    var isPortPresent: Bool { get }
 }

@@ -125,6 +125,8 @@ public final class ModbusTCPServer: Sendable {
             else { return }
             let reply = handler.reply(unit: header.unit, request: request)
             guard let replyPDU = reply.pdu(for: request) else { continue }
+            let delay = handler.wireFaults(unit: header.unit).delay
+            if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18) }
             let frame = MBAPHeader.frame(transaction: header.transaction, unit: header.unit, pdu: replyPDU)
             guard Socket.write(fd, frame) else { return }
         }

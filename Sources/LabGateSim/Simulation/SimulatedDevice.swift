@@ -58,7 +58,7 @@ public struct SimulatedDevice: Sendable {
             case .co2SupplyEmpty: conditions.co2SupplyEmpty = true
             case .compressorFailure: conditions.compressorFailure = true
             case .fillMissed: conditions.fillMissed = true
-            case .silent, .sensorFault, .exception: break
+            case .silent, .sensorFault, .exception, .slow, .crcError, .truncated, .wrongUnit, .portVanish: break
             }
         }
         self.conditions = conditions
@@ -79,6 +79,26 @@ public struct SimulatedDevice: Sendable {
             if case let .exception(code) = event.kind { return code }
         }
         return nil
+    }
+
+    /// How its replies go wrong on the wire now (slow, bad CRC, cut short, wrong unit id).
+    public var wireFaults: WireFaults {
+        var faults = WireFaults()
+        for event in active.values {
+            switch event.kind {
+            case let .slow(by): faults.delay = max(faults.delay, by)
+            case .crcError: faults.corruptCRC = true
+            case .truncated: faults.truncate = true
+            case .wrongUnit: faults.wrongUnit = true
+            default: break
+            }
+        }
+        return faults
+    }
+
+    /// Whether its serial port is gone now.
+    public var portVanished: Bool {
+        active.values.contains { $0.kind == .portVanish }
     }
 
     public func isFaulty(_ channel: String) -> Bool {

@@ -99,6 +99,22 @@ public struct Simulation: Sendable {
         }
     }
 
+    /// How the replies of unit `unit` on bus `bus` go wrong on the wire now.
+    public func wireFaults(bus: String, unit: UInt8) -> WireFaults {
+        guard let position = units[bus]?[Int(unit)] else { return WireFaults() }
+        return devices[position].wireFaults
+    }
+
+    /// Whether bus `bus`'s serial port is gone now (a `port_vanish` event on any of its devices).
+    public func isPortVanished(bus: String) -> Bool {
+        units[bus]?.values.contains { devices[$0].portVanished } ?? false
+    }
+
+    /// Whether a device with unit id `unit` is on bus `bus` (on a serial line, other ids get no reply).
+    public func hasUnit(bus: String, unit: UInt8) -> Bool {
+        units[bus]?[Int(unit)] != nil
+    }
+
     /// The answer of unit `unit` on bus `bus` to `request`; a unit no device has gets exception
     /// 0x0B (gateway target device failed to respond).
     public func reply(bus: String, unit: UInt8, request: ModbusRequest) -> ModbusReply {

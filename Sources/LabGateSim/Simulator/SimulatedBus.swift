@@ -10,11 +10,23 @@ final class SimulationBox: Sendable {
 }
 
 /// Answers requests for the devices of one bus.
-struct SimulatedBus: ModbusRequestHandler {
+struct SimulatedBus: SerialLineHandler {
     let bus: String
     let box: SimulationBox
 
     func reply(unit: UInt8, request: ModbusRequest) -> ModbusReply {
         box.state.withLock { $0.reply(bus: bus, unit: unit, request: request) }
+    }
+
+    func wireFaults(unit: UInt8) -> WireFaults {
+        box.state.withLock { $0.wireFaults(bus: bus, unit: unit) }
+    }
+
+    func hasUnit(_ unit: UInt8) -> Bool {
+        box.state.withLock { $0.hasUnit(bus: bus, unit: unit) }
+    }
+
+    var isPortPresent: Bool {
+        !box.state.withLock { $0.isPortVanished(bus: bus) }
     }
 }

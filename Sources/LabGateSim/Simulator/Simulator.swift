@@ -4,8 +4,9 @@ import LabGate
 import ServiceLifecycle
 import Synchronization
 
-/// Simulated devices served over Modbus TCP: one server per bus of the config whose host is a
-/// loopback address, several unit ids per bus, physics stepped in simulated time (real elapsed
+/// Simulated devices served over Modbus TCP and RTU: one server per bus of the config whose host
+/// is a loopback address or whose serial port is not under /dev (a pty appears at that path),
+/// several unit ids per bus, physics stepped in simulated time (real elapsed
 /// time × `speed`) by a background thread every 100 ms, scenario events announced as they fire.
 ///
 /// Run it with `start()`/`stop()`, or as a `Service` whose `run()` serves until the task is
@@ -18,6 +19,7 @@ public final class Simulator: Service, Sendable {
     public let speed: Double
     private let box: SimulationBox
     private let servers: [(bus: Bus, server: ModbusTCPServer)]
+    private let serialServers: [(bus: Bus, server: ModbusRTUServer)]
     private let skipped: [String]
     private let announce: @Sendable (String) -> Void
     private let clock = Mutex(ClockState())
@@ -45,9 +47,17 @@ public final class Simulator: Service, Sendable {
         let box = SimulationBox(Simulation(config: config, scenario: scenario, seed: seed))
         self.box = box
         var servers: [(Bus, ModbusTCPServer)] = []
+        var serialServers: [(Bus, ModbusRTUServer)] = []
         var skipped: [String] = []
         for bus in config.buses {
             switch bus.transport {
+            case let .rtu(settings):
+                if settings.port.hasPrefix("/dev/") {
+                    skipped.append("sim: skipping bus \(bus.id) (\(settings.port)): a real device path; name a path outside /dev")
+                } else {
+                    serialServers.append((bus, ModbusRTUServer(
+                        settings: settings, handler: SimulatedBus(bus: bus.id, box: box), announce: announce)))
+                }
             case let .tcp(host, port):
                 if Loopback.isLoopback(host) {
                     servers.append((bus, ModbusTCPServer(host: host, port: port, handler: SimulatedBus(bus: bus.id, box: box))))
@@ -57,6 +67,7 @@ public final class Simulator: Service, Sendable {
             }
         }
         self.servers = servers
+        self.serialServers = serialServers
         self.skipped = skipped
     }
 
@@ -66,7 +77,17 @@ public final class Simulator: Service, Sendable {
     }
 
     /// Ids of the buses it serves.
-    public var servedBuses: [String] { servers.map(\.bus.id) }
+    public var servedBuses: [String] { servers.map(\.bus.id) + serialServers.map(\.bus.id) }
+
+    /// The pty a served serial bus is on now (`/dev/pts/N`; nil while its port has vanished).
+    public func serialDevice(bus: String) -> String? {
+        serialServers.first { $0.bus.id == bus }?.server.slavePath
+    }
+
+    /// Requests seen on a served serial bus, with arrival and reply times.
+    public func serialTraffic(bus: String) -> [RTUTraffic] {
+        serialServers.first { $0.bus.id == bus }?.server.traffic ?? []
+    }
 
     /// The port a served bus listens on (useful when the config asked for port 0).
     public func port(bus: String) -> Int? {
@@ -89,24 +110,57 @@ public final class Simulator: Service, Sendable {
         if isRunning { return }
         for line in skipped { announce(line) }
         var started: [ModbusTCPServer] = []
+        var startedSerial: [ModbusRTUServer] = []
+        func undo() {
+            for server in started { server.stop() }
+            for server in startedSerial { server.stop() }
+        }
         for (bus, server) in servers {
             do {
                 try server.start()
             } catch {
-                for server in started { server.stop() }
+                undo()
                 throw SimulatorError(bus: bus.id, underlying: error)
             }
             started.append(server)
-            let units = config.devices(on: bus.id).map { "\($0.unit) \($0.id)" }.joined(separator: ", ")
-            announce("sim: bus \(bus.id) on \(server.endpoint), units \(units)")
+            announce("sim: bus \(bus.id) on \(server.endpoint), units \(units(on: bus))")
+        }
+        // Scenario events due at the start (a port that is gone from the beginning) apply first.
+        box.state.withLock { $0.advance(to: clock.withLock { $0.base }, announce: announce) }
+        for (bus, server) in serialServers {
+            do {
+                try server.start()
+            } catch {
+                undo()
+                throw SimulatorError(bus: bus.id, underlying: error)
+            }
+            startedSerial.append(server)
+            let device = server.slavePath.map { " -> \($0)" } ?? " (vanished)"
+            announce("sim: bus \(bus.id) on \(server.path)\(device) (rtu \(server.settings.baud) \(server.settings.format)), units \(units(on: bus))")
         }
         startClock()
     }
 
-    /// Stops the clock and every server (closing their connections); simulated time pauses.
+    private func units(on bus: Bus) -> String {
+        config.devices(on: bus.id).map { "\($0.unit) \($0.id)" }.joined(separator: ", ")
+    }
+
+    /// Stops the clock and every server (closing their connections, removing pty symlinks);
+    /// simulated time pauses.
     public func stop() {
         stopClock()
         for (_, server) in servers { server.stop() }
+        for (_, server) in serialServers { server.stop() }
+    }
+
+    /// Moves simulated time forward by `duration` at once (on top of the running clock), starting
+    /// and ending scenario events on the way: with `speed` 0, tests step time by hand.
+    public func advance(by duration: Duration) {
+        let target = clock.withLock { state in
+            state.base = state.base + duration
+            return state.base + (state.started.map { $0.duration(to: .now) * speed } ?? .zero)
+        }
+        box.state.withLock { $0.advance(to: target, announce: announce) }
     }
 
     /// Starts, serves until the task is cancelled or a graceful shutdown is triggered, then stops.

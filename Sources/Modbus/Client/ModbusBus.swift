@@ -1,10 +1,24 @@
+import Foundation
+
 /// Where a bus is reached.
 public enum ModbusTransport: Sendable, Hashable, CustomStringConvertible {
     case tcp(host: String, port: Int)
+    /// A serial line (RS-485 through an adapter), Modbus RTU framing.
+    case rtu(RTUSettings)
 
     public var description: String {
         switch self {
         case let .tcp(host, port): "tcp \(host):\(port)"
+        case let .rtu(settings): "rtu \(settings)"
+        }
+    }
+
+    /// Silence the bus owner keeps between the end of one frame and the next request: t3.5 on a
+    /// serial line (libmodbus does not), nothing on TCP.
+    public var interFrameSilence: Duration {
+        switch self {
+        case .tcp: .zero
+        case let .rtu(settings): settings.silence
         }
     }
 }
@@ -29,19 +43,55 @@ public struct TransactionOptions: Sendable, Hashable {
     }
 }
 
+/// The bus came down (its port or endpoint could not be opened) or back (a transaction was
+/// answered again). Collected by the bus owner, taken by its poller with `takeLinkEvents()`.
+public struct LinkEvent: Sendable, Hashable {
+    public var up: Bool
+    /// UTC wall-clock time it happened.
+    public var time: Date
+    /// Why it went down, e.g. "cannot open /dev/ttyUSB0: No such file or directory".
+    public var reason: String?
+
+    public init(up: Bool, time: Date, reason: String? = nil) {
+        self.up = up
+        self.time = time
+        self.reason = reason
+    }
+}
+
 /// The single owner of one bus's libmodbus context: every call runs on the bus's own thread, one
 /// at a time, so a slow device delays only its own bus.
+///
+/// It paces the line: before each request it waits until the inter-frame silence (t3.5 on RTU),
+/// the device's `minimumGap` (both measured from the end of the previous transaction on the bus)
+/// and the device's `pauseAfterConnect` (measured from the (re)connection) have passed, sleeping on
+/// its own thread against the monotonic clock.
+///
+/// Bounded wait: a read takes at most the device's timeout for the first byte of the reply, plus
+/// `byteTimeout` for each later chunk of it (see `byteTimeout(for:)`).
 public actor ModbusBus {
     public nonisolated let name: String
     public nonisolated let transport: ModbusTransport
+    /// After a failed (re)connect, further reads within this time fail at once with the same error
+    /// instead of each paying another connect attempt (one dead endpoint costs one timeout per
+    /// round of polls, not one per device and retry).
+    public nonisolated let reconnectHoldoff: Duration
     private nonisolated let executor: ThreadExecutor
     private var context: ModbusContext?
+    /// Monotonic nanoseconds: end of the previous transaction, last successful connect.
+    private var lastTransactionEnd: Int64?
+    private var connectedAt: Int64?
+    private var lastConnectFailure: (at: Int64, error: ModbusError)?
+    /// nil until the first connect attempt; then whether the link is up.
+    private var linkUp: Bool?
+    private var linkEvents: [LinkEvent] = []
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    public init(name: String, transport: ModbusTransport) {
+    public init(name: String, transport: ModbusTransport, reconnectHoldoff: Duration = .milliseconds(500)) {
         self.name = name
         self.transport = transport
+        self.reconnectHoldoff = reconnectHoldoff
         self.executor = ThreadExecutor(name: "modbus \(name)")
     }
 
@@ -55,17 +105,24 @@ public actor ModbusBus {
     public func read(
         unit: Int, table: ModbusTable, address: Int, count: Int, options: TransactionOptions
     ) throws(ModbusError) -> [UInt16] {
-        let context = try connectedContext(timeout: options.timeout)
-        // A reply that came after its request timed out is still in the socket: drop it, or it
-        // would pass for this request's answer (costs one non-blocking poll of the socket).
+        let context = try connectedContext(options: options)
+        pace(options)
+        // A reply that came after its request timed out is still in the socket or tty: drop it, or
+        // it would pass for this request's answer (costs one non-blocking poll / one tcflush).
         context.flush()
+        defer { lastTransactionEnd = Monotonic.now() }
         do {
+            let words: [UInt16]
             switch table {
-            case .holding: return try context.readHoldingRegisters(unit: unit, address: address, count: count)
-            case .input: return try context.readInputRegisters(unit: unit, address: address, count: count)
+            case .holding: words = try context.readHoldingRegisters(unit: unit, address: address, count: count)
+            case .input: words = try context.readInputRegisters(unit: unit, address: address, count: count)
             }
+            markUp()
+            return words
         } catch {
-            if error.isTransport {
+            if case .exception = error {
+                markUp()  // an exception is an answer: the line works
+            } else if error.isTransport {
                 context.close()
             } else if error.needsFlush {
                 context.flush()
@@ -79,19 +136,74 @@ public actor ModbusBus {
         context?.close()
     }
 
-    private func connectedContext(timeout: Duration) throws(ModbusError) -> ModbusContext {
+    /// The link changes since the last call, oldest first.
+    public func takeLinkEvents() -> [LinkEvent] {
+        defer { linkEvents.removeAll() }
+        return linkEvents
+    }
+
+    /// How long libmodbus may wait between chunks of one reply: long enough for a USB adapter's
+    /// latency timer (16 ms on FTDI) and a few characters, short enough that a reply cut short
+    /// fails fast; never longer than the device's timeout.
+    public nonisolated func byteTimeout(for timeout: Duration) -> Duration {
+        var byte = Duration.milliseconds(50)
+        if case let .rtu(settings) = transport { byte = max(byte, settings.characterTime * 4) }
+        return min(timeout, byte)
+    }
+
+    private func connectedContext(options: TransactionOptions) throws(ModbusError) -> ModbusContext {
         let context: ModbusContext
         if let existing = self.context {
             context = existing
         } else {
             switch transport {
             case let .tcp(host, port): context = try ModbusContext.tcp(host: host, port: port)
+            case let .rtu(settings): context = try ModbusContext.rtu(settings)
             }
             self.context = context
         }
-        context.setResponseTimeout(timeout)
-        context.setByteTimeout(timeout)
-        if !context.isConnected { try context.connect() }
+        context.setResponseTimeout(options.timeout)
+        context.setByteTimeout(byteTimeout(for: options.timeout))
+        if !context.isConnected {
+            let now = Monotonic.now()
+            if let failure = lastConnectFailure, now - failure.at < reconnectHoldoff.inNanoseconds {
+                throw failure.error
+            }
+            do {
+                try context.connect()
+            } catch {
+                lastConnectFailure = (Monotonic.now(), error)
+                if case let .transport(_, text) = error { markDown(text) } else { markDown(error.description) }
+                throw error
+            }
+            lastConnectFailure = nil
+            connectedAt = Monotonic.now()
+        }
         return context
+    }
+
+    /// Sleeps (on the bus's own thread) until this device may be sent a request.
+    private func pace(_ options: TransactionOptions) {
+        var earliest = Int64.min
+        if let end = lastTransactionEnd {
+            earliest = end + max(transport.interFrameSilence, options.minimumGap).inNanoseconds
+        }
+        if let connectedAt, options.pauseAfterConnect > .zero {
+            earliest = max(earliest, connectedAt + options.pauseAfterConnect.inNanoseconds)
+        }
+        if earliest > Monotonic.now() { Monotonic.sleep(until: earliest) }
+    }
+
+    private func markDown(_ reason: String) {
+        guard linkUp != false else { return }
+        linkUp = false
+        linkEvents.append(LinkEvent(up: false, time: Date(), reason: reason))
+    }
+
+    private func markUp() {
+        guard linkUp != true else { return }
+        // The first success after start is no news; after a failure it is.
+        if linkUp == false { linkEvents.append(LinkEvent(up: true, time: Date())) }
+        linkUp = true
     }
 }

@@ -1,10 +1,14 @@
 import CModbus
+import CSerial
 import Glibc
 
 /// One libmodbus context. Not thread-safe: exactly one `ModbusBus` owns it and calls it on the
 /// bus's own thread, because every call blocks.
 public final class ModbusContext {
     private let raw: OpaquePointer
+    /// What messages name: the serial port's path, or host:port.
+    private let endpoint: String
+    private let isSerial: Bool
     public private(set) var isConnected = false
 
     /// A TCP context; `host` may be a name or an address (libmodbus's protocol-independent API).
@@ -12,11 +16,26 @@ public final class ModbusContext {
         guard let raw = modbus_new_tcp_pi(host, String(port)) else {
             throw .setup("cannot create a Modbus TCP context for \(host):\(port): \(String(cString: strerror(lg_errno())))")
         }
-        return ModbusContext(raw: raw)
+        return ModbusContext(raw: raw, endpoint: "\(host):\(port)", isSerial: false)
     }
 
-    private init(raw: OpaquePointer) {
+    /// An RTU context on a serial port. Refuses settings libmodbus would silently change (a baud
+    /// outside `RTUSettings.supportedBauds` becomes 9600).
+    public static func rtu(_ settings: RTUSettings) throws(ModbusError) -> ModbusContext {
+        if let problem = settings.problem { throw .setup("\(settings.port): \(problem)") }
+        let parity = CChar(UInt8(ascii: settings.parity.letter.unicodeScalars.first!))
+        guard let raw = modbus_new_rtu(
+            settings.port, Int32(settings.baud), parity, Int32(settings.dataBits), Int32(settings.stopBits))
+        else {
+            throw .setup("cannot create a Modbus RTU context for \(settings): \(String(cString: strerror(lg_errno())))")
+        }
+        return ModbusContext(raw: raw, endpoint: settings.port, isSerial: true)
+    }
+
+    private init(raw: OpaquePointer, endpoint: String, isSerial: Bool) {
         self.raw = raw
+        self.endpoint = endpoint
+        self.isSerial = isSerial
     }
 
     deinit {
@@ -36,16 +55,63 @@ public final class ModbusContext {
         modbus_set_byte_timeout(raw, sec, usec)
     }
 
+    /// Connects (TCP) or opens the port (RTU). Any failure is a transport error naming the
+    /// endpoint, whatever errno says (a TCP connect timeout included): nothing was sent yet.
+    ///
+    /// An RTU port is taken exclusively, before libmodbus touches its settings: an `flock` on a
+    /// descriptor of our own (keeps out every other labgate, root or not), then TIOCEXCL on
+    /// libmodbus's (keeps out programs that do not lock, e.g. a terminal; root passes it). RS-485
+    /// mode is asked for; a port that refuses it (a pty, an adapter that switches direction in
+    /// hardware) is used as it is.
     public func connect() throws(ModbusError) {
         guard !isConnected else { return }
-        guard modbus_connect(raw) == 0 else { throw ModbusError(errno: lg_errno()) }
+        if isSerial { try lockPort() }
+        guard modbus_connect(raw) == 0 else {
+            let code = lg_errno()
+            unlockPort()
+            let verb = isSerial ? "cannot open" : "cannot connect to"
+            throw .transport(errno: code, "\(verb) \(endpoint): \(String(cString: modbus_strerror(code)))")
+        }
         isConnected = true
+        guard isSerial else { return }
+        let fd = modbus_get_socket(raw)
+        _ = lg_tty_set_exclusive(fd)
+        _ = modbus_rtu_set_serial_mode(raw, LG_MODBUS_RTU_RS485)
     }
 
     public func close() {
         guard isConnected else { return }
+        if isSerial {
+            // Exclusivity outlives our descriptor when someone else (a simulator) holds the tty.
+            _ = lg_tty_clear_exclusive(modbus_get_socket(raw))
+        }
         modbus_close(raw)
+        unlockPort()
         isConnected = false
+    }
+
+    /// Descriptor holding the port's lock while connected.
+    private var lock: Int32 = -1
+
+    private func lockPort() throws(ModbusError) {
+        let fd = open(endpoint, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = lg_errno()
+            throw .transport(errno: code, "cannot open \(endpoint): \(String(cString: strerror(code)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let code = lg_errno()
+            Glibc.close(fd)
+            if code == EWOULDBLOCK { throw .transport(errno: EBUSY, "cannot open \(endpoint): in use by another process") }
+            throw .transport(errno: code, "cannot lock \(endpoint): \(String(cString: strerror(code)))")
+        }
+        lock = fd
+    }
+
+    private func unlockPort() {
+        guard lock >= 0 else { return }
+        Glibc.close(lock)
+        lock = -1
     }
 
     /// Drops bytes still in flight, so a late reply cannot pass for the answer to the next request.
