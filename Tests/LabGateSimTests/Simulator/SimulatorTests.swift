@@ -13,17 +13,18 @@ struct SimulatorTests {
         let simulator = Simulator(
             config: TestConfig.make(port: port),
             scenario: Scenario(events: [ScenarioEvent(at: .seconds(30), device: "INC-02", kind: .doorOpen, duration: .seconds(180))]),
-            speed: 600, seed: 1, announce: announcements.record)
+            speed: 60, seed: 1, announce: announcements.record)
         try simulator.start()
         defer { simulator.stop() }
         #expect(announcements.all.contains("sim: bus lan on 127.0.0.1:\(port), units 1 INC-01, 2 INC-02, 3 FRZ-01, 4 LN2-01, 5 FRG-01"))
 
-        // 30 s simulated = 50 ms real; the door is open for 180 s simulated = 0.3 s real.
-        #expect(await eventually { announcements.all.contains("sim +30s INC-02 door_open for 3m") })
-        #expect(await eventually { (simulator.value(device: "INC-02", channel: "co2") ?? 5) < 2 })
-        #expect(await eventually { announcements.all.contains("sim +3m30s INC-02 door_open ended") })
+        // 30 s simulated = 0.5 s real; the door is open for 180 s simulated = 3 s real, long enough
+        // for a busy machine to see CO2 low.
+        #expect(await eventually(timeout: .seconds(15)) { announcements.all.contains("sim +30s INC-02 door_open for 3m") })
+        #expect(await eventually(timeout: .seconds(15)) { (simulator.value(device: "INC-02", channel: "co2") ?? 5) < 2 })
+        #expect(await eventually(timeout: .seconds(15)) { announcements.all.contains("sim +3m30s INC-02 door_open ended") })
         // Recovery: CO2 back in spec a few simulated minutes later.
-        #expect(await eventually { abs((simulator.value(device: "INC-02", channel: "co2") ?? 0) - 5) < 0.5 })
+        #expect(await eventually(timeout: .seconds(15)) { abs((simulator.value(device: "INC-02", channel: "co2") ?? 0) - 5) < 0.5 })
         #expect(simulator.now > .seconds(210))
         #expect(abs((simulator.value(device: "INC-01", channel: "co2") ?? 0) - 5) < 0.1)
     }
