@@ -60,9 +60,9 @@ struct ConfigRTUTests {
     @Test func missingPortAndBaudAndUnknownKeys() {
         let text = config("rtu: { speed: 19200 }")
         #expect(F.messages(text) == [
-            "\(position(of: "{ speed", in: text)): bus sim, rtu: missing key 'port'",
             "\(position(of: "{ speed", in: text)): bus sim, rtu: missing key 'baud'",
-            "\(position(of: "speed", in: text)): bus sim, rtu: unknown key 'speed' (expected one of: port, baud, parity, data_bits, stop_bits)",
+            "\(position(of: "{ speed", in: text)): bus sim, rtu: missing port (or usb: { vendor, product, serial })",
+            "\(position(of: "speed", in: text)): bus sim, rtu: unknown key 'speed' (expected one of: port, usb, baud, parity, data_bits, stop_bits)",
         ])
     }
 
@@ -94,5 +94,31 @@ struct ConfigRTUTests {
         #expect(F.messages(text) == [
             "lab.yaml:8:5: bus other: port /dev/ttyUSB0 is already used by bus sim (line 5)"
         ])
+    }
+}
+
+@Suite("Config loader: rtu adapters named by USB identity")
+struct ConfigUSBTests {
+    typealias F = ConfigFixtures
+    static let tcpLine = "tcp: { host: 127.0.0.1, port: 15020 }"
+
+    @Test func parsesUSBIdentity() throws {
+        let text = F.base(replacing: Self.tcpLine, with: #"rtu: { usb: { vendor: "0403", product: "6001", serial: A10K1ABC }, baud: 19200 }"#)
+        let config = try ConfigLoader.parse(yaml: text, file: "lab.yaml")
+        #expect(config.buses.first?.adapter == USBAdapterMatch(vendor: "0403", product: "6001", serial: "A10K1ABC"))
+        guard case let .rtu(settings)? = config.buses.first?.transport else {
+            Issue.record("not rtu")
+            return
+        }
+        #expect(settings.port == "usb 0403:6001 serial A10K1ABC")
+    }
+
+    @Test func refusesBothOrNeitherAndBadIDs() {
+        let both = F.base(replacing: Self.tcpLine, with: #"rtu: { port: /dev/ttyUSB0, usb: { vendor: "0403", product: "6001" }, baud: 19200 }"#)
+        #expect(F.messages(both).contains { $0.hasSuffix("bus sim, rtu: port and usb name the adapter twice: keep one") })
+        let neither = F.base(replacing: Self.tcpLine, with: "rtu: { baud: 19200 }")
+        #expect(F.messages(neither).contains { $0.hasSuffix("bus sim, rtu: missing port (or usb: { vendor, product, serial })") })
+        let bad = F.base(replacing: Self.tcpLine, with: #"rtu: { usb: { vendor: FTDI, product: "6001" }, baud: 19200 }"#)
+        #expect(F.messages(bad).contains { $0.contains("vendor must be four hex digits") && $0.contains("'FTDI'") })
     }
 }

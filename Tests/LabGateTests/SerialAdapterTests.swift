@@ -1,3 +1,4 @@
+import Modbus
 import Foundation
 import Testing
 @testable import LabGate
@@ -49,4 +50,18 @@ func listsRealPortsOnly() throws {
     for name in ["/dev/tty", "/dev/tty0", "/dev/tty1", "/dev/console", "/dev/ptmx"] {
         #expect(!listed.contains(name))
     }
+}
+
+@Test("a plugged-in adapter is recognised as a bus's by USB identity, node, by-id or by-path link")
+func adapterBelongsToBus() {
+    func bus(_ port: String, _ adapter: USBAdapterMatch? = nil) -> Bus {
+        Bus(id: "rs485", transport: .rtu(RTUSettings(port: port, baud: 19200)), adapter: adapter)
+    }
+    #expect(AdapterWatchService.names(bus("usb 0403:6001", USBAdapterMatch(vendor: "0403", product: "6001", serial: "A10K1ABC")), ftdi))
+    #expect(!AdapterWatchService.names(bus("usb", USBAdapterMatch(vendor: "0403", product: "6001", serial: "OTHER")), ftdi))
+    #expect(AdapterWatchService.names(bus("/dev/ttyUSB0"), ftdi))
+    #expect(AdapterWatchService.names(bus(ftdi.byID[0]), ftdi))
+    #expect(AdapterWatchService.names(bus(ftdi.byPath[0]), ftdi))
+    #expect(!AdapterWatchService.names(bus("/dev/ttyUSB1"), ftdi))
+    #expect(!AdapterWatchService.names(Bus(id: "lan", transport: .tcp(host: "127.0.0.1", port: 502)), ftdi))
 }

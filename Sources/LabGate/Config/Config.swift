@@ -72,11 +72,15 @@ public struct Bus: Sendable, Hashable {
 
     public var id: String
     public var transport: Transport
+    /// An RTU adapter named by its USB identity: its device node is looked up at each (re)open,
+    /// and the transport's port only describes it.
+    public var adapter: USBAdapterMatch?
     public var location: SourceLocation?
 
-    public init(id: String, transport: Transport, location: SourceLocation? = nil) {
+    public init(id: String, transport: Transport, adapter: USBAdapterMatch? = nil, location: SourceLocation? = nil) {
         self.id = id
         self.transport = transport
+        self.adapter = adapter
         self.location = location
     }
 }

@@ -5,7 +5,8 @@ extension ConfigReader {
     static let busKeys = ["id", "tcp", "rtu"]
     static let transportKeys = ["tcp", "rtu"]
     static let tcpKeys = ["host", "port"]
-    static let rtuKeys = ["port", "baud", "parity", "data_bits", "stop_bits"]
+    static let rtuKeys = ["port", "usb", "baud", "parity", "data_bits", "stop_bits"]
+    static let usbKeys = ["vendor", "product", "serial"]
 
     /// The `buses:` list. Records every bus id (even of a bus with other problems) so that devices
     /// naming it are not reported a second time.
@@ -42,8 +43,9 @@ extension ConfigReader {
             report("more than one transport ('\(transports[0].key)' and '\(extra.key)')", at: extra.keyNode, in: context)
         }
         guard let transportEntry = transports.first else { return nil }
+        var adapter: USBAdapterMatch?
         let transport = transportEntry.key == "rtu"
-            ? readRTU(transportEntry.value, in: context) : readTCP(transportEntry.value, in: context)
+            ? readRTU(transportEntry.value, in: context, adapter: &adapter) : readTCP(transportEntry.value, in: context)
         if case let .rtu(settings)? = transport,
             let other = buses.first(where: { $0.key != id && $0.value.transport.map { Self.port(of: $0) } == settings.port })
         {
@@ -55,7 +57,7 @@ extension ConfigReader {
 
         guard let id, let transport else { return nil }
         if isFirstWithID { buses[id]?.transport = transport }
-        return Bus(id: id, transport: transport, location: location(of: node))
+        return Bus(id: id, transport: transport, adapter: adapter, location: location(of: node))
     }
 
     private mutating func readTCP(_ node: Node, in context: String) -> Bus.Transport? {
@@ -70,13 +72,25 @@ extension ConfigReader {
 
     /// `rtu: { port: PATH, baud: 19200, parity: even, data_bits: 8, stop_bits: 1 }`; parity,
     /// data_bits and stop_bits default to even, 8 and 1 (the Modbus serial line default, 8E1).
-    private mutating func readRTU(_ node: Node, in context: String) -> Bus.Transport? {
+    /// Instead of `port`, `usb: { vendor: "0403", product: "6001", serial: "A10K1ABC" }` names the
+    /// adapter by its USB identity (as `labgate ports` shows it).
+    private mutating func readRTU(_ node: Node, in context: String, adapter: inout USBAdapterMatch?) -> Bus.Transport? {
         let rtuContext = "\(context), rtu"
-        guard let rtu = entries(of: node, keys: Self.rtuKeys, required: ["port", "baud"], for: "rtu", in: rtuContext)
+        guard let rtu = entries(of: node, keys: Self.rtuKeys, required: ["baud"], for: "rtu", in: rtuContext)
         else { return nil }
         let errorsBefore = errors.count
-        let port = string("port", of: rtu)
-        if let port, let portNode = rtu["port"], !port.hasPrefix("/") {
+        var port = rtu["port"] == nil ? nil : string("port", of: rtu)
+        switch (rtu["port"], rtu["usb"]) {
+        case (nil, nil): report("missing port (or usb: { vendor, product, serial })", at: node, in: rtuContext)
+        case (_?, let usbNode?): report("port and usb name the adapter twice: keep one", at: usbNode, in: rtuContext)
+        case (nil, let usbNode?):
+            adapter = readUSB(usbNode, in: rtuContext)
+            port = adapter?.description
+        default: break
+        }
+        if rtu["usb"] != nil {
+            // `port` then only describes the adapter; it is looked up at each open.
+        } else if let port, let portNode = rtu["port"], !port.hasPrefix("/") {
             report("port must be an absolute path (e.g. /dev/serial/by-id/...), got '\(port)'", at: portNode, in: rtuContext)
         }
         let baud = integer("baud", of: rtu, range: nil)
@@ -98,6 +112,26 @@ extension ConfigReader {
         guard errors.count == errorsBefore, let port, let baud else { return nil }
         return .rtu(RTUSettings(
             port: port, baud: baud, parity: parity ?? .even, dataBits: dataBits ?? 8, stopBits: stopBits ?? 1))
+    }
+
+    /// `usb: { vendor: "0403", product: "6001", serial: "..." }`: ids are four hex digits, as
+    /// `labgate ports` prints them (quote them, or YAML may read 0403 as a number).
+    private mutating func readUSB(_ node: Node, in context: String) -> USBAdapterMatch? {
+        let usbContext = "\(context), usb"
+        guard let usb = entries(of: node, keys: Self.usbKeys, required: ["vendor", "product"], for: "usb", in: usbContext)
+        else { return nil }
+        var ids: [String] = []
+        for key in ["vendor", "product"] {
+            guard let text = string(key, of: usb), let keyNode = usb[key] else { continue }
+            if text.count == 4, text.allSatisfy(\.isHexDigit) {
+                ids.append(text.lowercased())
+            } else {
+                report("\(key) must be four hex digits as labgate ports shows it (e.g. \"0403\"), got '\(text)'", at: keyNode, in: usbContext)
+            }
+        }
+        let serial = usb["serial"] == nil ? nil : string("serial", of: usb)
+        guard ids.count == 2 else { return nil }
+        return USBAdapterMatch(vendor: ids[0], product: ids[1], serial: serial)
     }
 
     /// The serial port of an rtu transport (nil for tcp), to find two buses on one port.

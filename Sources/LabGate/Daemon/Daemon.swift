@@ -58,6 +58,7 @@ public struct Daemon: Sendable {
                 heartbeat.markStarted()
             })
         let watchdog = WatchdogService(notifier: notifier, heartbeat: heartbeat, logger: logger)
+        let adapters = AdapterWatchService(buses: polling.owners, logger: logger)
         // Stopped in reverse order: the watchdog says STOPPING first, then polling stops, then
         // the pipeline drains and flushes.
         let group = ServiceGroup(
@@ -65,6 +66,7 @@ public struct Daemon: Sendable {
                 services: [
                     .init(service: pipeline),
                     .init(service: polling),
+                    .init(service: adapters, successTerminationBehavior: .ignore),
                     .init(service: watchdog),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import Modbus
 import ServiceLifecycle
@@ -6,6 +7,8 @@ import ServiceLifecycle
 /// shutdown it lets the polls in flight finish, then ends the stream so the pipeline can drain.
 public struct PollingService: Service {
     private let buses: [(ModbusBus, [DevicePoller])]
+    /// Each bus owner with its configuration (for the adapter watch).
+    let owners: [(bus: ModbusBus, config: Bus)]
     private let output: AsyncStream<PollingEvent>.Continuation
     private let counters: PollCounters
     private let heartbeat: SchedulerHeartbeat
@@ -24,13 +27,24 @@ public struct PollingService: Service {
             case let .rtu(settings): transport = .rtu(settings)
             }
             let pollers = config.devices(on: bus.id).map { DevicePoller(device: $0, profile: config.profile(of: $0)) }
-            return (ModbusBus(name: bus.id, transport: transport), pollers)
+            return (ModbusBus(name: bus.id, transport: transport, resolvePort: bus.adapter.map(Self.resolver)), pollers)
         }
+        self.owners = zip(buses, config.buses).map { ($0.0, $1) }
         self.output = output
         self.counters = counters
         self.heartbeat = heartbeat
         self.started = started
         self.logger = logger
+    }
+
+    /// Looks the adapter up among those plugged in now, at each (re)open of its bus.
+    private static func resolver(_ match: USBAdapterMatch) -> @Sendable () -> Result<String, ModbusError> {
+        {
+            switch match.resolve(in: SerialAdapters.list()) {
+            case let .success(adapter): .success(adapter.node)
+            case let .failure(error): .failure(.transport(errno: ENODEV, error.description))
+            }
+        }
     }
 
     public func run() async {

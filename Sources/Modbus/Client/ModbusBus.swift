@@ -85,13 +85,20 @@ public actor ModbusBus {
     /// nil until the first connect attempt; then whether the link is up.
     private var linkUp: Bool?
     private var linkEvents: [LinkEvent] = []
+    /// Finds an RTU port's current device node at each (re)open (an adapter named by its USB
+    /// identity gets a new node when it is plugged in again).
+    private let resolvePort: (@Sendable () -> Result<String, ModbusError>)?
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    public init(name: String, transport: ModbusTransport, reconnectHoldoff: Duration = .milliseconds(500)) {
+    public init(
+        name: String, transport: ModbusTransport, reconnectHoldoff: Duration = .milliseconds(500),
+        resolvePort: (@Sendable () -> Result<String, ModbusError>)? = nil
+    ) {
         self.name = name
         self.transport = transport
         self.reconnectHoldoff = reconnectHoldoff
+        self.resolvePort = resolvePort
         self.executor = ThreadExecutor(name: "modbus \(name)")
     }
 
@@ -124,6 +131,8 @@ public actor ModbusBus {
                 markUp()  // an exception is an answer: the line works
             } else if error.isTransport {
                 context.close()
+                // The adapter may come back under another node: look it up again on reopen.
+                if resolvePort != nil { self.context = nil }
             } else if error.needsFlush {
                 context.flush()
             }
@@ -134,6 +143,13 @@ public actor ModbusBus {
     /// Closes the connection; the next read opens it again.
     public func disconnect() {
         context?.close()
+    }
+
+    /// The adapter was plugged in again: try to open it on the next read, without waiting out
+    /// the reconnect holdoff.
+    public func adapterReturned() {
+        lastConnectFailure = nil
+        if context?.isConnected != true { context = nil }
     }
 
     /// The link changes since the last call, oldest first.
@@ -158,7 +174,16 @@ public actor ModbusBus {
         } else {
             switch transport {
             case let .tcp(host, port): context = try ModbusContext.tcp(host: host, port: port)
-            case let .rtu(settings): context = try ModbusContext.rtu(settings)
+            case var .rtu(settings):
+                if let resolvePort {
+                    switch resolvePort() {
+                    case let .success(path): settings.port = path
+                    case let .failure(error):
+                        if case let .transport(_, text) = error { markDown(text) } else { markDown(error.description) }
+                        throw error
+                    }
+                }
+                context = try ModbusContext.rtu(settings)
             }
             self.context = context
         }
