@@ -1,25 +1,54 @@
 import Foundation
 import Modbus
 
-/// Polls the devices of one bus, each at its own fixed rate (see `FixedRateSchedule`).
+/// Polls the devices of one bus, each at its own fixed rate (see `FixedRateSchedule`), leaving a
+/// device that stopped answering alone with exponential backoff (see `Backoff`) so that it cannot
+/// starve the others: its skipped slots are delivered as `skipped` readings, never silently lost.
 struct BusPoller: Sendable {
     let bus: ModbusBus
     let pollers: [DevicePoller]
     let counters: PollCounters
 
     func run(deliver: @Sendable (PollingEvent) -> Void, missed: @Sendable (String, Int) -> Void) async {
+        await run(reader: bus, deliver: deliver, missed: missed)
+    }
+
+    func run(
+        reader: some RegisterReader, deliver: @Sendable (PollingEvent) -> Void, missed: @Sendable (String, Int) -> Void
+    ) async {
         let clock = ContinuousClock()
+        var pollers = pollers
+        var backoffs = pollers.map { Backoff<ContinuousClock.Instant>(policy: $0.device.backoff) }
         var schedule = FixedRateSchedule(start: clock.now, periods: pollers.map(\.device.every))
-        while !Task.isCancelled, let (index, at) = schedule.next {
+        while !Task.isCancelled, let (index, slot) = schedule.next {
             do {
-                try await clock.sleep(until: at)
+                try await clock.sleep(until: slot)
             } catch {
                 return
             }
-            let poller = pollers[index]
-            deliver(.poll(await poller.poll(on: bus, counters: counters)))
+            let device = pollers[index].device
+            if backoffs[index].skips(slot), let nextTry = backoffs[index].nextTry {
+                let failures = backoffs[index].failures
+                let at = Date().addingTimeInterval(clock.now.duration(to: nextTry).seconds)
+                let polls = failures == 1 ? "1 failed poll" : "\(failures) failed polls"
+                let result = pollers[index].skipped(reason: "backoff after \(polls); next try \(UTCTime.format(at))")
+                counters.poll(result)
+                deliver(.poll(result))
+                _ = schedule.completed(index, now: clock.now)
+                continue
+            }
+            let result = await pollers[index].poll(on: reader, counters: counters, probe: backoffs[index].isProbing)
+            if result.failure == nil {
+                backoffs[index].answered()
+            } else {
+                backoffs[index].failed(startedAt: slot)
+            }
+            let nextTry = backoffs[index].nextTry.map { Date().addingTimeInterval(clock.now.duration(to: $0).seconds) }
+            counters.backoff(device: device.id, failures: backoffs[index].failures, nextTry: nextTry)
+            counters.poll(result)
+            deliver(.poll(result))
             let skipped = schedule.completed(index, now: clock.now)
-            if skipped > 0 { missed(poller.device.id, skipped) }
+            if skipped > 0 { missed(device.id, skipped) }
         }
     }
 }

@@ -16,7 +16,9 @@ public struct PollingService: Service {
             switch bus.transport {
             case let .tcp(host, port): transport = .tcp(host: host, port: port)
             }
-            let pollers = config.devices(on: bus.id).map { DevicePoller(device: $0, profile: config.profile(of: $0)) }
+            let pollers = config.devices(on: bus.id).map {
+                DevicePoller(device: $0, profile: config.profile(of: $0), logger: logger)
+            }
             return (ModbusBus(name: bus.id, transport: transport), pollers)
         }
         self.output = output

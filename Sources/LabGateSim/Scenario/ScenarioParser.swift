@@ -6,7 +6,7 @@ struct ScenarioParser {
     let file: String
     let config: Config
 
-    static let eventKeys = ["at", "device", "event", "for", "channel", "code"]
+    static let eventKeys = ["at", "device", "event", "for", "channel", "code", "every"]
 
     func parse(yaml: String) throws(ScenarioError) -> Scenario {
         let root: Node?
@@ -45,7 +45,7 @@ struct ScenarioParser {
 
     private func event(_ node: Node) throws(ScenarioError) -> ScenarioEvent {
         guard let mapping = node.mapping else {
-            throw ScenarioError(at: location(node), "an event is a mapping with at, device, event (and for, channel, code)")
+            throw ScenarioError(at: location(node), "an event is a mapping with at, device, event (and for, channel, code, every)")
         }
         var values: [String: Node] = [:]
         var keys: [String: Node] = [:]
@@ -85,7 +85,7 @@ struct ScenarioParser {
                 "event '\(name)' does not apply to \(device.id), a \(device.kind.rawValue) (only to \(kinds.map(\.rawValue).joined(separator: ", ")))")
         }
 
-        for key in ["channel", "code"] {
+        for key in ["channel", "code", "every"] {
             let owner = key == "channel" ? "sensor_fault" : "exception"
             if let keyNode = keys[key], name != owner {
                 throw ScenarioError(at: location(keyNode), "key '\(key)' applies only to event \(owner)")
@@ -126,7 +126,16 @@ struct ScenarioParser {
             }
             length = value
         }
-        return ScenarioEvent(at: at, device: device.id, kind: kind, duration: length, location: location(node))
+        var every: Int?
+        if let everyNode = values["every"] {
+            let text = try scalar(everyNode, key: "every")
+            guard let value = Int(text), (1...1000).contains(value) else {
+                throw ScenarioError(at: location(everyNode), "bad 'every' '\(text)' (expected a whole number of requests, 1 to 1000)")
+            }
+            every = value
+        }
+        return ScenarioEvent(
+            at: at, device: device.id, kind: kind, duration: length, every: every, location: location(node))
     }
 
     private static func exceptionCode(_ text: String) -> UInt8? {
