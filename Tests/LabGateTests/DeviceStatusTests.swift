@@ -138,6 +138,13 @@ struct DeviceStatusTests {
         let status = try #require(counters.status(of: "INC-01", at: t0.addingTimeInterval(3)))
         let text = DeviceStatusReport.render(config: incubatorConfig(), statuses: ["INC-01": status], now: t0.addingTimeInterval(3))
         #expect(text.contains("INC-01  incubator  bus sim, unit 1  —  OK\n  temperature  37.01 °C  3 s ago\n  co2          5.02 %  3 s ago\n"), "\(text)")
+        counters.poll(PollResult(device: "INC-01", time: t0.addingTimeInterval(1), instant: .now, readings: [
+            reading("temperature", 37.02, at: 1), reading("co2", nil, .sensorFault, at: 1, detail: "sentinel -32768 at input 2"),
+        ], failure: nil))
+        let faulty = try #require(counters.status(of: "INC-01", at: t0.addingTimeInterval(3)))
+        let faultyText = DeviceStatusReport.render(config: incubatorConfig(), statuses: ["INC-01": faulty], now: t0.addingTimeInterval(3))
+        #expect(faultyText.contains("—  OK: 1 of 2 channels without a value\n"), "\(faultyText)")
+        #expect(faultyText.contains("  co2          no value: sensor_fault (sentinel -32768 at input 2), 2 s ago; last good 5.02 % 3 s ago\n"), "\(faultyText)")
         #expect(DeviceStatusReport.milliseconds(0.00082) == "0.8 ms")
         #expect(DeviceStatusReport.milliseconds(0.0123) == "12 ms")
         #expect(DeviceStatusReport.milliseconds(1.5) == "1.50 s")

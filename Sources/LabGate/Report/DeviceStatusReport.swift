@@ -41,8 +41,12 @@ public enum DeviceStatusReport {
             let polls = status.consecutiveFailures == 1 ? "the last poll" : "the last \(status.consecutiveFailures) polls"
             state += ": \(polls) got no answer"
             if let nextTry = status.nextTry, nextTry > now {
-                state += "; backing off, next try in \(duration(nextTry.timeIntervalSince(now))) (\(UTCTime.format(nextTry)))"
+                state += "; backing off, next try \(age(now.timeIntervalSince(nextTry))) (\(UTCTime.format(nextTry)))"
             }
+        }
+        let withoutValue = status.channels.filter { $0.quality != .good }.count
+        if status.consecutiveFailures == 0, withoutValue > 0 {
+            state += ": \(withoutValue) of \(status.channels.count) channels without a value"
         }
         var lines = ["\(head)  —  \(state)"]
 
@@ -74,7 +78,7 @@ public enum DeviceStatusReport {
         var transactions = "\(t.ok) ok, \(t.timeout) timeouts, \(t.badCRC) CRC errors, \(t.badResponse) bad replies, "
             + "\(t.disconnected) connection errors"
         for (code, count) in t.exceptions.sorted(by: { $0.key < $1.key }) {
-            transactions += ", exception \(ModbusExceptionName.describe(code)) × \(count)"
+            transactions += ", exception \(ModbusException(code: code)) × \(count)"
         }
         lines.append("  \(pad("transactions", width))\(transactions)")
 
@@ -106,9 +110,10 @@ public enum DeviceStatusReport {
         return ms < 10 ? String(format: "%.1f ms", ms) : String(format: "%.0f ms", ms)
     }
 
-    /// "just now", "5 s ago", "3 min ago", "2 h ago", "4 d ago"; "in 5 s" for a time ahead.
+    /// "just now", "5 s ago", "3 min ago", "2 h ago", "4 d ago"; "in 5 s" for a time ahead
+    /// (rounded up: "in 0 s" would read as overdue).
     public static func age(_ interval: TimeInterval) -> String {
-        if interval < 0 { return "in \(duration(-interval))" }
+        if interval < 0 { return "in \(duration((-interval).rounded(.up)))" }
         if interval < 1 { return "just now" }
         return "\(duration(interval)) ago"
     }
@@ -126,12 +131,5 @@ public enum DeviceStatusReport {
 
     private static func pad(_ text: String, _ width: Int) -> String {
         text + String(repeating: " ", count: max(1, width - text.count))
-    }
-}
-
-/// "6 (server device busy)": a Modbus exception code with its name.
-enum ModbusExceptionName {
-    static func describe(_ code: UInt8) -> String {
-        ModbusException(code: code).description
     }
 }
