@@ -6,8 +6,8 @@ struct LabGateCommand: AsyncParsableCommand {
         commandName: "labgate",
         abstract: "Lab-device gateway: polls incubators, freezers and LN2 tanks over Modbus, stores and alerts.",
         subcommands: [
-            RunCommand.self, SimCommand.self, CheckConfigCommand.self, ReadingsCommand.self, AlertsCommand.self,
-            PortsCommand.self,
+            RunCommand.self, SimCommand.self, CheckConfigCommand.self, StatusCommand.self, ReadingsCommand.self,
+            AlertsCommand.self, PortsCommand.self,
         ]
     )
 }

@@ -78,13 +78,15 @@ struct ConfigErrorTests {
 
     @Test func unknownKeys() {
         #expect(F.messages(F.base + "control: /run/labgate/control.sock\n") == [
-            "lab.yaml:33:1: unknown key 'control' (expected one of: site, store, alerts, buses, devices, profiles, specs)"
+            "lab.yaml:33:1: unknown key 'control' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs)"
         ])
         #expect(F.messages(F.base(replacing: "unit: \"%\"", with: "units: \"%\"")) == [
             "lab.yaml:26:64: profile incubator, co2: unknown key 'units' (expected one of: table, address, type, order, scale, offset, unit, invalid)"
         ])
         #expect(F.messages(F.base(replacing: "    every: 10s\n", with: "    every: 10s\n    poll: fast\n")) == [
-            "lab.yaml:23:5: device FRZ-01: unknown key 'poll' (expected one of: id, kind, bus, unit, profile, every, spec, limits, timeout, retries, unreachable_after)"
+            "lab.yaml:23:5: device FRZ-01: unknown key 'poll' (expected one of: id, kind, bus, unit, profile, every, spec, limits, timeout, retries, unreachable_after, "
+                + "busy_retries, busy_wait, pause_after_connect, min_gap, max_registers, max_fill, one_request_per_field, "
+                + "backoff)"
         ])
         #expect(F.messages(F.base(replacing: "    tcp: {", with: "    serial: {")) == [
             "lab.yaml:5:5: bus sim: missing transport (expected one of: tcp, rtu)",
@@ -227,7 +229,7 @@ struct ConfigErrorTests {
             "device INC-01: unit -1 out of range 0..247 (or 255 on tcp)",
             "device INC-01: bad duration 'often' (use e.g. 500ms, 10s, 2m, 1h)",
             "profile incubator: co2 (input 1..1) overlaps temperature (input 0..1)",
-            "unknown key 'control' (expected one of: site, store, alerts, buses, devices, profiles, specs)",
+            "unknown key 'control' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs)",
         ])
 
         do {

@@ -42,7 +42,7 @@ func readingDropsValueOfBadQuality() {
     #expect(reading.value == nil)
 }
 
-@Test("adjacent fields of one table share a request; tables and holes split them")
+@Test("adjacent fields of one table share a request; tables and holes (with max_fill 0) split them")
 func plansRequests() {
     let profile = Profile(name: "p", fields: [
         Field(channel: "temperature", table: .input, address: 0, type: .float32),
@@ -50,7 +50,7 @@ func plansRequests() {
         Field(channel: "rh", table: .input, address: 10, type: .uint16),
         Field(channel: "setpoint", table: .holding, address: 0, type: .int16),
     ])
-    let plan = RequestPlanner.plan(profile)
+    let plan = RequestPlanner.plan(profile, options: .init(maxFill: 0))
     #expect(plan.map { "\($0.table.rawValue) \($0.address)+\($0.count)" } == ["holding 0+1", "input 0+3", "input 10+1"])
     #expect(plan[1].fields.map(\.channel) == ["temperature", "co2"])
 }

@@ -108,12 +108,43 @@ public struct Device: Sendable, Hashable {
     public var retries: Int
     /// Consecutive failed polls before the device is reported unreachable.
     public var unreachableAfter: Int
+    /// Further attempts after a reply with exception 6 (server device busy), each after `busyWait`.
+    public var busyRetries: Int
+    public var busyWait: Duration
+    /// Wait after (re)connecting before the first request (some gateways need it).
+    public var pauseAfterConnect: Duration
+    /// Least quiet time on the bus before a request to this device.
+    public var minGap: Duration
+    /// Most registers one request may read (the device's own limit; Modbus allows 125).
+    public var maxRegisters: Int
+    /// Most unused registers a request may read to cover two fields with one request.
+    public var maxFill: Int
+    /// Reads every field with its own request (for devices that refuse multi-field reads).
+    public var onePerField: Bool
+    /// How long a device that stopped answering is left alone between attempts.
+    public var backoff: BackoffPolicy
     public var location: SourceLocation?
+
+    /// Defaults of the per-device quirks, also used by the config loader and documented in the README.
+    public enum Defaults {
+        public static let timeout = Duration.seconds(1)
+        public static let retries = 1
+        public static let unreachableAfter = 3
+        public static let busyRetries = 3
+        public static let busyWait = Duration.milliseconds(200)
+        public static let maxRegisters = RequestPlanner.maxRegisters
+        public static let maxFill = 8
+        public static let backoffMaximum = Duration.seconds(300)
+    }
 
     public init(
         id: String, kind: DeviceKind, bus: String, unit: Int, profile: String, every: Duration,
-        spec: String? = nil, limits: [String: ChannelLimits] = [:], timeout: Duration = .seconds(1),
-        retries: Int = 1, unreachableAfter: Int = 3, location: SourceLocation? = nil
+        spec: String? = nil, limits: [String: ChannelLimits] = [:], timeout: Duration = Defaults.timeout,
+        retries: Int = Defaults.retries, unreachableAfter: Int = Defaults.unreachableAfter,
+        busyRetries: Int = Defaults.busyRetries, busyWait: Duration = Defaults.busyWait,
+        pauseAfterConnect: Duration = .zero, minGap: Duration = .zero, maxRegisters: Int = Defaults.maxRegisters,
+        maxFill: Int = Defaults.maxFill, onePerField: Bool = false, backoff: BackoffPolicy? = nil,
+        location: SourceLocation? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -126,7 +157,44 @@ public struct Device: Sendable, Hashable {
         self.timeout = timeout
         self.retries = retries
         self.unreachableAfter = unreachableAfter
+        self.busyRetries = busyRetries
+        self.busyWait = busyWait
+        self.pauseAfterConnect = pauseAfterConnect
+        self.minGap = minGap
+        self.maxRegisters = maxRegisters
+        self.maxFill = maxFill
+        self.onePerField = onePerField
+        self.backoff = backoff ?? BackoffPolicy(every: every)
         self.location = location
+    }
+}
+
+/// Exponential backoff of a device that does not answer: after the k-th failed poll in a row the
+/// next attempt waits `min(initial · 2^(k−1), maximum)` from the start of that poll.
+public struct BackoffPolicy: Sendable, Hashable {
+    public var initial: Duration
+    public var maximum: Duration
+
+    public init(initial: Duration, maximum: Duration) {
+        self.initial = initial
+        self.maximum = maximum
+    }
+
+    /// The default: start at the poll period (so one failed poll skips nothing), at most 5 minutes
+    /// (or the period, when that is longer).
+    public init(every: Duration) {
+        self.init(initial: every, maximum: max(every, Device.Defaults.backoffMaximum))
+    }
+
+    /// The wait after `failures` failed polls in a row (zero when there were none).
+    public func delay(afterFailures failures: Int) -> Duration {
+        guard failures > 0 else { return .zero }
+        var delay = initial
+        for _ in 1..<failures {
+            if delay >= maximum { break }
+            delay = delay * 2
+        }
+        return min(delay, maximum)
     }
 }
 
@@ -151,7 +219,12 @@ public struct Profile: Sendable, Hashable {
 extension Device {
     /// The pacing the bus owner applies to this device's transactions.
     public var transactionOptions: TransactionOptions {
-        TransactionOptions(timeout: timeout)
+        TransactionOptions(timeout: timeout, minimumGap: minGap, pauseAfterConnect: pauseAfterConnect)
+    }
+
+    /// How this device's fields are grouped into requests.
+    public var planOptions: RequestPlanner.Options {
+        RequestPlanner.Options(maxRegisters: maxRegisters, maxFill: maxFill, onePerField: onePerField)
     }
 }
 

@@ -14,14 +14,21 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Every problem found in one pass over a config file.
 public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
-    /// Sorted by line, then column; problems at the same place keep the order they were found in.
+    /// Grouped by file (in the order the files were read: the config, then its profile files),
+    /// then sorted by line and column; problems at the same place keep the order they were found in.
     public var errors: [ConfigError]
 
-    public init(_ errors: [ConfigError]) {
+    /// `mainFile` (the config) comes first whatever the order problems were found in.
+    public init(_ errors: [ConfigError], mainFile: String? = nil) {
+        var fileRank: [String: Int] = [:]
+        if let mainFile { fileRank[mainFile] = 0 }
+        for error in errors where fileRank[error.location.file] == nil {
+            fileRank[error.location.file] = fileRank.count
+        }
         self.errors = errors.enumerated()
             .sorted { a, b in
-                let left = (a.element.location.line, a.element.location.column, a.offset)
-                let right = (b.element.location.line, b.element.location.column, b.offset)
+                let left = (fileRank[a.element.location.file]!, a.element.location.line, a.element.location.column, a.offset)
+                let right = (fileRank[b.element.location.file]!, b.element.location.line, b.element.location.column, b.offset)
                 return left < right
             }
             .map(\.element)

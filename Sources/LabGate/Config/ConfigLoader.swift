@@ -36,7 +36,7 @@ public enum ConfigLoader {
         var reader = ConfigReader(file: file)
         guard let config = reader.read(root) else {
             assert(!reader.errors.isEmpty, "a config was refused without a reason")
-            throw ConfigErrors(reader.errors)
+            throw ConfigErrors(reader.errors, mainFile: file)
         }
         return config
     }
@@ -92,11 +92,11 @@ public enum ConfigLoader {
 
     // MARK: Reading the file
 
-    private struct ReadProblem: Error {
+    struct ReadProblem: Error {
         var reason: String
     }
 
-    private static func readText(path: String) -> Result<String, ReadProblem> {
+    static func readText(path: String) -> Result<String, ReadProblem> {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { return .failure(ReadProblem(reason: describe(errno: errno))) }
         defer { close(descriptor) }

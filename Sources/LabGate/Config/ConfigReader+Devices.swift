@@ -3,7 +3,10 @@ import Yams
 extension ConfigReader {
     static let deviceKeys = [
         "id", "kind", "bus", "unit", "profile", "every", "spec", "limits", "timeout", "retries", "unreachable_after",
+        "busy_retries", "busy_wait", "pause_after_connect", "min_gap", "max_registers", "max_fill",
+        "one_request_per_field", "backoff",
     ]
+    static let backoffKeys = ["initial", "max"]
     static let requiredDeviceKeys = ["id", "kind", "bus", "unit", "profile", "every"]
 
     /// The `devices:` list. Read after buses, profiles and specs, which devices refer to.
@@ -54,14 +57,75 @@ extension ConfigReader {
         let timeout = duration("timeout", of: map, minimum: .milliseconds(10), maximum: .seconds(60))
         let retries = integer("retries", of: map, range: 0...10)
         let unreachableAfter = integer("unreachable_after", of: map, range: 1...1000)
+        let busyRetries = integer("busy_retries", of: map, range: 0...20)
+        let busyWait = duration("busy_wait", of: map, maximum: .seconds(60))
+        let pauseAfterConnect = duration("pause_after_connect", of: map, maximum: .seconds(60))
+        let minGap = duration("min_gap", of: map, maximum: .seconds(10))
+        let maxRegisters = integer("max_registers", of: map, range: 1...RequestPlanner.maxRegisters)
+        if let maxRegisters, let profile, let node = map["max_registers"] {
+            checkMaxRegisters(maxRegisters, profile: profile, at: node, in: context)
+        }
+        let maxFill = integer("max_fill", of: map, range: 0...(RequestPlanner.maxRegisters - 2))
+        let onePerField = boolean("one_request_per_field", of: map)
+        let backoff = map["backoff"].flatMap { readBackoff($0, every: every, in: context) }
 
         guard errors.count == errorsBefore, let id, let kind, let bus, let unit, let profile, let every else {
             return nil
         }
+        let defaults = Device.Defaults.self
         return Device(
             id: id, kind: kind, bus: bus, unit: unit, profile: profile, every: every, spec: spec,
-            limits: limits ?? [:], timeout: timeout ?? .seconds(1), retries: retries ?? 1,
-            unreachableAfter: unreachableAfter ?? 3, location: location(of: node))
+            limits: limits ?? [:], timeout: timeout ?? defaults.timeout, retries: retries ?? defaults.retries,
+            unreachableAfter: unreachableAfter ?? defaults.unreachableAfter,
+            busyRetries: busyRetries ?? defaults.busyRetries, busyWait: busyWait ?? defaults.busyWait,
+            pauseAfterConnect: pauseAfterConnect ?? .zero, minGap: minGap ?? .zero,
+            maxRegisters: maxRegisters ?? defaults.maxRegisters, maxFill: maxFill ?? defaults.maxFill,
+            onePerField: onePerField ?? false, backoff: backoff, location: location(of: node))
+    }
+
+    /// `backoff: { initial: 10s, max: 5m }`: either may be left out (initial defaults to the poll
+    /// period, max to 5 minutes or the initial, whichever is longer); max may not be below initial.
+    private mutating func readBackoff(_ node: Node, every: Duration?, in context: String) -> BackoffPolicy? {
+        let backoffContext = "\(context), backoff"
+        guard let map = entries(of: node, keys: Self.backoffKeys, required: [], for: "backoff", in: backoffContext)
+        else { return nil }
+        let initial = duration("initial", of: map, maximum: .seconds(86400))
+        let maximum = duration("max", of: map, minimum: .milliseconds(100), maximum: .seconds(86400))
+        guard let every else { return nil }
+        let base = BackoffPolicy(every: every)
+        let policy = BackoffPolicy(
+            initial: initial ?? base.initial,
+            maximum: maximum ?? max(Device.Defaults.backoffMaximum, initial ?? base.initial))
+        if policy.maximum < policy.initial {
+            let at = map["max"] ?? map["initial"] ?? node
+            let text = "max \(DurationText.format(policy.maximum)) is below initial \(DurationText.format(policy.initial))"
+            report(text, at: at, in: backoffContext)
+            return nil
+        }
+        return policy
+    }
+
+    /// A field must fit in one request: `max_registers` of 1 cannot read a 32-bit value.
+    private mutating func checkMaxRegisters(_ maxRegisters: Int, profile: String, at node: Node, in context: String) {
+        guard let widest = profileWidths[profile], widest.width > maxRegisters else { return }
+        report(
+            "max_registers \(maxRegisters) is less than the \(widest.width) registers of \(widest.channel) in profile \(profile)",
+            at: node, in: context)
+    }
+
+    /// `true` or `false` (YAML's other spellings of booleans are refused, to keep files plain).
+    mutating func boolean(_ node: Node, _ name: String, in context: String) -> Bool? {
+        switch node.plainText {
+        case "true": return true
+        case "false": return false
+        default:
+            report("expected true or false for \(name), got \(node.described)", at: node, in: context)
+            return nil
+        }
+    }
+
+    mutating func boolean(_ key: String, of entries: Entries) -> Bool? {
+        entries[key].flatMap { boolean($0, key, in: entries.context) }
     }
 
     /// A Modbus unit id, unique on its bus. 0...247 are the ids a serial line knows; 255 is how

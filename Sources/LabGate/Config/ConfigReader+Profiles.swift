@@ -1,3 +1,4 @@
+import Foundation
 import Modbus
 import Yams
 
@@ -5,12 +6,18 @@ extension ConfigReader {
     static let fieldKeys = ["table", "address", "type", "order", "scale", "offset", "unit", "invalid"]
     static let requiredFieldKeys = ["table", "address", "type"]
 
-    /// The `profiles:` mapping, name -> channel -> field. Fields keep their file order.
+    /// The `profiles:` mapping, or a profile file, name -> channel -> field. Fields keep their file
+    /// order. A name defined before (in the config or another profile file) is reported.
     mutating func readProfiles(_ node: Node) -> [String: Profile] {
         guard let named = namedEntries(of: node, for: "profiles", in: "") else { return [:] }
         var profiles: [String: Profile] = [:]
         for entry in named {
             let context = "profile \(entry.key)"
+            if let first = profileOrigins[entry.key] {
+                report("profile \(entry.key) is already defined at \(first)", at: entry.keyNode, in: "")
+                continue
+            }
+            profileOrigins[entry.key] = location(of: entry.keyNode)
             guard let channels = namedEntries(of: entry.value, for: "a profile (channel: field)", in: context) else {
                 profileChannels.updateValue(nil, forKey: entry.key)
                 continue
@@ -20,8 +27,48 @@ extension ConfigReader {
                 report("no channels defined", at: entry.value, in: context)
             }
             let read = channels.map { readField($0, in: "\(context), \($0.key)") }
-            checkOverlaps(read.compactMap(\.placement), in: context)
+            let placements = read.compactMap(\.placement)
+            checkOverlaps(placements, in: context)
+            if let widest = placements.max(by: { $0.registers.count < $1.registers.count }) {
+                profileWidths[entry.key] = (widest.channel, widest.registers.count)
+            }
             profiles[entry.key] = Profile(name: entry.key, fields: read.compactMap(\.field))
+        }
+        return profiles
+    }
+
+    /// `profile_files:` a list of YAML files, each shaped like the `profiles:` section (by
+    /// convention one profile per file). Relative paths are taken from the config file's folder;
+    /// problems inside a profile file are reported at that file's line and column.
+    mutating func readProfileFiles(_ node: Node) -> [String: Profile] {
+        guard let items = items(of: node, for: "profile_files", in: "") else { return [:] }
+        let folder = (file as NSString).deletingLastPathComponent
+        var profiles: [String: Profile] = [:]
+        for item in items {
+            guard let path = string(item, "a profile file", in: "profile_files") else { continue }
+            let resolved = path.hasPrefix("/") || folder.isEmpty ? path : folder + "/" + path
+            let text: String
+            switch readFile(resolved) {
+            case let .success(contents): text = contents
+            case let .failure(problem):
+                report("cannot read profile file \(resolved): \(problem.reason)", at: item, in: "profile_files")
+                continue
+            }
+            let root: Node?
+            do {
+                root = try Yams.compose(yaml: text)
+            } catch {
+                append(ConfigLoader.syntaxError(error, yaml: text, file: resolved))
+                continue
+            }
+            guard let root else {
+                report("profile file \(resolved) is empty (expected name: { channel: field, ... })", at: item, in: "profile_files")
+                continue
+            }
+            let configFile = file
+            file = resolved
+            profiles.merge(readProfiles(root)) { first, _ in first }
+            file = configFile
         }
         return profiles
     }

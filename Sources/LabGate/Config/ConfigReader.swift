@@ -6,13 +6,20 @@ import Yams
 /// Each section is read in its own extension (buses, devices, profiles, limits); this file holds
 /// the shared state and the mapping checks every section uses.
 struct ConfigReader {
-    let file: String
+    /// The file being read: the config, or while reading `profile_files` one of those.
+    var file: String
     private(set) var errors: [ConfigError] = []
+    /// Reads a file named in the config (profile files); the loader passes the file system.
+    var readFile: (String) -> Result<String, ConfigLoader.ReadProblem> = ConfigLoader.readText(path:)
 
     /// Bus ids seen so far, where each was first defined, and its transport when that was valid.
     var buses: [String: (location: SourceLocation, transport: Bus.Transport?)] = [:]
     /// Profile names with their channel names (nil when the profile is not a readable mapping).
     var profileChannels: [String: Set<String>?] = [:]
+    /// Where each profile was defined (profiles may come from several files).
+    var profileOrigins: [String: SourceLocation] = [:]
+    /// Per profile, its widest field: a device's `max_registers` must hold it.
+    var profileWidths: [String: (channel: String, width: Int)] = [:]
     /// Spec names with the channels they set limits for, in file order (nil when not a readable
     /// mapping).
     var specChannels: [String: [String]?] = [:]
@@ -38,23 +45,33 @@ struct ConfigReader {
         let text = context.isEmpty ? message : "\(context): \(message)"
         errors.append(ConfigError(location: location, message: text))
     }
+
+    /// Records a problem found elsewhere (a profile file's YAML syntax).
+    mutating func append(_ error: ConfigError) {
+        errors.append(error)
+    }
 }
 
 extension ConfigReader {
-    static let topKeys = ["site", "store", "alerts", "buses", "devices", "profiles", "specs"]
+    static let topKeys = ["site", "store", "alerts", "buses", "devices", "profiles", "profile_files", "specs"]
+    /// `profiles` may be left out when `profile_files` is given.
     static let requiredTopKeys = ["site", "store", "alerts", "buses", "devices", "profiles"]
 
     /// The whole file; nil when anything was reported (see `errors`).
     mutating func read(_ root: Node) -> Config? {
-        guard let top = entries(
-            of: root, keys: Self.topKeys, required: Self.requiredTopKeys, for: "the config", in: "")
+        let hasProfileFiles = root.mapping?["profile_files"] != nil
+        let required = hasProfileFiles ? Self.requiredTopKeys.filter { $0 != "profiles" } : Self.requiredTopKeys
+        guard let top = entries(of: root, keys: Self.topKeys, required: required, for: "the config", in: "")
         else { return nil }
         let site = string("site", of: top)
         let store = string("store", of: top)
         let alerts = string("alerts", of: top)
         // Devices refer to buses, profiles and specs: read those first, whatever the file order.
         let buses = top["buses"].map { readBuses($0) } ?? []
-        let profiles = top["profiles"].map { readProfiles($0) } ?? [:]
+        var profiles = top["profiles"].map { readProfiles($0) } ?? [:]
+        if let files = top["profile_files"] {
+            profiles.merge(readProfileFiles(files)) { inline, _ in inline }
+        }
         let specs = top["specs"].map { readSpecs($0) } ?? [:]
         let devices = top["devices"].map { readDevices($0) } ?? []
         guard errors.isEmpty, let site, let store, let alerts else { return nil }

@@ -30,12 +30,37 @@ public enum ConfigSummary {
             }
             let indent = String(repeating: " ", count: idWidth + 4)
             lines.append("\(indent)channels: \(channels.joined(separator: ", "))")
+            let requests = RequestPlanner.plan(config.profile(of: device), options: device.planOptions)
+            var reads = "reads: " + requests.map(\.description).joined(separator: ", ")
+            let quirks = self.quirks(of: device)
+            if !quirks.isEmpty { reads += "; " + quirks.joined(separator: ", ") }
+            lines.append("\(indent)\(reads)")
         }
 
         let channelCount = config.devices.reduce(0) { $0 + config.profile(of: $1).fields.count }
         let pollsPerSecond = config.devices.reduce(0.0) { $0 + 1 / $1.every.seconds }
         lines += ["", "\(channelCount) channels, \(format(pollsPerSecond)) polls per second"]
         return lines.joined(separator: "\n")
+    }
+
+    /// The per-device settings that differ from their defaults, as written in the config.
+    private static func quirks(of device: Device) -> [String] {
+        let defaults = Device.Defaults.self
+        var quirks: [String] = []
+        if device.busyRetries != defaults.busyRetries { quirks.append("busy_retries \(device.busyRetries)") }
+        if device.busyWait != defaults.busyWait { quirks.append("busy_wait \(DurationText.format(device.busyWait))") }
+        if device.pauseAfterConnect != .zero {
+            quirks.append("pause_after_connect \(DurationText.format(device.pauseAfterConnect))")
+        }
+        if device.minGap != .zero { quirks.append("min_gap \(DurationText.format(device.minGap))") }
+        if device.maxRegisters != defaults.maxRegisters { quirks.append("max_registers \(device.maxRegisters)") }
+        if device.maxFill != defaults.maxFill { quirks.append("max_fill \(device.maxFill)") }
+        if device.onePerField { quirks.append("one_request_per_field") }
+        if device.backoff != BackoffPolicy(every: device.every) {
+            quirks.append(
+                "backoff \(DurationText.format(device.backoff.initial))..\(DurationText.format(device.backoff.maximum))")
+        }
+        return quirks
     }
 
     private static func describe(_ transport: Bus.Transport) -> String {

@@ -10,10 +10,13 @@ public struct Daemon: Sendable {
         /// Prints each poll to stdout as it is accepted (for a terminal; systemd runs without it).
         public var printReadings = false
         public var flushInterval: Duration = .seconds(1)
+        /// How often every device's diagnostics are written to the store (`labgate status`).
+        public var statusInterval: Duration = .seconds(2)
 
-        public init(printReadings: Bool = false, flushInterval: Duration = .seconds(1)) {
+        public init(printReadings: Bool = false, flushInterval: Duration = .seconds(1), statusInterval: Duration = .seconds(2)) {
             self.printReadings = printReadings
             self.flushInterval = flushInterval
+            self.statusInterval = statusInterval
         }
     }
 
@@ -50,20 +53,24 @@ public struct Daemon: Sendable {
             echo: echo, logger: logger)
         let notifier = SystemdNotifier()
         let heartbeat = SchedulerHeartbeat()
-        let status = "polling \(config.devices.count) devices on \(config.buses.count) buses"
+        let readyStatus = "polling \(config.devices.count) devices on \(config.buses.count) buses"
         let polling = PollingService(
             config: config, output: continuation, counters: counters, heartbeat: heartbeat, logger: logger,
             started: {
-                notifier.ready(status: status)
+                notifier.ready(status: readyStatus)
                 heartbeat.markStarted()
             })
+        let status = StatusService(
+            counters: counters, store: store, devices: config.devices.map(\.id), interval: options.statusInterval,
+            logger: logger)
         let watchdog = WatchdogService(notifier: notifier, heartbeat: heartbeat, logger: logger)
         let adapters = AdapterWatchService(buses: polling.owners, logger: logger)
         // Stopped in reverse order: the watchdog says STOPPING first, then polling stops, then
-        // the pipeline drains and flushes.
+        // the pipeline drains and flushes, then the last device status is written.
         let group = ServiceGroup(
             configuration: .init(
                 services: [
+                    .init(service: status),
                     .init(service: pipeline),
                     .init(service: polling),
                     .init(service: adapters, successTerminationBehavior: .ignore),
@@ -74,10 +81,17 @@ public struct Daemon: Sendable {
         logger.info("labgate started: site \(config.site), \(config.devices.count) devices on \(config.buses.count) buses, store \(config.store), alerts \(config.alerts)")
         try await group.run()
         for device in config.devices {
-            let count = counters[device.id]
-            var text = "\(device.id): \(count.ok) ok, \(count.timeout) timeouts, \(count.badResponse) bad replies, \(count.disconnected) connection errors"
+            let status = counters.status(of: device.id) ?? DeviceStatus(device: device.id, updated: Date())
+            let count = status.transactions
+            var text = "\(device.id): \(count.ok) ok, \(count.timeout) timeouts, \(count.badCRC) CRC errors, "
+                + "\(count.badResponse) bad replies, \(count.disconnected) connection errors"
             for (code, n) in count.exceptions.sorted(by: { $0.key < $1.key }) { text += ", \(n) × exception \(code)" }
-            if let last = count.lastError { text += "; last error: \(last)" }
+            if status.pollsSkipped > 0 { text += "; \(status.pollsSkipped) slots skipped in backoff" }
+            if let latency = status.latency {
+                text += "; reply time p50 \(DeviceStatusReport.milliseconds(latency.p50))"
+                    + " p99 \(DeviceStatusReport.milliseconds(latency.p99))"
+            }
+            if let last = status.lastError { text += "; last error: \(last)" }
             logger.info("\(text)")
         }
         let written = await writer.written

@@ -66,7 +66,7 @@ public struct Evaluator {
                         time: reading.time, severity: .warning, event: .channelFault, device: reading.device,
                         channel: reading.channel, unit: unit(reading), detail: reading.detail))
                 }
-            case .timeout, .disconnected:
+            case .timeout, .disconnected, .skipped:
                 break
             }
         }
@@ -78,6 +78,8 @@ public struct Evaluator {
     }
 
     private mutating func reachability(_ poll: PollResult) -> [AlertEvent] {
+        // A slot skipped during backoff says nothing new about the device.
+        if poll.skipped { return [] }
         var state = health[poll.device] ?? DeviceHealth()
         defer { health[poll.device] = state }
         guard let failure = poll.failure else {

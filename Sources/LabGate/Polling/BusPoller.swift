@@ -1,10 +1,14 @@
 import Foundation
 import Modbus
 
-/// Polls the devices of one bus, each at its own fixed rate (see `FixedRateSchedule`), and
-/// reports the bus going down (its port or endpoint cannot be opened: adapter unplugged, peer
-/// gone) and coming back (a transaction answered again). While it is down, each poll still tries
-/// (the bus owner holds off repeated attempts within one round), so it comes back without a restart.
+/// Polls the devices of one bus, each at its own fixed rate (see `FixedRateSchedule`), leaving a
+/// device that stopped answering alone with exponential backoff (see `Backoff`) so that it cannot
+/// starve the others: its skipped slots are delivered as `skipped` readings, never silently lost.
+///
+/// It also reports the bus going down (its port or endpoint cannot be opened: adapter unplugged,
+/// peer gone) and coming back (a transaction answered again). While it is down, each poll still
+/// tries (the bus owner holds off repeated attempts within one round), so it comes back without a
+/// restart. Before each wait it tells the heartbeat by when it will be back, for the watchdog.
 struct BusPoller: Sendable {
     let bus: ModbusBus
     let pollers: [DevicePoller]
@@ -12,20 +16,46 @@ struct BusPoller: Sendable {
     let heartbeat: SchedulerHeartbeat
 
     func run(deliver: @Sendable (PollingEvent) -> Void, missed: @Sendable (String, Int) -> Void) async {
+        await run(reader: bus, deliver: deliver, missed: missed)
+    }
+
+    func run(
+        reader: some RegisterReader, deliver: @Sendable (PollingEvent) -> Void, missed: @Sendable (String, Int) -> Void
+    ) async {
         let clock = ContinuousClock()
+        var pollers = pollers
+        var backoffs = pollers.map { Backoff<ContinuousClock.Instant>(policy: $0.device.backoff) }
         var schedule = FixedRateSchedule(start: clock.now, periods: pollers.map(\.device.every))
         // The longest one poll may take: every request timing out on every attempt, plus slack.
         let pollBound = pollers.map(\.worstCase).max() ?? .zero
         defer { heartbeat.finished(bus: bus.name) }
-        while !Task.isCancelled, let (index, at) = schedule.next {
-            heartbeat.expect(bus: bus.name, backBy: max(at, clock.now) + pollBound + .seconds(5))
+        while !Task.isCancelled, let (index, slot) = schedule.next {
+            heartbeat.expect(bus: bus.name, backBy: max(slot, clock.now) + pollBound + .seconds(5))
             do {
-                try await clock.sleep(until: at)
+                try await clock.sleep(until: slot)
             } catch {
                 return
             }
-            let poller = pollers[index]
-            let result = await poller.poll(on: bus, counters: counters)
+            let device = pollers[index].device
+            if backoffs[index].skips(slot), let nextTry = backoffs[index].nextTry {
+                let failures = backoffs[index].failures
+                let at = Date().addingTimeInterval(clock.now.duration(to: nextTry).seconds)
+                let polls = failures == 1 ? "1 failed poll" : "\(failures) failed polls"
+                let result = pollers[index].skipped(reason: "backoff after \(polls); next try \(UTCTime.format(at))")
+                counters.poll(result)
+                deliver(.poll(result))
+                _ = schedule.completed(index, now: clock.now)
+                continue
+            }
+            let result = await pollers[index].poll(on: reader, counters: counters, probe: backoffs[index].isProbing)
+            if result.failure == nil {
+                backoffs[index].answered()
+            } else {
+                backoffs[index].failed(startedAt: slot)
+            }
+            let nextTry = backoffs[index].nextTry.map { Date().addingTimeInterval(clock.now.duration(to: $0).seconds) }
+            counters.backoff(device: device.id, failures: backoffs[index].failures, nextTry: nextTry)
+            counters.poll(result)
             // A bus going down is told before the poll it failed, coming back before the poll that
             // proved it.
             for change in await bus.takeLinkEvents() {
@@ -33,7 +63,7 @@ struct BusPoller: Sendable {
             }
             deliver(.poll(result))
             let skipped = schedule.completed(index, now: clock.now)
-            if skipped > 0 { missed(poller.device.id, skipped) }
+            if skipped > 0 { missed(device.id, skipped) }
         }
     }
 }

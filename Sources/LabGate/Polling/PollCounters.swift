@@ -1,45 +1,137 @@
+import Foundation
+import Histogram
 import Modbus
 import Synchronization
 
-/// Per-device transaction counters, shared between the bus pollers and whoever reports them.
+/// Per-device diagnostics, shared between the bus pollers (which record) and whoever reports them
+/// (the status snapshot in the store, the daemon's summary at stop): transaction counters, a
+/// transaction-time histogram, the last error, poll outcomes, backoff state and the latest
+/// reading of every channel.
 public final class PollCounters: Sendable {
-    public struct Device: Sendable, Hashable {
-        public var ok = 0
-        public var timeout = 0
-        public var badResponse = 0
-        public var disconnected = 0
-        /// Exception responses by exception code.
-        public var exceptions: [UInt8: Int] = [:]
-        public var lastError: String?
+    /// Transaction times are kept in microseconds, from 1 µs to 60 s, to 2 significant digits.
+    static let histogramHighest: UInt64 = 60_000_000
 
-        public var failed: Int { timeout + badResponse + disconnected + exceptions.values.reduce(0, +) }
+    private struct DeviceState {
+        var status: DeviceStatus
+        var latency = Histogram<UInt64>(
+            lowestDiscernibleValue: 1, highestTrackableValue: PollCounters.histogramHighest,
+            numberOfSignificantValueDigits: .two)
     }
 
-    private let state = Mutex<[String: Device]>([:])
+    private let state = Mutex<[String: DeviceState]>([:])
 
     public init() {}
 
-    func record(device: String, _ outcome: Result<Void, ModbusError>) {
+    /// Records one transaction (one request sent) and how long it took. Replies (registers or an
+    /// exception) go into the latency histogram; timeouts and connection failures do not.
+    func transaction(device: String, _ outcome: Result<Void, ModbusError>, duration: Duration, at time: Date = Date()) {
         state.withLock { all in
-            var counters = all[device, default: Device()]
+            var entry = all[device] ?? DeviceState(status: DeviceStatus(device: device, updated: time))
+            var replied = true
             switch outcome {
-            case .success: counters.ok += 1
+            case .success:
+                entry.status.transactions.ok += 1
             case let .failure(error):
                 switch error {
-                case .timeout: counters.timeout += 1
-                case let .exception(exception): counters.exceptions[exception.code, default: 0] += 1
-                case .badCRC, .badResponse: counters.badResponse += 1
-                case .transport, .setup: counters.disconnected += 1
+                case .timeout:
+                    entry.status.transactions.timeout += 1
+                    replied = false
+                case let .exception(exception): entry.status.transactions.exceptions[exception.code, default: 0] += 1
+                case .badCRC: entry.status.transactions.badCRC += 1
+                case .badResponse: entry.status.transactions.badResponse += 1
+                case .transport, .setup:
+                    entry.status.transactions.disconnected += 1
+                    replied = false
                 }
-                counters.lastError = error.description
+                entry.status.lastError = error.description
+                entry.status.lastErrorTime = time
             }
-            all[device] = counters
+            if replied {
+                let micros = max(1, min(Self.histogramHighest, UInt64(max(0, duration.seconds * 1e6).rounded())))
+                entry.latency.record(micros)
+            }
+            all[device] = entry
         }
     }
 
-    public subscript(device: String) -> Device {
-        state.withLock { $0[device] ?? Device() }
+    /// Records a poll's outcome and its readings (the latest value of each channel).
+    func poll(_ result: PollResult) {
+        state.withLock { all in
+            var entry = all[result.device] ?? DeviceState(status: DeviceStatus(device: result.device, updated: result.time))
+            entry.status.lastPoll = result.time
+            if result.skipped {
+                entry.status.pollsSkipped += 1
+            } else if result.failure != nil {
+                entry.status.pollsFailed += 1
+            } else {
+                entry.status.pollsAnswered += 1
+                entry.status.lastAnswer = result.time
+            }
+            for reading in result.readings {
+                var channel = ChannelStatus(
+                    channel: reading.channel, time: reading.time, value: reading.value, quality: reading.quality,
+                    detail: reading.detail)
+                if let index = entry.status.channels.firstIndex(where: { $0.channel == reading.channel }) {
+                    channel.lastGoodValue = entry.status.channels[index].lastGoodValue
+                    channel.lastGoodTime = entry.status.channels[index].lastGoodTime
+                    entry.status.channels[index] = channel
+                } else {
+                    entry.status.channels.append(channel)
+                }
+                if reading.quality == .good, let value = reading.value {
+                    let index = entry.status.channels.firstIndex { $0.channel == reading.channel }!
+                    entry.status.channels[index].lastGoodValue = value
+                    entry.status.channels[index].lastGoodTime = reading.time
+                }
+            }
+            all[result.device] = entry
+        }
     }
 
-    public var all: [String: Device] { state.withLock { $0 } }
+    /// Records the device's backoff state after a poll: failed polls in a row and, while backing
+    /// off, when the next attempt is due.
+    func backoff(device: String, failures: Int, nextTry: Date?) {
+        state.withLock { all in
+            var entry = all[device] ?? DeviceState(status: DeviceStatus(device: device, updated: Date()))
+            entry.status.consecutiveFailures = failures
+            entry.status.nextTry = nextTry
+            all[device] = entry
+        }
+    }
+
+    /// The transaction counters of one device.
+    public subscript(device: String) -> TransactionCounts {
+        state.withLock { $0[device]?.status.transactions ?? TransactionCounts() }
+    }
+
+    /// A snapshot of every device that has recorded anything, by device id.
+    public func snapshot(at time: Date = Date()) -> [String: DeviceStatus] {
+        state.withLock { all in
+            all.mapValues { entry in
+                var status = entry.status
+                status.updated = time
+                status.latency = Self.summary(entry.latency)
+                return status
+            }
+        }
+    }
+
+    /// The status of one device (nil when nothing was recorded for it).
+    public func status(of device: String, at time: Date = Date()) -> DeviceStatus? {
+        state.withLock { all in
+            all[device].map { entry in
+                var status = entry.status
+                status.updated = time
+                status.latency = Self.summary(entry.latency)
+                return status
+            }
+        }
+    }
+
+    private static func summary(_ histogram: Histogram<UInt64>) -> LatencySummary? {
+        guard histogram.totalCount > 0 else { return nil }
+        return LatencySummary(
+            count: Int(histogram.totalCount), p50: Double(histogram.valueAtPercentile(50)) / 1e6,
+            p99: Double(histogram.valueAtPercentile(99)) / 1e6, max: Double(histogram.maxRecorded) / 1e6)
+    }
 }

@@ -26,7 +26,9 @@ public struct PollingService: Service {
             case let .tcp(host, port): transport = .tcp(host: host, port: port)
             case let .rtu(settings): transport = .rtu(settings)
             }
-            let pollers = config.devices(on: bus.id).map { DevicePoller(device: $0, profile: config.profile(of: $0)) }
+            let pollers = config.devices(on: bus.id).map {
+                DevicePoller(device: $0, profile: config.profile(of: $0), logger: logger)
+            }
             return (ModbusBus(name: bus.id, transport: transport, resolvePort: bus.adapter.map(Self.resolver)), pollers)
         }
         self.owners = zip(buses, config.buses).map { ($0.0, $1) }

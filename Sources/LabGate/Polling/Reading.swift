@@ -12,6 +12,11 @@ public enum Quality: String, Sendable, CaseIterable, Codable {
     case badResponse = "bad_response"
     /// No connection to the device (refused, reset, unreachable).
     case disconnected
+    /// Not polled: the device is being left alone after failed polls (see `BackoffPolicy`). The
+    /// reading is a placeholder that keeps the gap in the data visible and measured.
+    ///
+    /// New cases go at the end: the store keeps qualities by their position in `allCases`.
+    case skipped
 }
 
 /// One channel's value at one moment, as stored: never a made-up number for a failed read.
@@ -45,13 +50,20 @@ public struct PollResult: Sendable {
     public var readings: [Reading]
     /// Set when the device as a whole did not answer (every reading then has a bad quality).
     public var failure: String?
+    /// The slot was not polled (backoff): every reading is `skipped`, and `failure` says why.
+    /// Reachability is not re-judged on a skipped slot.
+    public var skipped: Bool
 
-    public init(device: String, time: Date, instant: ContinuousClock.Instant, readings: [Reading], failure: String?) {
+    public init(
+        device: String, time: Date, instant: ContinuousClock.Instant, readings: [Reading], failure: String?,
+        skipped: Bool = false
+    ) {
         self.device = device
         self.time = time
         self.instant = instant
         self.readings = readings
         self.failure = failure
+        self.skipped = skipped
     }
 }
 

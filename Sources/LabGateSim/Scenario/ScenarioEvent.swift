@@ -80,13 +80,20 @@ public struct ScenarioEvent: Sendable, Hashable {
     public var kind: Kind
     /// How long it lasts (the `for` key); nil: until the end of the simulation.
     public var duration: Duration?
+    /// For `exception`: only the 1st, (N+1)th, (2N+1)th … request to the device while the event
+    /// lasts gets the exception, the others are answered normally (a transiently busy device).
+    public var every: Int?
     public var location: SourceLocation?
 
-    public init(at: Duration, device: String, kind: Kind, duration: Duration? = nil, location: SourceLocation? = nil) {
+    public init(
+        at: Duration, device: String, kind: Kind, duration: Duration? = nil, every: Int? = nil,
+        location: SourceLocation? = nil
+    ) {
         self.at = at
         self.device = device
         self.kind = kind
         self.duration = duration
+        self.every = every
         self.location = location
     }
 
@@ -102,6 +109,7 @@ public struct ScenarioEvent: Sendable, Hashable {
         case let .slow(by): text += " by \(DurationText.format(by))"
         default: break
         }
+        if let every, every > 1 { text += " every \(every) requests" }
         if let duration { text += " for \(DurationText.format(duration))" }
         return text
     }

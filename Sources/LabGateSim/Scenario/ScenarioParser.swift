@@ -6,7 +6,7 @@ struct ScenarioParser {
     let file: String
     let config: Config
 
-    static let eventKeys = ["at", "device", "event", "for", "channel", "code", "by"]
+    static let eventKeys = ["at", "device", "event", "for", "channel", "code", "every", "by"]
 
     func parse(yaml: String) throws(ScenarioError) -> Scenario {
         let root: Node?
@@ -45,7 +45,7 @@ struct ScenarioParser {
 
     private func event(_ node: Node) throws(ScenarioError) -> ScenarioEvent {
         guard let mapping = node.mapping else {
-            throw ScenarioError(at: location(node), "an event is a mapping with at, device, event (and for, channel, code)")
+            throw ScenarioError(at: location(node), "an event is a mapping with at, device, event (and for, channel, code, every)")
         }
         var values: [String: Node] = [:]
         var keys: [String: Node] = [:]
@@ -90,7 +90,7 @@ struct ScenarioParser {
                 at: location(eventNode),
                 "event '\(name)' needs a serial line, but \(device.id) is on tcp bus \(device.bus) (only rtu buses)")
         }
-        for (key, owner) in [("channel", "sensor_fault"), ("code", "exception"), ("by", "slow")] {
+        for (key, owner) in [("channel", "sensor_fault"), ("code", "exception"), ("every", "exception"), ("by", "slow")] {
             if let keyNode = keys[key], name != owner {
                 throw ScenarioError(at: location(keyNode), "key '\(key)' applies only to event \(owner)")
             }
@@ -139,7 +139,16 @@ struct ScenarioParser {
             }
             length = value
         }
-        return ScenarioEvent(at: at, device: device.id, kind: kind, duration: length, location: location(node))
+        var every: Int?
+        if let everyNode = values["every"] {
+            let text = try scalar(everyNode, key: "every")
+            guard let value = Int(text), (1...1000).contains(value) else {
+                throw ScenarioError(at: location(everyNode), "bad 'every' '\(text)' (expected a whole number of requests, 1 to 1000)")
+            }
+            every = value
+        }
+        return ScenarioEvent(
+            at: at, device: device.id, kind: kind, duration: length, every: every, location: location(node))
     }
 
     private static func exceptionCode(_ text: String) -> UInt8? {

@@ -15,6 +15,8 @@ public struct SimulatedDevice: Sendable {
     /// Active scenario events, by their index in the scenario.
     public private(set) var active: [Int: ScenarioEvent] = [:]
     public private(set) var conditions = Conditions()
+    /// Requests received while each `exception` event with `every` lasts, by event index.
+    private var requestCounts: [Int: Int] = [:]
 
     init(device: Device, profile: Profile, random: inout SimRandom) {
         self.device = device
@@ -42,11 +44,13 @@ public struct SimulatedDevice: Sendable {
 
     mutating func begin(_ event: ScenarioEvent, index: Int) {
         active[index] = event
+        requestCounts[index] = 0
         updateConditions()
     }
 
     mutating func end(index: Int) {
         active[index] = nil
+        requestCounts[index] = nil
         updateConditions()
     }
 
@@ -64,19 +68,19 @@ public struct SimulatedDevice: Sendable {
         self.conditions = conditions
     }
 
-    /// Active events in the order they started.
-    private var activeInOrder: [ScenarioEvent] {
-        active.sorted { $0.key < $1.key }.map(\.value)
-    }
-
     public var isSilent: Bool {
         active.values.contains { $0.kind == .silent }
     }
 
-    /// The exception code it answers everything with now (the latest such event wins).
+    /// The exception code it answers everything with now (the latest such event wins; one with
+    /// `every` answers only some requests with it, see `reply(to:)`).
     public var exceptionCode: UInt8? {
-        for event in activeInOrder.reversed() {
-            if case let .exception(code) = event.kind { return code }
+        latestException?.code
+    }
+
+    private var latestException: (index: Int, code: UInt8, every: Int)? {
+        for (index, event) in active.sorted(by: { $0.key < $1.key }).reversed() {
+            if case let .exception(code) = event.kind { return (index, code, event.every ?? 1) }
         }
         return nil
     }
@@ -106,9 +110,13 @@ public struct SimulatedDevice: Sendable {
     }
 
     /// The device's answer to `request`.
-    public func reply(to request: ModbusRequest) -> ModbusReply {
+    public mutating func reply(to request: ModbusRequest) -> ModbusReply {
         if isSilent { return .none }
-        if let code = exceptionCode { return .exception(ModbusException(code: code)) }
+        if let exception = latestException {
+            let count = requestCounts[exception.index, default: 0]
+            requestCounts[exception.index] = count + 1
+            if count % exception.every == 0 { return .exception(ModbusException(code: exception.code)) }
+        }
         guard case let .read(table, address, count) = request else { return .exception(.illegalFunction) }
         guard (1...125).contains(count) else { return .exception(.illegalDataValue) }
         guard let words = registers(table: table, address: address, count: count) else {

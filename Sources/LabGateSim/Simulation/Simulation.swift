@@ -117,7 +117,7 @@ public struct Simulation: Sendable {
 
     /// The answer of unit `unit` on bus `bus` to `request`; a unit no device has gets exception
     /// 0x0B (gateway target device failed to respond).
-    public func reply(bus: String, unit: UInt8, request: ModbusRequest) -> ModbusReply {
+    public mutating func reply(bus: String, unit: UInt8, request: ModbusRequest) -> ModbusReply {
         guard let position = units[bus]?[Int(unit)] else { return .exception(.gatewayTargetFailed) }
         return devices[position].reply(to: request)
     }

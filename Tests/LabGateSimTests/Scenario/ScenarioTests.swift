@@ -63,6 +63,16 @@ struct ScenarioTests {
         #expect(scenario.events[5].duration == .seconds(90))
     }
 
+    @Test("a transient exception: 'every: N' with the code")
+    func transientException() throws {
+        let scenario = try parse("events:\n  - { at: 0s, device: INC-01, event: exception, code: 6, every: 3, for: 1m }\n")
+        let event = try #require(scenario.events.first)
+        #expect(event.kind == .exception(code: 6))
+        #expect(event.every == 3)
+        #expect(event.summary == "exception 6 every 3 requests for 1m")
+        #expect(try parse("events:\n  - { at: 0s, device: INC-01, event: exception, code: 6 }\n").events.first?.every == nil)
+    }
+
     @Test("an empty file or an empty list is an empty scenario")
     func empty() throws {
         #expect(try parse("").events.isEmpty)
@@ -96,6 +106,9 @@ struct ScenarioTests {
         ("events:\n  - { at: 1m, device: INC-01, event: exception }", "{", "missing key 'code'"),
         ("events:\n  - { at: 1m, device: INC-01, event: exception, code: 300 }", "300", "bad exception code '300'"),
         ("events:\n  - { at: 1m, device: INC-01, event: door_open, channel: co2 }", "channel", "key 'channel' applies only to event sensor_fault"),
+        ("events:\n  - { at: 1m, device: INC-01, event: door_open, every: 2 }", "every", "key 'every' applies only to event exception"),
+        ("events:\n  - { at: 1m, device: INC-01, event: exception, code: 6, every: 0 }", "0 }", "bad 'every' '0'"),
+        ("events:\n  - { at: 1m, device: INC-01, event: exception, code: 6, every: half }", "half", "bad 'every' 'half'"),
         ("events:\n  - { at: 1m, device: INC-01, event: fill_missed }", "fill_missed", "event 'fill_missed' does not apply to INC-01"),
         ("events:\n  - { at: 1m, device: FRZ-01, event: co2_supply_empty }", "co2_supply_empty", "event 'co2_supply_empty' does not apply"),
         ("evnts:\n  - { at: 1m, device: INC-01, event: door_open }", "evnts", "unknown key 'evnts'"),

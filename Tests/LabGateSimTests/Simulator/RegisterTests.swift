@@ -100,6 +100,35 @@ struct RegisterTests {
         #expect(abs(try TestConfig.decode(Array(healthy[0..<2]), TestConfig.freezer.fields[0]) + 80) < 0.1)
     }
 
+    @Test("an exception event with 'every: N' answers the 1st, (N+1)th … request with it, the others normally")
+    func transientException() throws {
+        var sim = Simulation(config: config, scenario: Scenario(events: [
+            ScenarioEvent(at: .seconds(10), device: "INC-02", kind: .exception(code: 6), duration: .seconds(10), every: 3),
+        ]), seed: 1)
+        let read = ModbusRequest.read(table: .input, address: 2, count: 1)
+        sim.advance(to: .seconds(10))
+        var replies: [String] = []
+        for _ in 0..<7 {
+            switch sim.reply(bus: "lan", unit: 2, request: read) {
+            case .exception(let exception): replies.append("E\(exception.code)")
+            case .registers: replies.append("R")
+            default: replies.append("?")
+            }
+        }
+        #expect(replies == ["E6", "R", "R", "E6", "R", "R", "E6"])
+        // Other devices are not counted with it, and are not affected.
+        guard case .registers = sim.reply(bus: "lan", unit: 1, request: read) else {
+            Issue.record("INC-01 affected")
+            return
+        }
+        // The count starts afresh with the next such event; after the end, plain replies.
+        sim.advance(to: .seconds(20))
+        guard case .registers = sim.reply(bus: "lan", unit: 2, request: read) else {
+            Issue.record("INC-02 still failing")
+            return
+        }
+    }
+
     @Test("simulated time is written as announced")
     func timeText() {
         #expect(SimTimeText.format(.seconds(45)) == "+45s")

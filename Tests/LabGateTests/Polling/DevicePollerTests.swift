@@ -1,0 +1,183 @@
+import Foundation
+import Modbus
+import Synchronization
+import Testing
+@testable import LabGate
+
+/// A device answering as a script says: `respond(request, n)` with n = how many times the same
+/// request was sent before. Every request is logged.
+final class ScriptedReader: RegisterReader, Sendable {
+    struct Request: Hashable, Sendable, CustomStringConvertible {
+        var table: ModbusTable
+        var address: Int
+        var count: Int
+        var description: String { "\(table == .holding ? "holding" : "input") \(address)+\(count)" }
+    }
+
+    typealias Script = @Sendable (Request, Int) -> Result<[UInt16], ModbusError>
+    private let state: Mutex<[Request]>
+    private let respond: Script
+
+    init(_ respond: @escaping Script) {
+        self.state = Mutex([])
+        self.respond = respond
+    }
+
+    var log: [Request] { state.withLock { $0 } }
+
+    func read(
+        unit: Int, table: ModbusTable, address: Int, count: Int, options: TransactionOptions
+    ) async throws(ModbusError) -> [UInt16] {
+        let request = Request(table: table, address: address, count: count)
+        let seen = state.withLock { log in
+            defer { log.append(request) }
+            return log.filter { $0 == request }.count
+        }
+        return try respond(request, seen).get()
+    }
+
+    /// Registers `count` words of a running counter, so that every field decodes to something.
+    static func words(_ request: Request) -> [UInt16] {
+        (0..<request.count).map { UInt16(request.address + $0) }
+    }
+}
+
+@Suite("Device poller: retries, busy, dead devices, refused requests, counters")
+struct DevicePollerTests {
+    let profile = Profile(name: "p", fields: [
+        Field(channel: "a", table: .input, address: 0, type: .uint16),
+        Field(channel: "b", table: .input, address: 4, type: .uint16),
+        Field(channel: "c", table: .holding, address: 10, type: .uint16),
+    ])
+
+    func device(retries: Int = 1, busyRetries: Int = 3, maxFill: Int = 8) -> Device {
+        Device(
+            id: "D", kind: .other, bus: "b", unit: 1, profile: "p", every: .seconds(1), retries: retries,
+            busyRetries: busyRetries, busyWait: .milliseconds(1), maxFill: maxFill)
+    }
+
+    @Test("exception 6 (busy) is asked again after busy_wait until the device answers")
+    func busyRetried() async {
+        let reader = ScriptedReader { request, seen in
+            seen < 2 ? .failure(.exception(.busy)) : .success(ScriptedReader.words(request))
+        }
+        var poller = DevicePoller(device: device(), profile: profile)
+        let counters = PollCounters()
+        let result = await poller.poll(on: reader, counters: counters)
+        #expect(result.failure == nil)
+        #expect(result.readings.map(\.quality) == [.good, .good, .good])
+        #expect(result.readings.map(\.value) == [0, 4, 10])
+        // Each of the 2 requests: busy, busy, answer.
+        #expect(reader.log.map(\.description) == [
+            "holding 10+1", "holding 10+1", "holding 10+1", "input 0+5", "input 0+5", "input 0+5",
+        ])
+        let counts = counters["D"]
+        #expect(counts.ok == 2)
+        #expect(counts.exceptions == [6: 4])
+        #expect(counters.status(of: "D")?.latency?.count == 6, "busy replies are replies: they have a time")
+    }
+
+    @Test("busy_retries exhausted: the reading says exception 6, no value, and the device counts as answering")
+    func busyExhausted() async {
+        let reader = ScriptedReader { _, _ in .failure(.exception(.busy)) }
+        var poller = DevicePoller(device: device(busyRetries: 2), profile: profile)
+        let counters = PollCounters()
+        let result = await poller.poll(on: reader, counters: counters)
+        #expect(reader.log.count == 6, "1 + 2 busy retries per request")
+        #expect(result.failure == nil, "a busy device answers: no backoff")
+        #expect(result.readings.allSatisfy { $0.quality == .exception && $0.value == nil })
+        #expect(result.readings.first?.detail == "exception 6 (server device busy)")
+        #expect(counters["D"].exceptions == [6: 6])
+    }
+
+    @Test("other exceptions are not retried; timeouts and garbled replies are, up to retries")
+    func retries() async {
+        let reader = ScriptedReader { request, seen in
+            switch request.address {
+            case 10: .failure(.exception(.serverFailure))
+            default: seen == 0 ? .failure(.badCRC) : seen == 1 ? .failure(.timeout) : .success(ScriptedReader.words(request))
+            }
+        }
+        var poller = DevicePoller(device: device(retries: 2), profile: profile)
+        let counters = PollCounters()
+        let result = await poller.poll(on: reader, counters: counters)
+        #expect(reader.log.map(\.description) == ["holding 10+1", "input 0+5", "input 0+5", "input 0+5"])
+        #expect(result.readings.map(\.quality) == [.good, .good, .exception])
+        let counts = counters["D"]
+        #expect(counts.ok == 1 && counts.badCRC == 1 && counts.timeout == 1 && counts.exceptions == [4: 1])
+        #expect(counters.status(of: "D")?.lastError == "timeout")
+    }
+
+    @Test("a silent device costs one request's attempts per poll; the rest is not sent")
+    func deadDevice() async {
+        let reader = ScriptedReader { _, _ in .failure(.timeout) }
+        var poller = DevicePoller(device: device(retries: 1), profile: profile)
+        let counters = PollCounters()
+        let result = await poller.poll(on: reader, counters: counters)
+        #expect(reader.log.map(\.description) == ["holding 10+1", "holding 10+1"])
+        #expect(result.failure == "holding 10+1: timeout")
+        #expect(result.readings.allSatisfy { $0.quality == .timeout && $0.value == nil })
+        #expect(result.readings.first { $0.channel == "a" }?.detail == "not read: timeout on an earlier request of this poll")
+        // A probe (the device is backing off) makes one attempt only.
+        let probe = await poller.poll(on: reader, counters: counters, probe: true)
+        #expect(reader.log.count == 3)
+        #expect(probe.failure != nil)
+        #expect(counters["D"].timeout == 3)
+    }
+
+    @Test("a connection failure stops the poll even after an answer; the rest is marked disconnected")
+    func transportDown() async {
+        let reader = ScriptedReader { request, _ in
+            request.table == .holding ? .success([7]) : .failure(.transport(errno: 104, "Connection reset by peer"))
+        }
+        var poller = DevicePoller(device: device(retries: 0, maxFill: 0), profile: profile)
+        let result = await poller.poll(on: reader, counters: PollCounters())
+        #expect(reader.log.map(\.description) == ["holding 10+1", "input 0+1"])
+        #expect(result.readings.map(\.quality) == [.disconnected, .disconnected, .good])
+        #expect(result.failure == nil, "the device answered one request")
+    }
+
+    @Test("a request refused with exception 2 is split, read again in the same poll, and stays split")
+    func fallbackToOnePerField() async {
+        // The device has no register 1..3 (the hole between a and b).
+        let reader = ScriptedReader { request, _ in
+            let registers = request.address..<(request.address + request.count)
+            if request.table == .input && registers.overlaps(1..<4) { return .failure(.exception(.illegalDataAddress)) }
+            return .success(ScriptedReader.words(request))
+        }
+        var poller = DevicePoller(device: device(), profile: profile)
+        let first = await poller.poll(on: reader, counters: PollCounters())
+        #expect(first.readings.map(\.quality) == [.good, .good, .good])
+        #expect(first.readings.map(\.value) == [0, 4, 10])
+        #expect(poller.requests.map(\.description) == ["holding 10+1", "input 0+1", "input 4+1"])
+        let second = await poller.poll(on: reader, counters: PollCounters())
+        #expect(second.readings.map(\.quality) == [.good, .good, .good])
+        #expect(reader.log.map(\.description) == [
+            "holding 10+1", "input 0+5", "input 0+1", "input 4+1",
+            "holding 10+1", "input 0+1", "input 4+1",
+        ])
+    }
+
+    @Test("a field the device refuses on its own does not take its neighbours down")
+    func badFieldIsolated() async {
+        let reader = ScriptedReader { request, _ in
+            let registers = request.address..<(request.address + request.count)
+            if request.table == .input && registers.contains(4) { return .failure(.exception(.illegalDataAddress)) }
+            return .success(ScriptedReader.words(request))
+        }
+        var poller = DevicePoller(device: device(), profile: profile)
+        let result = await poller.poll(on: reader, counters: PollCounters())
+        #expect(result.readings.map(\.quality) == [.good, .exception, .good])
+        #expect(result.readings[1].detail == "exception 2 (illegal data address)")
+    }
+
+    @Test("a skipped slot: every channel skipped, no value, the reason in detail")
+    func skipped() {
+        let poller = DevicePoller(device: device(), profile: profile)
+        let result = poller.skipped(reason: "backoff after 4 failed polls; next try 2026-11-24T20:31:05.000Z")
+        #expect(result.skipped)
+        #expect(result.readings.map(\.channel) == ["a", "b", "c"])
+        #expect(result.readings.allSatisfy { $0.quality == .skipped && $0.value == nil })
+        #expect(result.readings[0].detail == "backoff after 4 failed polls; next try 2026-11-24T20:31:05.000Z")
+    }
+}
