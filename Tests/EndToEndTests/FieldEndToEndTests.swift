@@ -13,11 +13,8 @@ struct FieldEndToEndTests {
             co2: { table: input, address: 2, type: int16, scale: 0.01, unit: "%", invalid: [-32768] }
         """
 
-    /// Polls of `device` in the store: one per distinct reading time, by quality of its readings.
     func polls(_ harness: Harness, _ device: String) throws -> [(time: Date, qualities: Set<Quality>)] {
-        let readings = try harness.readings(device: device)
-        let byTime = Dictionary(grouping: readings, by: \.time)
-        return byTime.keys.sorted().map { time in (time, Set(byTime[time]!.map(\.quality))) }
+        try harness.polls(device: device)
     }
 
     @Test("a device busy every other request (exception 6): busy retried, every value stored, busy replies counted and shown by status")

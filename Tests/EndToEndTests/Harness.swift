@@ -85,6 +85,12 @@ final class Harness: @unchecked Sendable {
         ((try? String(contentsOfFile: alertsLog, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
+    /// Polls of `device` in the store: one per distinct reading time, by quality of its readings.
+    func polls(device: String) throws -> [(time: Date, qualities: Set<Quality>)] {
+        let byTime = Dictionary(grouping: try readings(device: device), by: \.time)
+        return byTime.keys.sorted().map { time in (time, Set(byTime[time]!.map(\.quality))) }
+    }
+
     func readings(device: String, channel: String? = nil) throws -> [Reading] {
         try ReadingQuery(device: device, channel: channel).fetch(from: ReadingStore(readingExisting: storePath))
     }

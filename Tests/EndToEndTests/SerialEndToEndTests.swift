@@ -25,6 +25,33 @@ private let serialConfig = """
 
 @Suite("daemon against the simulator on a serial line (pty, Modbus RTU)", .serialized)
 struct SerialEndToEndTests {
+    @Test("a dead device on a shared RTU line: it backs off, and the others keep at least 90 % of their scheduled reads")
+    func deadDeviceOnSharedLine() async throws {
+        let config = serialConfig
+            .replacingOccurrences(of: "every: 200ms, timeout: 300ms, retries: 0, unreachable_after: 2 }", with: "every: 250ms, timeout: 300ms }")
+            .replacingOccurrences(
+                of: "profiles:",
+                with: "  - { id: DEAD-09, kind: incubator, bus: rs485, unit: 9, profile: inc, every: 250ms, timeout: 500ms, retries: 0, unreachable_after: 1, backoff: { initial: 4s, max: 30s } }\nprofiles:")
+        let harness = try Harness(config: config, scenario: "events:\n  - { at: 0s, device: DEAD-09, event: silent }\n")
+        try await harness.startSim(serial: true)
+        try harness.startDaemon(extra: [])
+        try await Task.sleep(for: .seconds(15))
+        harness.daemon?.kill(SIGTERM)
+        #expect(try await harness.daemon?.wait(timeout: .seconds(10)) == 0)
+
+        let dead = try harness.polls(device: "DEAD-09")
+        #expect(dead.allSatisfy { $0.qualities == [.timeout] || $0.qualities == [.skipped] })
+        #expect((2...5).contains(dead.filter { $0.qualities == [.timeout] }.count), "a few probes, the rest skipped")
+        for id in ["INC-01", "INC-02", "FRZ-17"] {
+            let done = try harness.polls(device: id)
+            let first = try #require(done.first?.time), last = try #require(done.last?.time)
+            let scheduled = Int((last.timeIntervalSince(first) / 0.25).rounded()) + 1
+            #expect(Double(done.count) / Double(scheduled) >= 0.9, "\(id): \(done.count) of \(scheduled) scheduled reads")
+            #expect(done.allSatisfy { $0.qualities == [.good] })
+        }
+        #expect(try harness.alertEvents().map(\.event) == [.deviceUnreachable])
+    }
+
     @Test("RTU at 19200 8E1, three unit ids on one line: every poll stored with good values")
     func severalUnitsOnOneLine() async throws {
         let harness = try Harness(config: serialConfig)

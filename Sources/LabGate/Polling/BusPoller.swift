@@ -29,12 +29,18 @@ struct BusPoller: Sendable {
         // The longest one poll may take: every request timing out on every attempt, plus slack.
         let pollBound = pollers.map(\.worstCase).max() ?? .zero
         defer { heartbeat.finished(bus: bus.name) }
+        var adapterReturns = bus.adapterReturns
         while !Task.isCancelled, let (index, slot) = schedule.next {
             heartbeat.expect(bus: bus.name, backBy: max(slot, clock.now) + pollBound + .seconds(5))
             do {
                 try await clock.sleep(until: slot)
             } catch {
                 return
+            }
+            // The adapter was plugged in again: its devices are worth asking at once.
+            if bus.adapterReturns != adapterReturns {
+                adapterReturns = bus.adapterReturns
+                for i in backoffs.indices { backoffs[i].answered() }
             }
             let device = pollers[index].device
             if backoffs[index].skips(slot), let nextTry = backoffs[index].nextTry {

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// Where a bus is reached.
@@ -145,9 +146,15 @@ public actor ModbusBus {
         context?.close()
     }
 
+    /// How many times the adapter was announced plugged in again (pollers compare it to stop
+    /// backing off the bus's devices); read without a hop to the bus thread.
+    public nonisolated var adapterReturns: Int { returns.load(ordering: .relaxed) }
+    private nonisolated let returns = Atomic<Int>(0)
+
     /// The adapter was plugged in again: try to open it on the next read, without waiting out
     /// the reconnect holdoff.
     public func adapterReturned() {
+        returns.add(1, ordering: .relaxed)
         lastConnectFailure = nil
         if context?.isConnected != true { context = nil }
     }

@@ -1,6 +1,8 @@
+import Glibc
 import Foundation
 import Modbus
 import Synchronization
+import TestSupport
 import Testing
 @testable import LabGate
 
@@ -180,4 +182,30 @@ struct DevicePollerTests {
         #expect(result.readings.allSatisfy { $0.quality == .skipped && $0.value == nil })
         #expect(result.readings[0].detail == "backoff after 4 failed polls; next try 2026-11-24T20:31:05.000Z")
     }
+}
+
+@Test("an adapter plugged in again ends its devices' backoff: the next slot is polled, not skipped")
+func adapterReturnEndsBackoff() async throws {
+    let answering = Mutex(false)
+    let reader = ScriptedReader { request, _ in
+        answering.withLock { $0 } ? .success(ScriptedReader.words(request)) : .failure(.transport(errno: ENOENT, "gone"))
+    }
+    let device = Device(
+        id: "D", kind: .other, bus: "b", unit: 1, profile: "p", every: .milliseconds(50), retries: 0,
+        backoff: BackoffPolicy(initial: .seconds(600), maximum: .seconds(600)))
+    let profile = Profile(name: "p", fields: [Field(channel: "a", table: .input, address: 0, type: .uint16)])
+    let bus = ModbusBus(name: "b", transport: .tcp(host: "127.0.0.1", port: 1))
+    let poller = BusPoller(
+        bus: bus, pollers: [DevicePoller(device: device, profile: profile)], counters: PollCounters(), heartbeat: SchedulerHeartbeat())
+    let results = Mutex<[PollResult]>([])
+    let task = Task {
+        await poller.run(reader: reader, deliver: { if case let .poll(r) = $0 { results.withLock { $0.append(r) } } }, missed: { _, _ in })
+    }
+    defer { task.cancel() }
+    // The first poll fails; with a 10-minute backoff every later slot is skipped.
+    #expect(await eventually { results.withLock { $0.count } >= 4 })
+    #expect(results.withLock { $0.dropFirst().allSatisfy(\.skipped) })
+    answering.withLock { $0 = true }
+    await bus.adapterReturned()
+    #expect(await eventually { results.withLock { $0.contains { $0.failure == nil && !$0.skipped } } })
 }
