@@ -41,7 +41,7 @@ struct ConfigReader {
 }
 
 extension ConfigReader {
-    static let topKeys = ["site", "store", "alerts", "buses", "devices", "profiles", "specs"]
+    static let topKeys = ["site", "store", "alerts", "buses", "devices", "profiles", "specs", "control", "roles"]
     static let requiredTopKeys = ["site", "store", "alerts", "buses", "devices", "profiles"]
 
     /// The whole file; nil when anything was reported (see `errors`).
@@ -57,10 +57,12 @@ extension ConfigReader {
         let profiles = top["profiles"].map { readProfiles($0) } ?? [:]
         let specs = top["specs"].map { readSpecs($0) } ?? [:]
         let devices = top["devices"].map { readDevices($0) } ?? []
+        let control = readControl(top)
+        let roles = top["roles"].map { readRoles($0) } ?? Roles()
         guard errors.isEmpty, let site, let store, let alerts else { return nil }
         return Config(
             file: file, site: site, store: store, alerts: alerts, buses: buses, devices: devices,
-            profiles: profiles, specs: specs)
+            profiles: profiles, specs: specs, control: control, roles: roles)
     }
 }
 

@@ -64,6 +64,7 @@ public final class ReadingStore: Sendable {
                 try db.execute(sql: "INSERT INTO quality (code, name) VALUES (?, ?)", arguments: [code, quality.rawValue])
             }
         }
+        LotMigrations.register(in: &migrator)
         return migrator
     }
 }
