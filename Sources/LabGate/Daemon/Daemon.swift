@@ -49,7 +49,6 @@ public struct Daemon: Sendable {
             try ControlServer.checkPath(Config.defaultControl)
             control = Config.defaultControl
         } else {
-            logger.warning("no control socket: the config names none and \((Config.defaultControl as NSString).deletingLastPathComponent) does not exist (lots cannot be managed)")
             control = nil
         }
         self.alerts = try AlertLog(folder: config.alerts)
@@ -94,6 +93,10 @@ public struct Daemon: Sendable {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("labgate started: site \(config.site), \(config.devices.count) devices on \(config.buses.count) buses, store \(config.store), alerts \(config.alerts)")
+        if control == nil {
+            let folder = (Config.defaultControl as NSString).deletingLastPathComponent
+            logger.warning("no control socket: the config names none and \(folder) does not exist (lots cannot be managed)")
+        }
         try await group.run()
         for device in config.devices {
             let count = counters[device.id]
