@@ -140,7 +140,7 @@ struct ControlHandlers: Sendable {
                     + "that needs the \(names) role (groups: \(groups.isEmpty ? "none configured" : groups.joined(separator: ", ")))"
                 let refused = AuditEntry.Draft(
                     user: peer.user, action: "refused", object: object,
-                    new: AuditJSON.encode(RefusedRequest(action: action, request: request.map { AuditJSON.encode($0) })),
+                    new: AuditJSON.encode(RefusedRequest(action: action, request: request)),
                     reason: reason)
                 do {
                     try await store.pool.write { db in _ = try AuditTrail.append(refused, db: db) }
@@ -159,9 +159,9 @@ struct ControlHandlers: Sendable {
         }
     }
 
-    private struct RefusedRequest: Encodable {
+    private struct RefusedRequest<Body: Encodable>: Encodable {
         var action: String
-        var request: String?
+        var request: Body?
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {

@@ -82,13 +82,14 @@ public struct Daemon: Sendable {
             input: stream, writer: writer, alerts: alerts, config: config, registry: registry, deviations: deviations,
             engineState: engineState, flushInterval: options.flushInterval, echo: echo, logger: logger)
         let polling = PollingService(config: config, output: continuation, counters: counters, logger: logger)
-        // Stopped in reverse order: polling first, then the control socket, then the pipeline drains.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: pipeline)]
+        // Stopped in reverse order: polling first, then the pipeline drains, then the control socket.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let control {
             services.append(.init(service: ControlServer(
                 path: control, config: config, store: store, registry: registry, deviations: deviations, alerts: alerts,
                 resolver: options.identities, logger: logger)))
         }
+        services.append(.init(service: pipeline))
         services.append(.init(service: polling))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
