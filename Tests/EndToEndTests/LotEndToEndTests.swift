@@ -129,6 +129,11 @@ struct LotEndToEndTests {
         }
         let moved = try await harness.control(["lot", "move", "LOT-D", "--device", "INC-02"])
         #expect(moved.out.contains("LOT-D  in INC-02 with spec tight"))
+        let id = try #require(try harness.deviationEvents().first?.deviation)
+        let live = try await harness.control(["deviations", "show", id])
+        if live.out.hasPrefix("\(id)  open") {
+            #expect(live.out.contains("(so far)"), "an open deviation shows its running worst value: \(live.out)")
+        }
         try await waitFor("recovery", timeout: .seconds(60)) {
             try harness.deviationEvents().contains { $0.event == .deviationRecovered }
         }

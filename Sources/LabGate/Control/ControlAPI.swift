@@ -119,6 +119,9 @@ public enum ControlAPI {
         public var worst: Double?
         public var size: Double?
         public var sizeUnit: String
+        /// While open: the worst value and size so far (the record holds them once recovered).
+        public var worstSoFar: Double?
+        public var sizeSoFar: Double?
         public var critical: Bool
         public var lots: [String]
         public var acknowledgedBy: String?

@@ -10,6 +10,7 @@ struct ControlHandlers: Sendable {
     let lots: LotBook
     let registry: LotRegistry
     let deviations: DeviationBook
+    let progress: DeviationProgress
     let alerts: AlertLog
     let resolver: any IdentityResolver
     let logger: Logger
@@ -63,14 +64,14 @@ struct ControlHandlers: Sendable {
         router.get("/deviations") { request, context in
             let openOnly = ["1", "true", "yes"].contains(request.uri.queryParameters.get("open") ?? "")
             return await reply(context, needs: [.operator_, .qa], action: "deviation_list", object: "deviations") { _, _ in
-                try await deviations.list(openOnly: openOnly).map(ControlAPI.DeviationView.init)
+                try await deviations.list(openOnly: openOnly).map { view($0) }
             }
         }
         router.get("/deviations/:id") { _, context in
             let id = context.parameters.get("id") ?? ""
             return await reply(context, needs: [.operator_, .qa], action: "deviation_show", object: "deviation \(id)") { _, _ in
                 guard let record = try await deviations.get(id) else { throw RequestError(.notFound, "no deviation '\(id)'") }
-                return ControlAPI.DeviationView(record)
+                return view(record)
             }
         }
         router.post("/deviations/:id/ack") { request, context in
@@ -82,7 +83,7 @@ struct ControlHandlers: Sendable {
                 }
                 let record = try await deviations.acknowledge(id, user: peer.user, comment: comment)
                 raise(DeviationAlerts.acknowledged(record))
-                return ControlAPI.DeviationView(record)
+                return view(record)
             }
         }
         router.post("/deviations/:id/close") { request, context in
@@ -112,6 +113,16 @@ struct ControlHandlers: Sendable {
                 try await AuditVerifier.verify(store)
             }
         }
+    }
+
+    /// A deviation with, while it is open, its running worst value and size.
+    private func view(_ record: DeviationRecord) -> ControlAPI.DeviationView {
+        var view = ControlAPI.DeviationView(record)
+        if record.end == nil, let live = progress[record.id] {
+            view.worstSoFar = live.worst
+            view.sizeSoFar = live.size
+        }
+        return view
     }
 
     private func raise(_ event: AlertEvent) {

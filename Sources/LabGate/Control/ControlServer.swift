@@ -16,13 +16,14 @@ public struct ControlServer: Service {
 
     public init(
         path: String, config: Config, store: ReadingStore, registry: LotRegistry, deviations: DeviationBook, alerts: AlertLog,
-        resolver: any IdentityResolver = SystemIdentityResolver(), logger: Logger
+        progress: DeviationProgress = DeviationProgress(), resolver: any IdentityResolver = SystemIdentityResolver(), logger: Logger
     ) {
         self.path = path
         self.logger = logger
         self.handlers = ControlHandlers(
             config: config, store: store, lots: LotBook(store: store, registry: registry, config: config),
-            registry: registry, deviations: deviations, alerts: alerts, resolver: resolver, logger: logger)
+            registry: registry, deviations: deviations, progress: progress, alerts: alerts, resolver: resolver,
+            logger: logger)
     }
 
     /// Fails when the socket's folder is missing or not writable, or another daemon answers on it.

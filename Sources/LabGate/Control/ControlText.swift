@@ -46,8 +46,13 @@ public enum ControlText {
         ]
         if d.kind == "excursion" {
             lines.append("  value at opening: \(number(d.valueAtOpening))")
-            lines.append("  worst:    \(number(d.worst))\(d.end == nil ? " (so far, at opening)" : "")")
-            lines.append("  size:     \(d.size.map { String(format: "%.2f", $0) + " " + d.sizeUnit } ?? "—")")
+            if d.end == nil {
+                lines.append("  worst:    \(number(d.worstSoFar ?? d.worst)) (so far)")
+                lines.append("  size:     \(d.sizeSoFar.map { String(format: "%.2f", $0) + " " + d.sizeUnit + " (so far)" } ?? "—")")
+            } else {
+                lines.append("  worst:    \(number(d.worst))")
+                lines.append("  size:     \(d.size.map { String(format: "%.2f", $0) + " " + d.sizeUnit } ?? "—")")
+            }
         }
         lines.append("  lots:     \(d.lots.joined(separator: ", "))")
         if let by = d.acknowledgedBy {
@@ -62,7 +67,7 @@ public enum ControlText {
     public static func deviations(_ list: [ControlAPI.DeviationView]) -> String {
         guard !list.isEmpty else { return "no deviations\n" }
         return list.map { d in
-            let worst = d.worst.map { String(format: "worst %.2f", $0) } ?? d.kind
+            let worst = (d.worstSoFar ?? d.worst).map { String(format: "worst %.2f", $0) } ?? d.kind
             return "\(d.id)  \(d.state.padding(toLength: 12, withPad: " ", startingAt: 0))  \(d.device) \(d.channel)  \(d.start) – \(d.end ?? "open")  \(worst)  lots \(d.lots.joined(separator: ","))"
         }.joined(separator: "\n") + "\n"
     }

@@ -30,6 +30,7 @@ public struct Daemon: Sendable {
     public let counters = PollCounters()
     public let registry: LotRegistry
     public let deviations: DeviationBook
+    public let progress = DeviationProgress()
     /// The control socket, or nil when the config names none and the default folder is missing.
     public let control: String?
     private let options: Options
@@ -80,14 +81,14 @@ public struct Daemon: Sendable {
             new: AuditJSON.encode(["sha256": configHash, "site": config.site]))
         let pipeline = ReadingPipeline(
             input: stream, writer: writer, alerts: alerts, config: config, registry: registry, deviations: deviations,
-            engineState: engineState, flushInterval: options.flushInterval, echo: echo, logger: logger)
+            engineState: engineState, progress: progress, flushInterval: options.flushInterval, echo: echo, logger: logger)
         let polling = PollingService(config: config, output: continuation, counters: counters, logger: logger)
         // Stopped in reverse order: polling first, then the pipeline drains, then the control socket.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let control {
             services.append(.init(service: ControlServer(
                 path: control, config: config, store: store, registry: registry, deviations: deviations, alerts: alerts,
-                resolver: options.identities, logger: logger)))
+                progress: progress, resolver: options.identities, logger: logger)))
         }
         services.append(.init(service: pipeline))
         services.append(.init(service: polling))

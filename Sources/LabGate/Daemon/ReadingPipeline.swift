@@ -18,6 +18,7 @@ public struct ReadingPipeline: Service {
     private let registry: LotRegistry
     private let deviations: DeviationBook?
     private let engineState: String?
+    private let progress: DeviationProgress
     private let echo: (@Sendable (PollResult) -> Void)?
     private let flushInterval: Duration
     private let logger: Logger
@@ -25,7 +26,7 @@ public struct ReadingPipeline: Service {
     public init(
         input: AsyncStream<PollingEvent>, writer: ReadingWriter, alerts: AlertLog, config: Config,
         registry: LotRegistry = LotRegistry(), deviations: DeviationBook? = nil, engineState: String? = nil,
-        flushInterval: Duration = .seconds(1), echo: (@Sendable (PollResult) -> Void)? = nil, logger: Logger
+        progress: DeviationProgress = DeviationProgress(), flushInterval: Duration = .seconds(1), echo: (@Sendable (PollResult) -> Void)? = nil, logger: Logger
     ) {
         self.input = input
         self.writer = writer
@@ -34,6 +35,7 @@ public struct ReadingPipeline: Service {
         self.registry = registry
         self.deviations = deviations
         self.engineState = engineState
+        self.progress = progress
         self.echo = echo
         self.flushInterval = flushInterval
         self.logger = logger
@@ -91,6 +93,7 @@ public struct ReadingPipeline: Service {
                 evaluator.evaluate(event).forEach(raise)
                 let changes = engine.evaluate(poll, exposure: exposure)
                 await commit(changes, engine: &engine, save: false)
+                progress.update(from: engine)
             }
         }
         ticker.cancel()
