@@ -79,7 +79,7 @@ public enum ControlText {
             if let old = entry.old { line += "\n      old: \(old)" }
             if let new = entry.new { line += "\n      new: \(new)" }
             return line
-        }.joined(separator: "\n") + (entries.isEmpty ? "no audit entries\n" : "\n")
+        }.joined(separator: "\n") + (entries.last.map { "\nhead: entry \($0.seq), hash \($0.hash)\n" } ?? "no audit entries\n")
     }
 
     public static func verify(_ report: AuditVerifier.Report) -> String {
