@@ -26,6 +26,23 @@ public enum ControlAPI {
         }
     }
 
+    public struct CorrectLot: Codable, Sendable {
+        /// The id of the action to correct (`#N` in `labgate lot show`).
+        public var event: Int64
+        public var device: String?
+        public var spec: String?
+        /// When the action really took effect (UTC, e.g. 2026-11-24T08:05:00Z).
+        public var at: String?
+        public var reason: String
+        public init(event: Int64, device: String?, spec: String?, at: String?, reason: String) {
+            self.event = event
+            self.device = device
+            self.spec = spec
+            self.at = at
+            self.reason = reason
+        }
+    }
+
     public struct EndLot: Codable, Sendable {
         public var note: String?
         public init(note: String?) { self.note = note }
@@ -59,6 +76,7 @@ public enum ControlAPI {
         public var end: String?
         public var startedBy: String
         public var endedBy: String?
+        public var correctedBy: String?
     }
 
     public struct EventView: Codable, Sendable {
@@ -69,6 +87,8 @@ public enum ControlAPI {
         public var time: String
         public var user: String
         public var note: String?
+        public var corrects: Int64?
+        public var effective: String?
     }
 
     public struct LotView: Codable, Sendable {
@@ -92,12 +112,12 @@ public enum ControlAPI {
             self.placements = placements.map {
                 PlacementView(
                     device: $0.device, spec: $0.spec, start: ControlAPI.time($0.start), end: $0.end.map(ControlAPI.time),
-                    startedBy: $0.startedBy, endedBy: $0.endedBy)
+                    startedBy: $0.startedBy, endedBy: $0.endedBy, correctedBy: $0.correctedBy)
             }
             self.events = events.map {
                 EventView(
                     id: $0.id, action: $0.action.rawValue, device: $0.device, spec: $0.spec, time: ControlAPI.time($0.time),
-                    user: $0.user, note: $0.note)
+                    user: $0.user, note: $0.note, corrects: $0.corrects, effective: $0.effective.map(ControlAPI.time))
             }
         }
     }

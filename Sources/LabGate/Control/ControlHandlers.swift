@@ -61,6 +61,24 @@ struct ControlHandlers: Sendable {
                 return ControlAPI.LotView(lot: lot, events: registry.events(of: lot))
             }
         }
+        router.post("/lots/:lot/correct") { request, context in
+            let lot = context.parameters.get("lot") ?? ""
+            let body = try? await request.decode(as: ControlAPI.CorrectLot.self, context: context)
+            return await reply(context, needs: [.operator_], action: "lot_correct", object: "lot \(lot)", request: body) { peer, _ in
+                guard let body else { throw RequestError(.invalid, "expected JSON {event, device?, spec?, at?, reason}") }
+                var at: Date?
+                if let text = body.at {
+                    guard let parsed = UTCTime.parse(text) else {
+                        throw RequestError(.invalid, "'\(text)' is not a UTC time (e.g. 2026-11-24T08:05:00Z)")
+                    }
+                    at = parsed
+                }
+                _ = try await lots.correct(
+                    lot: lot, event: body.event, device: body.device, spec: body.spec, at: at, reason: body.reason,
+                    user: peer.user)
+                return ControlAPI.LotView(lot: lot, events: registry.events(of: lot))
+            }
+        }
         router.get("/deviations") { request, context in
             let openOnly = ["1", "true", "yes"].contains(request.uri.queryParameters.get("open") ?? "")
             return await reply(context, needs: [.operator_, .qa], action: "deviation_list", object: "deviations") { _, _ in

@@ -7,11 +7,14 @@ public enum ControlText {
         lines.append("placements:")
         for placement in lot.placements {
             let end = placement.end.map { "\($0) (by \(placement.endedBy ?? "?"))" } ?? "now"
-            lines.append("  \(placement.device)  spec \(placement.spec)  \(placement.start) (by \(placement.startedBy)) – \(end)")
+            let corrected = placement.correctedBy.map { ", corrected by \($0)" } ?? ""
+            lines.append("  \(placement.device)  spec \(placement.spec)  \(placement.start) (by \(placement.startedBy)\(corrected)) – \(end)")
         }
         lines.append("actions:")
         for event in lot.events {
             var line = "  #\(event.id) \(event.time) \(event.user) \(event.action)"
+            if let target = event.corrects { line += " #\(target)" }
+            if let effective = event.effective { line += " took effect \(effective)" }
             if let device = event.device { line += " \(device)" }
             if let spec = event.spec { line += " spec \(spec)" }
             if let note = event.note { line += " — \(note)" }

@@ -84,28 +84,80 @@ public struct LotBook: Sendable {
         }
     }
 
+    /// Corrects an earlier action of a lot (its device, spec or the time it really took effect)
+    /// with a new, audited event: the earlier event stays as recorded, and so do the readings
+    /// stored meanwhile with the lots then recorded; placements and tagging from now on follow
+    /// the correction.
+    public func correct(
+        lot: String, event target: Int64, device: String?, spec: String?, at effective: Date?, reason: String,
+        user: String
+    ) async throws -> LotEvent {
+        try Self.checkLotID(lot)
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw RequestError(.invalid, "a correction needs a reason")
+        }
+        guard device != nil || spec != nil || effective != nil else {
+            throw RequestError(.invalid, "a correction changes a device, a spec or a time")
+        }
+        if let device { try checkDevice(device) }
+        let now = Date().millisecondsSince1970
+        let ms = effective?.millisecondsSince1970
+        if let ms, ms > now { throw RequestError(.invalid, "a correction cannot take effect in the future") }
+        return try await record(
+            lot: lot, action: .correct, device: device, note: reason, user: user, corrects: target, effective: ms
+        ) { events in
+            guard !events.isEmpty else { throw RequestError(.notFound, "no lot '\(lot)'") }
+            guard let original = events.first(where: { $0.id == target }), original.action != .correct else {
+                throw RequestError(.notFound, "lot \(lot) has no action #\(target) to correct (see labgate lot show)")
+            }
+            if original.action == .end && (device != nil || spec != nil) {
+                throw RequestError(.invalid, "an end has no device or spec to correct, only its time")
+            }
+            let current = Placement.corrected(events).first { $0.id == target }
+            if spec != nil || device != nil {
+                try checkSpec(spec ?? current?.spec ?? "", device: device ?? current?.device ?? "")
+            }
+            let proposal = LotEvent(
+                id: Int64.max, lot: lot, action: .correct, device: device, spec: spec, time: now, user: user,
+                corrects: target, effective: ms)
+            let after = Placement.corrected(events + [proposal])
+            guard after.first?.action == .start, !after.dropLast().contains(where: { $0.action == .end }) else {
+                throw RequestError(.conflict, "that correction would put lot \(lot)'s actions out of order (a start first, an end last)")
+            }
+            return spec
+        }
+    }
+
     /// Checks the action against the lot's events (`check` returns the spec the lot carries after
     /// it), commits the event and its audit entry, and updates the registry.
     private func record(
-        lot: String, action: LotEvent.Action, device: String?, note: String?, user: String,
-        check: @escaping @Sendable (_ events: [LotEvent]) throws -> String?
+        lot: String, action: LotEvent.Action, device: String?, note: String?, user: String, corrects: Int64? = nil,
+        effective: Int64? = nil, check: @escaping @Sendable (_ events: [LotEvent]) throws -> String?
     ) async throws -> LotEvent {
         let event = try await store.pool.write { db -> LotEvent in
             let events = try LotEvent.fetchAll(db, lot: lot)
             let settled = try check(events)
-            let before = Placement.fold(events).last.flatMap { $0.end == nil ? $0 : nil }
+            // The value before: the placement the lot is in, or for a correction the action as it stood.
+            let old: String?
+            if let corrects {
+                old = Placement.corrected(events).first { $0.id == corrects }.map { AuditJSON.encode($0) }
+            } else {
+                old = Placement.fold(events).last.flatMap { $0.end == nil ? AuditJSON.encode($0) : nil }
+            }
             let time = Date().millisecondsSince1970
             try db.execute(
-                sql: "INSERT INTO lot_event (lot, action, device, spec, time, user, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [lot, action.rawValue, device, settled, time, user, note])
+                sql: """
+                    INSERT INTO lot_event (lot, action, device, spec, time, user, note, corrects, effective)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [lot, action.rawValue, device, settled, time, user, note, corrects, effective])
             let event = LotEvent(
                 id: db.lastInsertedRowID, lot: lot, action: action, device: device, spec: settled, time: time,
-                user: user, note: note)
+                user: user, note: note, corrects: corrects, effective: effective)
             try AuditTrail.append(
                 .init(
-                    user: user, action: "lot_\(action.rawValue)", object: "lot \(lot)",
-                    old: before.map { AuditJSON.encode($0) }, new: AuditJSON.encode(event), reason: note,
-                    record: "lot_event:\(event.id)"),
+                    user: user, action: "lot_\(action.rawValue)", object: "lot \(lot)", old: old,
+                    new: AuditJSON.encode(event), reason: note, record: "lot_event:\(event.id)"),
                 db: db, at: event.date)
             return event
         }

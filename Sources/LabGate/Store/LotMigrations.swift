@@ -23,7 +23,9 @@ enum LotMigrations {
                     prev TEXT NOT NULL,
                     hash TEXT NOT NULL
                 );
-                -- Lot actions, append-only; placements are derived from them.
+                -- Lot actions, append-only; placements are derived from them. A correction names
+                -- the event it corrects and what that event should have said (device, spec, or
+                -- `effective`, the time it really took effect); `time` is always when it was recorded.
                 CREATE TABLE lot_event (
                     id INTEGER PRIMARY KEY,
                     lot TEXT NOT NULL,
@@ -32,7 +34,9 @@ enum LotMigrations {
                     spec TEXT,
                     time INTEGER NOT NULL,
                     user TEXT NOT NULL,
-                    note TEXT
+                    note TEXT,
+                    corrects INTEGER REFERENCES lot_event(id),
+                    effective INTEGER
                 );
                 CREATE INDEX lot_event_by_lot ON lot_event(lot, id);
                 CREATE TABLE deviation (

@@ -23,15 +23,20 @@ private struct RunningServer {
     let client: ControlClient
     let group: ServiceGroup
     let task: Task<Void, any Error>
+    let registry = LotRegistry()
 
     init() async throws {
         folder = try TemporaryFolder()
         var config = incubatorConfig(folder: folder.path)
         config.control = folder.path + "/control.sock"
         config.roles = Roles(operators: ["lab-ops"], qa: ["lab-qa"])
+        var second = config.devices[0]
+        second.id = "INC-02"
+        second.unit = 2
+        config.devices.append(second)
         store = try ReadingStore(path: config.store)
         let server = ControlServer(
-            path: config.control!, config: config, store: store, registry: LotRegistry(),
+            path: config.control!, config: config, store: store, registry: registry,
             deviations: DeviationBook(store: store, daemonUser: "labgate"), alerts: try AlertLog(folder: folder.path),
             resolver: identity, logger: Logger(label: "test"))
         group = ServiceGroup(services: [server], logger: Logger(label: "test"))
@@ -102,5 +107,51 @@ struct ControlServerTests {
         await server.stop()
         let missing = ControlClient(path: server.folder.path + "/control.sock")
         await #expect(throws: ControlClient.Failure.self) { _ = try await missing.get("/lots") }
+    }
+
+    @Test("a correction is a new audited entry: placements and tagging follow it, stored readings keep what was recorded")
+    func corrections() async throws {
+        let server = try await RunningServer()
+        let client = server.client
+        #expect(try await client.post("/lots", ControlAPI.StartLot(lot: "L1", device: "INC-01", spec: "msc-culture", note: nil)).status == 200)
+        let writer = ReadingWriter(store: server.store)
+        let now = Date()
+        let tagged = server.registry.exposure(device: "INC-01", at: now).map(\.lot)
+        #expect(tagged == ["L1"])
+        try await writer.append([Reading(device: "INC-01", channel: "co2", time: now, value: 5, quality: .good, lots: tagged)])
+        try await writer.flush()
+
+        func correct(_ body: ControlAPI.CorrectLot) async throws -> ControlClient.Reply {
+            try await client.post("/lots/L1/correct", body)
+        }
+        #expect(try await correct(.init(event: 1, device: "INC-02", spec: nil, at: nil, reason: " ")).status == 400)
+        #expect(try await correct(.init(event: 7, device: "INC-02", spec: nil, at: nil, reason: "wrong")).status == 404)
+        #expect(try await correct(.init(event: 1, device: nil, spec: nil, at: "2999-01-01T00:00:00Z", reason: "x")).status == 400)
+        let reply = try await correct(.init(event: 1, device: "INC-02", spec: nil, at: nil, reason: "placed in INC-02, recorded as INC-01"))
+        #expect(reply.status == 200, "\(reply.message)")
+        let view = try reply.decode(ControlAPI.LotView.self)
+        #expect(view.device == "INC-02")
+        #expect(view.placements.count == 1)
+        #expect(view.placements.first?.correctedBy == "alice")
+        #expect(view.events.map(\.action) == ["start", "correct"])
+        #expect(view.events.last?.corrects == 1)
+
+        #expect(server.registry.exposure(device: "INC-02", at: Date()).map(\.lot) == ["L1"], "tagging follows the correction")
+        #expect(server.registry.exposure(device: "INC-01", at: Date()).isEmpty)
+        #expect(try ReadingQuery(device: "INC-01").fetch(from: server.store).map(\.lots) == [["L1"]], "stored readings keep their lots")
+
+        let audit = try await client.get("/audit?object=L1").decode([ControlAPI.AuditView].self)
+        let entry = try #require(audit.last)
+        #expect(entry.action == "lot_correct")
+        #expect(entry.reason == "placed in INC-02, recorded as INC-01")
+        #expect(entry.old?.contains("\"device\":\"INC-01\"") == true)
+        #expect(entry.new?.contains("\"corrects\":1") == true)
+        #expect(try await client.get("/audit/verify").decode(AuditVerifier.Report.self).ok)
+
+        // An end cannot move, and nothing may come before the start.
+        #expect(try await client.post("/lots/L1/end", ControlAPI.EndLot(note: nil)).status == 200)
+        #expect(try await correct(.init(event: 3, device: "INC-01", spec: nil, at: nil, reason: "x")).status == 400)
+        #expect(try await correct(.init(event: 3, device: nil, spec: nil, at: "2020-01-01T00:00:00Z", reason: "x")).status == 409)
+        await server.stop()
     }
 }
