@@ -103,6 +103,8 @@ struct LotEndToEndTests {
         #expect(deviation.state == .recovered)
         #expect(try harness.readings(device: "INC-02").filter { $0.time >= firstOut.time }.allSatisfy { $0.lots == ["MSC-AT-0042"] })
         #expect(try harness.readings(device: "INC-01").allSatisfy { $0.lots.isEmpty })
+        let csv = try await harness.cli(["readings", "--config", harness.configPath, "--device", "INC-02", "--format", "csv"])
+        #expect(csv.out.split(separator: "\n").last?.hasSuffix(",good,,MSC-AT-0042") == true, "readings show their lots")
 
         let events = try harness.deviationEvents()
         #expect(events.map(\.event) == [.deviationOpened, .deviationRecovered])
