@@ -171,7 +171,8 @@ public struct DeviationEngine {
             }
             state.run = run
         }
-        if var run = state.run, run.deviation == nil, !run.opening, !run.lots.isEmpty,
+        // Opens on a reading that is itself out of spec, once the run has lasted its delay.
+        if violation != nil, var run = state.run, run.deviation == nil, !run.opening, !run.lots.isEmpty,
             run.critical || Stamp.elapsed(from: run.first, to: now) >= .milliseconds(run.delayMS)
         {
             run.opening = true

@@ -175,6 +175,17 @@ struct DeviationEngineTests {
         #expect(feed.opened.count == 1)
     }
 
+    @Test("a run waiting for its hold does not open when the delay runs out while the value is back inside")
+    func noOpeningWhileBack() throws {
+        var feed = Feed(config: engineConfig(delay: .seconds(10)))
+        let lot = [("LOT-A", "held")]
+        #expect(feed.co2(4.4, at: 0, lots: lot).isEmpty)
+        #expect(feed.co2(4.6, at: 1, lots: lot).isEmpty, "inside, but not by the deadband: the run goes on")
+        #expect(feed.co2(4.6, at: 12, lots: lot).isEmpty, "the delay has passed, but this reading is in spec")
+        let opened = try #require(feed.co2(4.4, at: 13, lots: lot).first?.opening, "out again: the run opens")
+        #expect(opened.start == feed.ms(0))
+    }
+
     @Test("no valid reading for longer than max_gap with lots inside: a data gap, ended by the next valid reading")
     func dataGap() throws {
         var feed = Feed(config: engineConfig())
