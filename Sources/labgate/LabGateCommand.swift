@@ -7,7 +7,8 @@ struct LabGateCommand: AsyncParsableCommand {
         abstract: "Lab-device gateway: polls incubators, freezers and LN2 tanks over Modbus, stores and alerts.",
         subcommands: [
             RunCommand.self, SimCommand.self, CheckConfigCommand.self, StatusCommand.self, ReadingsCommand.self,
-            AlertsCommand.self, PortsCommand.self,
+            AlertsCommand.self, PortsCommand.self, LotCommand.self, DeviationsCommand.self, AuditCommand.self,
+            WhoAmICommand.self,
         ]
     )
 }

@@ -76,10 +76,10 @@ struct CommandLineTests {
         let csv = try await harness.cli(["readings", "--config", harness.configPath, "--device", "FRZ-01", "--format", "csv"])
         #expect(csv.status == 0)
         let rows = csv.out.split(separator: "\n")
-        #expect(rows.first == "time,device,channel,value,unit,quality,detail")
+        #expect(rows.first == "time,device,channel,value,unit,quality,detail,lots")
         let stored = try harness.readings(device: "FRZ-01")
         #expect(rows.count == stored.count + 1)
-        #expect(rows.dropFirst().allSatisfy { $0.contains(",FRZ-01,temperature,") && $0.hasSuffix(",°C,good,") })
+        #expect(rows.dropFirst().allSatisfy { $0.contains(",FRZ-01,temperature,") && $0.hasSuffix(",°C,good,,") })
 
         let json = try await harness.cli(["readings", "--config", harness.configPath, "--device", "FRZ-01", "--format", "json", "--since", "1h"])
         let decoded = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [[String: Any]]

@@ -77,8 +77,8 @@ struct ConfigErrorTests {
     }
 
     @Test func unknownKeys() {
-        #expect(F.messages(F.base + "control: /run/labgate/control.sock\n") == [
-            "lab.yaml:33:1: unknown key 'control' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs)"
+        #expect(F.messages(F.base + "reports: /var/lib/labgate/reports\n") == [
+            "lab.yaml:33:1: unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles)"
         ])
         #expect(F.messages(F.base(replacing: "unit: \"%\"", with: "units: \"%\"")) == [
             "lab.yaml:26:64: profile incubator, co2: unknown key 'units' (expected one of: table, address, type, order, scale, offset, unit, invalid)"
@@ -217,7 +217,7 @@ struct ConfigErrorTests {
     }
 
     @Test func everyErrorIsReportedInOnePassSortedByPosition() throws {
-        var yaml = F.base + "control: /run/labgate/control.sock\n"  // line 33
+        var yaml = F.base + "reports: /var/lib/labgate/reports\n"  // line 33
         yaml = yaml.replacingFirst("address: 2,", with: "address: 1,")  // line 26
         yaml = yaml.replacingFirst("every: 2s", with: "every: often")  // line 13
         yaml = yaml.replacingFirst("port: 15020", with: "port: 0")  // line 6
@@ -229,7 +229,7 @@ struct ConfigErrorTests {
             "device INC-01: unit -1 out of range 0..247 (or 255 on tcp)",
             "device INC-01: bad duration 'often' (use e.g. 500ms, 10s, 2m, 1h)",
             "profile incubator: co2 (input 1..1) overlaps temperature (input 0..1)",
-            "unknown key 'control' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs)",
+            "unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles)",
         ])
 
         do {

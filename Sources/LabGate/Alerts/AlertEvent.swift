@@ -17,6 +17,13 @@ public struct AlertEvent: Sendable, Codable, Hashable {
         /// A whole bus is down (serial adapter unplugged, port gone); `device` holds the bus id.
         case busDown = "bus_down"
         case busUp = "bus_up"
+        /// A deviation was opened: lots were exposed past their spec (or without data).
+        case deviationOpened = "deviation_opened"
+        /// Lots placed in the device during an open deviation were added to it.
+        case deviationLotsAdded = "deviation_lots_added"
+        case deviationRecovered = "deviation_recovered"
+        case deviationAcknowledged = "deviation_acknowledged"
+        case deviationClosed = "deviation_closed"
     }
 
     public enum Severity: String, Sendable, Codable, Comparable {
@@ -35,6 +42,12 @@ public struct AlertEvent: Sendable, Codable, Hashable {
         public var value: Double
         /// Where the limit was configured, e.g. "spec msc-culture" or "equipment".
         public var source: String
+
+        public init(name: String, value: Double, source: String) {
+            self.name = name
+            self.value = value
+            self.source = source
+        }
     }
 
     /// When the event was raised (UTC).
@@ -52,10 +65,17 @@ public struct AlertEvent: Sendable, Codable, Hashable {
     /// The worst value of an excursion so far.
     public var worst: Double?
     public var detail: String?
+    /// The deviation this event is about (DEV-YYYY-NNNN).
+    public var deviation: String?
+    /// The lots a deviation names.
+    public var lots: [String]?
+    /// Who acted (acknowledgements, closures).
+    public var user: String?
 
     public init(
         time: Date, severity: Severity, event: Kind, device: String, channel: String? = nil, value: Double? = nil,
-        unit: String? = nil, limit: Limit? = nil, since: Date? = nil, worst: Double? = nil, detail: String? = nil
+        unit: String? = nil, limit: Limit? = nil, since: Date? = nil, worst: Double? = nil, detail: String? = nil,
+        deviation: String? = nil, lots: [String]? = nil, user: String? = nil
     ) {
         self.time = time
         self.severity = severity
@@ -68,5 +88,8 @@ public struct AlertEvent: Sendable, Codable, Hashable {
         self.since = since
         self.worst = worst
         self.detail = detail
+        self.deviation = deviation
+        self.lots = lots
+        self.user = user
     }
 }

@@ -14,6 +14,7 @@ public enum AlertFormatter {
     public static func summary(_ event: AlertEvent) -> String {
         var parts = [event.device]
         if let channel = event.channel { parts.append(channel) }
+        if let deviation = event.deviation { parts.append(deviation) }
         parts.append(contentsOf: detailWords(event))
         return parts.joined(separator: " ")
     }
@@ -25,10 +26,16 @@ public enum AlertFormatter {
         if let limit = event.limit {
             let relation: String
             switch event.event {
-            case .excursionRecovered: relation = "back within"
+            case .excursionRecovered, .deviationRecovered: relation = "back within"
+            case _ where limit.name == "max_gap": relation = "no valid reading for longer than"
+            case .deviationAcknowledged, .deviationClosed, .deviationLotsAdded: relation = "limit"
             default: relation = limit.name.hasSuffix("low") ? "below" : "above"
             }
-            words.append("\(relation) \(limit.name) \(number(limit.value))\(unit) (\(limit.source))")
+            if limit.name == "max_gap" {
+                words.append("\(relation) max_gap \(DurationText.format(.milliseconds(Int64(limit.value * 1000)))) (\(limit.source))")
+            } else {
+                words.append("\(relation) \(limit.name) \(number(limit.value))\(unit) (\(limit.source))")
+            }
         }
         if let since = event.since {
             words.append("since \(UTCTime.format(since))")
@@ -37,6 +44,8 @@ public enum AlertFormatter {
             }
         }
         if let worst = event.worst { words.append("worst \(number(worst))\(unit)") }
+        if let lots = event.lots { words.append("lots \(lots.isEmpty ? "none" : lots.joined(separator: ","))") }
+        if let user = event.user { words.append("by \(user)") }
         if let detail = event.detail { words.append("— \(detail)") }
         return words
     }

@@ -16,10 +16,16 @@ public struct Config: Sendable {
     public var devices: [Device]
     public var profiles: [String: Profile]
     public var specs: [String: Spec]
+    /// The control socket (Unix domain socket) the CLI talks to; nil when the file names none
+    /// (the daemon then uses `defaultControl` if its folder exists).
+    public var control: String?
+    /// Which groups give which role on the control socket.
+    public var roles: Roles
 
     public init(
         file: String, site: String, store: String, alerts: String, buses: [Bus], devices: [Device],
-        profiles: [String: Profile], specs: [String: Spec]
+        profiles: [String: Profile], specs: [String: Spec], control: String? = nil,
+        roles: Roles = Roles()
     ) {
         self.file = file
         self.site = site
@@ -29,7 +35,14 @@ public struct Config: Sendable {
         self.devices = devices
         self.profiles = profiles
         self.specs = specs
+        self.control = control
+        self.roles = roles
     }
+
+    public static let defaultControl = "/run/labgate/control.sock"
+
+    /// The control socket the CLI looks for.
+    public var controlPath: String { control ?? Self.defaultControl }
 
     public func bus(_ id: String) -> Bus? { buses.first { $0.id == id } }
     public func device(_ id: String) -> Device? { devices.first { $0.id == id } }
@@ -283,11 +296,17 @@ public struct ChannelLimits: Sendable, Hashable {
         public var delay: Duration
         /// Which configured limit this bound came from, e.g. "spec msc-culture" or "equipment".
         public var source: String
+        /// Deviations: a value must come back inside the limit by this much to count as recovered.
+        public var deadband: Double
+        /// Deviations: ... and stay there this long.
+        public var hold: Duration
 
-        public init(value: Double, delay: Duration, source: String) {
+        public init(value: Double, delay: Duration, source: String, deadband: Double = 0, hold: Duration = .zero) {
             self.value = value
             self.delay = delay
             self.source = source
+            self.deadband = deadband
+            self.hold = hold
         }
     }
 
@@ -295,23 +314,31 @@ public struct ChannelLimits: Sendable, Hashable {
     public var high: Bound?
     public var criticalLow: Double?
     public var criticalHigh: Double?
+    /// Deviations: the longest time without a valid reading while lots are inside.
+    public var maxGap: Duration?
 
-    public init(low: Bound? = nil, high: Bound? = nil, criticalLow: Double? = nil, criticalHigh: Double? = nil) {
+    public init(
+        low: Bound? = nil, high: Bound? = nil, criticalLow: Double? = nil, criticalHigh: Double? = nil,
+        maxGap: Duration? = nil
+    ) {
         self.low = low
         self.high = high
         self.criticalLow = criticalLow
         self.criticalHigh = criticalHigh
+        self.maxGap = maxGap
     }
 
     /// Convenience for limits from a single source with one delay.
     public init(
         low: Double? = nil, high: Double? = nil, delay: Duration = .zero, criticalLow: Double? = nil,
-        criticalHigh: Double? = nil, source: String
+        criticalHigh: Double? = nil, source: String, deadband: Double = 0, hold: Duration = .zero,
+        maxGap: Duration? = nil
     ) {
-        self.low = low.map { Bound(value: $0, delay: delay, source: source) }
-        self.high = high.map { Bound(value: $0, delay: delay, source: source) }
+        self.low = low.map { Bound(value: $0, delay: delay, source: source, deadband: deadband, hold: hold) }
+        self.high = high.map { Bound(value: $0, delay: delay, source: source, deadband: deadband, hold: hold) }
         self.criticalLow = criticalLow
         self.criticalHigh = criticalHigh
+        self.maxGap = maxGap
     }
 
     /// The tightest combination: the highest low, the lowest high (on a tie, the shorter delay).
@@ -322,6 +349,7 @@ public struct ChannelLimits: Sendable, Hashable {
             result.high = pick(result.high, other.high) { $0.value < $1.value }
             result.criticalLow = [result.criticalLow, other.criticalLow].compactMap { $0 }.max()
             result.criticalHigh = [result.criticalHigh, other.criticalHigh].compactMap { $0 }.min()
+            result.maxGap = [result.maxGap, other.maxGap].compactMap { $0 }.min()
         }
         return result
     }
@@ -331,5 +359,18 @@ public struct ChannelLimits: Sendable, Hashable {
         guard let b else { return a }
         if a.value == b.value { return a.delay <= b.delay ? a : b }
         return tighter(a, b) ? a : b
+    }
+}
+
+/// Who may do what on the control socket: each role is given by membership of any of its groups.
+public struct Roles: Sendable, Hashable {
+    /// Start, move and end lots; acknowledge deviations.
+    public var operators: [String]
+    /// Close deviations with an impact assessment.
+    public var qa: [String]
+
+    public init(operators: [String] = ["labgate-operators"], qa: [String] = ["labgate-qa"]) {
+        self.operators = operators
+        self.qa = qa
     }
 }

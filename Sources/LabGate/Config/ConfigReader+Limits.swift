@@ -3,7 +3,7 @@ import Yams
 extension ConfigReader {
     /// In the order they must hold: critical_low <= low <= high <= critical_high.
     static let limitValueKeys = ["critical_low", "low", "high", "critical_high"]
-    static let limitKeys = ["low", "high", "critical_low", "critical_high", "delay"]
+    static let limitKeys = ["low", "high", "critical_low", "critical_high", "delay", "deadband", "hold", "max_gap"]
 
     /// The `specs:` mapping, name -> channel -> limits.
     mutating func readSpecs(_ node: Node) -> [String: Spec] {
@@ -41,8 +41,19 @@ extension ConfigReader {
             }
         }
         let delay = duration("delay", of: map)
+        let deadband = number("deadband", of: map)
+        if let deadband, let node = map["deadband"], deadband < 0 {
+            report("deadband \(node.plainText ?? "\(deadband)") must not be negative", at: node, in: context)
+        }
+        let hold = duration("hold", of: map)
+        let maxGap = duration("max_gap", of: map, minimum: .seconds(1))
         if !Self.limitValueKeys.contains(where: { map[$0] != nil }) {
             report("no limit set (use low, high, critical_low or critical_high)", at: node, in: context)
+        }
+        if let deadband, let node = map["deadband"], let low = values.first(where: { $0.key == "low" }),
+            let high = values.first(where: { $0.key == "high" }), deadband * 2 >= high.value - low.value
+        {
+            report("deadband \(node.plainText ?? "\(deadband)") leaves no room between low and high", at: node, in: context)
         }
         for (lower, upper) in zip(values, values.dropFirst()) where lower.value > upper.value {
             let lowerText = "\(lower.key) \(lower.node.plainText ?? "\(lower.value)")"
@@ -58,6 +69,7 @@ extension ConfigReader {
         func value(_ key: String) -> Double? { values.first { $0.key == key }?.value }
         return ChannelLimits(
             low: value("low"), high: value("high"), delay: delay ?? .zero, criticalLow: value("critical_low"),
-            criticalHigh: value("critical_high"), source: source)
+            criticalHigh: value("critical_high"), source: source, deadband: deadband ?? 0, hold: hold ?? .zero,
+            maxGap: maxGap)
     }
 }

@@ -53,7 +53,9 @@ struct ConfigReader {
 }
 
 extension ConfigReader {
-    static let topKeys = ["site", "store", "alerts", "buses", "devices", "profiles", "profile_files", "specs"]
+    static let topKeys = [
+        "site", "store", "alerts", "buses", "devices", "profiles", "profile_files", "specs", "control", "roles",
+    ]
     /// `profiles` may be left out when `profile_files` is given.
     static let requiredTopKeys = ["site", "store", "alerts", "buses", "devices", "profiles"]
 
@@ -74,10 +76,12 @@ extension ConfigReader {
         }
         let specs = top["specs"].map { readSpecs($0) } ?? [:]
         let devices = top["devices"].map { readDevices($0) } ?? []
+        let control = readControl(top)
+        let roles = top["roles"].map { readRoles($0) } ?? Roles()
         guard errors.isEmpty, let site, let store, let alerts else { return nil }
         return Config(
             file: file, site: site, store: store, alerts: alerts, buses: buses, devices: devices,
-            profiles: profiles, specs: specs)
+            profiles: profiles, specs: specs, control: control, roles: roles)
     }
 }
 

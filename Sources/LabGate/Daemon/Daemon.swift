@@ -12,11 +12,17 @@ public struct Daemon: Sendable {
         public var flushInterval: Duration = .seconds(1)
         /// How often every device's diagnostics are written to the store (`labgate status`).
         public var statusInterval: Duration = .seconds(2)
+        /// Maps control-socket peers to users and groups (the system's databases by default).
+        public var identities: any IdentityResolver
 
-        public init(printReadings: Bool = false, flushInterval: Duration = .seconds(1), statusInterval: Duration = .seconds(2)) {
+        public init(
+            printReadings: Bool = false, flushInterval: Duration = .seconds(1), statusInterval: Duration = .seconds(2),
+            identities: any IdentityResolver = SystemIdentityResolver()
+        ) {
             self.printReadings = printReadings
             self.flushInterval = flushInterval
             self.statusInterval = statusInterval
+            self.identities = identities
         }
     }
 
@@ -25,17 +31,39 @@ public struct Daemon: Sendable {
     public let writer: ReadingWriter
     public let alerts: AlertLog
     public let counters = PollCounters()
+    public let registry: LotRegistry
+    public let deviations: DeviationBook
+    public let progress = DeviationProgress()
+    /// The control socket, or nil when the config names none and the default folder is missing.
+    public let control: String?
     private let options: Options
     private let logger: Logger
+    private let user = SystemIdentityResolver.currentUser
 
-    /// Opens the store and alert log; fails with the path at fault before anything is polled.
+    /// Opens the store and alert log and checks the control socket's place; fails with the path
+    /// at fault before anything is polled.
     public init(config: Config, options: Options = Options(), logger: Logger) throws(StartupError) {
         self.config = config
         self.options = options
         self.logger = logger
+        if let path = config.control {
+            try ControlServer.checkPath(path)
+            control = path
+        } else if (try? StartupError.checkWritableFolder(of: Config.defaultControl, what: "control socket")) != nil {
+            try ControlServer.checkPath(Config.defaultControl)
+            control = Config.defaultControl
+        } else {
+            control = nil
+        }
         self.alerts = try AlertLog(folder: config.alerts)
         self.store = try ReadingStore(path: config.store)
         self.writer = ReadingWriter(store: store)
+        do {
+            registry = LotRegistry(events: try store.pool.read { db in try LotEvent.fetchAll(db) })
+        } catch {
+            throw StartupError("cannot read lots from \(config.store): \(error)")
+        }
+        deviations = DeviationBook(store: store, daemonUser: user)
     }
 
     /// Runs until a signal stops it, then returns once every accepted reading is written.
@@ -48,9 +76,15 @@ public struct Daemon: Sendable {
         } else {
             echo = nil
         }
+        let engineState = try await deviations.engineState()
+        try await audit("daemon_started", object: "daemon", new: await anchor(SealAnchor(seal: 0, sealHash: "", pid: getpid(), site: config.site)))
+        let configHash = FieldDigest.file(config.file) ?? "unreadable"
+        try await audit(
+            "config_loaded", object: "config \(config.file)",
+            new: AuditJSON.encode(["sha256": configHash, "site": config.site]))
         let pipeline = ReadingPipeline(
-            input: stream, writer: writer, alerts: alerts, config: config, flushInterval: options.flushInterval,
-            echo: echo, logger: logger)
+            input: stream, writer: writer, alerts: alerts, config: config, registry: registry, deviations: deviations,
+            engineState: engineState, progress: progress, flushInterval: options.flushInterval, echo: echo, logger: logger)
         let notifier = SystemdNotifier()
         let heartbeat = SchedulerHeartbeat()
         let readyStatus = "polling \(config.devices.count) devices on \(config.buses.count) buses"
@@ -65,20 +99,25 @@ public struct Daemon: Sendable {
             logger: logger)
         let watchdog = WatchdogService(notifier: notifier, heartbeat: heartbeat, logger: logger)
         let adapters = AdapterWatchService(buses: polling.owners, logger: logger)
-        // Stopped in reverse order: the watchdog says STOPPING first, then polling stops, then
-        // the pipeline drains and flushes, then the last device status is written.
+        // Stopped in reverse order: the watchdog says STOPPING first, then polling stops, then the
+        // pipeline drains and flushes, then the control socket closes and the last status is written.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: status)]
+        if let control {
+            services.append(.init(service: ControlServer(
+                path: control, config: config, store: store, registry: registry, deviations: deviations, alerts: alerts,
+                progress: progress, resolver: options.identities, logger: logger)))
+        }
+        services.append(.init(service: pipeline))
+        services.append(.init(service: polling))
+        services.append(.init(service: adapters, successTerminationBehavior: .ignore))
+        services.append(.init(service: watchdog))
         let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: status),
-                    .init(service: pipeline),
-                    .init(service: polling),
-                    .init(service: adapters, successTerminationBehavior: .ignore),
-                    .init(service: watchdog),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("labgate started: site \(config.site), \(config.devices.count) devices on \(config.buses.count) buses, store \(config.store), alerts \(config.alerts)")
+        if control == nil {
+            let folder = (Config.defaultControl as NSString).deletingLastPathComponent
+            logger.warning("no control socket: the config names none and \(folder) does not exist (lots cannot be managed)")
+        }
         try await group.run()
         for device in config.devices {
             let status = counters.status(of: device.id) ?? DeviceStatus(device: device.id, updated: Date())
@@ -95,6 +134,21 @@ public struct Daemon: Sendable {
             logger.info("\(text)")
         }
         let written = await writer.written
+        try await audit("daemon_stopped", object: "daemon", new: await anchor(SealAnchor(seal: 0, sealHash: "", readingsWritten: written)))
         logger.info("labgate stopped: \(written) readings written")
+    }
+
+    private func audit(_ action: String, object: String, new: String) async throws {
+        let draft = AuditEntry.Draft(user: user, action: action, object: object, new: new)
+        try await store.pool.write { db in _ = try AuditTrail.append(draft, db: db) }
+    }
+
+    /// `fields` with the head of the reading seals.
+    private func anchor(_ fields: SealAnchor) async throws -> String {
+        let head = try await store.pool.read { db in try ReadingSeal.head(db: db) }
+        var fields = fields
+        fields.seal = head.id
+        fields.sealHash = head.hash
+        return AuditJSON.encode(fields)
     }
 }

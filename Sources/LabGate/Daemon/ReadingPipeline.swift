@@ -2,64 +2,144 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Everything after polling, in the order data flows: store, evaluate, alert. It consumes the
+/// Everything after polling, in the order data flows: tag, store, evaluate, alert. It consumes the
 /// pollers' stream until it ends (so on shutdown every accepted reading is written), flushing
 /// the writer at least once per `flushInterval` meanwhile.
+///
+/// Each poll's readings are tagged with the lots inside the device at the poll's time, stored,
+/// then evaluated twice: against the equipment limits for alerts (`Evaluator`) and against the
+/// lots' specs for deviations (`DeviationEngine`), whose changes are committed with their audit
+/// entries before they are alerted.
 public struct ReadingPipeline: Service {
     private let input: AsyncStream<PollingEvent>
     private let writer: ReadingWriter
     private let alerts: AlertLog
     private let config: Config
+    private let registry: LotRegistry
+    private let deviations: DeviationBook?
+    private let engineState: String?
+    private let progress: DeviationProgress
     private let echo: (@Sendable (PollResult) -> Void)?
     private let flushInterval: Duration
     private let logger: Logger
 
     public init(
         input: AsyncStream<PollingEvent>, writer: ReadingWriter, alerts: AlertLog, config: Config,
-        flushInterval: Duration = .seconds(1), echo: (@Sendable (PollResult) -> Void)? = nil, logger: Logger
+        registry: LotRegistry = LotRegistry(), deviations: DeviationBook? = nil, engineState: String? = nil,
+        progress: DeviationProgress = DeviationProgress(), flushInterval: Duration = .seconds(1), echo: (@Sendable (PollResult) -> Void)? = nil, logger: Logger
     ) {
         self.input = input
         self.writer = writer
         self.alerts = alerts
         self.config = config
+        self.registry = registry
+        self.deviations = deviations
+        self.engineState = engineState
+        self.progress = progress
         self.echo = echo
         self.flushInterval = flushInterval
         self.logger = logger
     }
 
+    private enum Input: Sendable {
+        case event(PollingEvent)
+        case tick
+    }
+
     public func run() async {
-        let writer = writer
-        let logger = logger
+        let (merged, feed) = AsyncStream.makeStream(of: Input.self)
+        let input = input
+        let forward = Task {
+            for await event in input { feed.yield(.event(event)) }
+            feed.finish()
+        }
         let interval = flushInterval
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                await Self.flush(writer, logger: logger)
+                feed.yield(.tick)
             }
         }
         var evaluator = Evaluator(config: config)
-        for await event in input {
-            guard case let .poll(poll) = event else {
+        var engine = DeviationEngine(config: config, state: engineState)
+        var ticks = 0
+        for await item in merged {
+            switch item {
+            case .tick:
+                await Self.flush(writer, logger: logger)
+                ticks += 1
+                let registry = registry
+                let changes = engine.tick { registry.exposure(device: $0, at: Date()) }
+                // Progress (last valid readings, worst values) is saved every few seconds; runs
+                // that begin or end and every deviation change are saved at once.
+                await commit(changes, engine: &engine, save: engine.dirty && ticks % 5 == 0)
+            case let .event(event):
+                guard case var .poll(poll) = event else {
+                    evaluator.evaluate(event).forEach(raise)
+                    continue
+                }
+                let exposure = registry.exposure(device: poll.device, at: poll.time)
+                let lots = exposure.map(\.lot)
+                for index in poll.readings.indices { poll.readings[index].lots = lots }
+                do {
+                    try await writer.append(poll.readings)
+                } catch {
+                    logger.error("store write failed, readings kept in memory and retried: \(error)")
+                }
+                echo?(poll)
+                if let failure = poll.failure {
+                    logger.debug("poll of \(poll.device) failed: \(failure)")
+                }
                 evaluator.evaluate(event).forEach(raise)
-                continue
+                let changes = engine.evaluate(poll, exposure: exposure)
+                await commit(changes, engine: &engine, save: false)
+                progress.update(from: engine)
             }
-            do {
-                try await writer.append(poll.readings)
-            } catch {
-                logger.error("store write failed, readings kept in memory and retried: \(error)")
-            }
-            echo?(poll)
-            if let failure = poll.failure {
-                logger.debug("poll of \(poll.device) failed: \(failure)")
-            }
-            evaluator.evaluate(event).forEach(raise)
         }
         ticker.cancel()
+        forward.cancel()
         await Self.flush(writer, logger: logger)
+        await commit([], engine: &engine, save: true)
         let left = await writer.pendingCount
         if left > 0 {
             logger.critical("\(left) readings could not be written to \(config.store) before stopping")
         }
+    }
+
+    /// Gives new deviations their ids, commits the changes with the engine's state (after the
+    /// readings that caused them), then alerts.
+    private func commit(_ changes: [DeviationEngine.Change], engine: inout DeviationEngine, save: Bool) async {
+        guard let deviations, !changes.isEmpty || engine.urgent || save else { return }
+        if !changes.isEmpty { await Self.flush(writer, logger: logger) }
+        var resolved: [DeviationEngine.Change] = []
+        var reserved: [Int: Int] = [:]
+        do {
+            for change in changes {
+                guard case var .open(opening) = change else {
+                    resolved.append(change)
+                    continue
+                }
+                opening.record.id = try await deviations.nextID(year: Self.year(of: opening.record.start), reserved: &reserved)
+                engine.assign(opening.record.id, to: opening.ref)
+                resolved.append(.open(opening))
+            }
+            let committed = try await deviations.commit(resolved, state: engine.snapshot())
+            for change in committed {
+                switch change {
+                case let .opened(record): raise(DeviationAlerts.opened(record))
+                case let .lotsAdded(record, added): raise(DeviationAlerts.lotsAdded(record, added: added))
+                case let .recovered(record): raise(DeviationAlerts.recovered(record))
+                }
+            }
+        } catch {
+            logger.critical("cannot record deviation changes in \(config.store): \(error)")
+        }
+    }
+
+    private static func year(of ms: Int64) -> Int {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        return calendar.component(.year, from: Date(millisecondsSince1970: ms))
     }
 
     private func raise(_ event: AlertEvent) {

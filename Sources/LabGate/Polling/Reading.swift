@@ -30,14 +30,20 @@ public struct Reading: Sendable, Hashable {
     public var quality: Quality
     /// Why the quality is bad, e.g. "exception 2 (illegal data address)".
     public var detail: String?
+    /// The culture lots inside the device at `time`, fixed when the reading is stored.
+    public var lots: [String]
 
-    public init(device: String, channel: String, time: Date, value: Double?, quality: Quality, detail: String? = nil) {
+    public init(
+        device: String, channel: String, time: Date, value: Double?, quality: Quality, detail: String? = nil,
+        lots: [String] = []
+    ) {
         self.device = device
         self.channel = channel
         self.time = time
         self.value = quality == .good ? value : nil
         self.quality = quality
         self.detail = detail
+        self.lots = lots
     }
 }
 

@@ -1,6 +1,8 @@
 import Foundation
 
-/// Stored readings rendered for `labgate readings`: an aligned table, CSV or JSON.
+/// Stored readings rendered for `labgate readings`: an aligned table, CSV or JSON, each reading
+/// with the lots that were inside its device when it was taken (ids separated by spaces in the
+/// table and CSV).
 public enum ReadingTable {
     public static func render(_ readings: [Reading], units: [String: String], format: String) -> String {
         switch format {
@@ -18,9 +20,9 @@ public enum ReadingTable {
         guard !readings.isEmpty else { return "no readings\n" }
         let rows = readings.map { r in
             [UTCTime.format(r.time), r.device, r.channel, r.value.map(AlertFormatter.number) ?? "—",
-             units[r.channel] ?? "", r.quality.rawValue, r.detail ?? ""]
+             units[r.channel] ?? "", r.quality.rawValue, r.lots.joined(separator: " "), r.detail ?? ""]
         }
-        let header = ["time (UTC)", "device", "channel", "value", "unit", "quality", "detail"]
+        let header = ["time (UTC)", "device", "channel", "value", "unit", "quality", "lots", "detail"]
         let widths = header.indices.map { column in
             ([header] + rows).map { $0[column].count }.max() ?? 0
         }
@@ -32,9 +34,12 @@ public enum ReadingTable {
     }
 
     private static func csv(_ readings: [Reading], units: [String: String]) -> String {
-        var text = "time,device,channel,value,unit,quality,detail\n"
+        var text = "time,device,channel,value,unit,quality,detail,lots\n"
         for r in readings {
-            let cells = [UTCTime.format(r.time), r.device, r.channel, value(r), units[r.channel] ?? "", r.quality.rawValue, r.detail ?? ""]
+            let cells = [
+                UTCTime.format(r.time), r.device, r.channel, value(r), units[r.channel] ?? "", r.quality.rawValue,
+                r.detail ?? "", r.lots.joined(separator: " "),
+            ]
             text += cells.map(csvCell).joined(separator: ",") + "\n"
         }
         return text
@@ -53,12 +58,13 @@ public enum ReadingTable {
         var unit: String
         var quality: String
         var detail: String?
+        var lots: [String]
     }
 
     private static func json(_ readings: [Reading], units: [String: String]) -> String {
         let rows = readings.map {
             Row(time: UTCTime.format($0.time), device: $0.device, channel: $0.channel, value: $0.value,
-                unit: units[$0.channel] ?? "", quality: $0.quality.rawValue, detail: $0.detail)
+                unit: units[$0.channel] ?? "", quality: $0.quality.rawValue, detail: $0.detail, lots: $0.lots)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -18,8 +18,8 @@ public struct ReadingQuery: Sendable {
     public func fetch(from store: ReadingStore) throws -> [Reading] {
         try store.pool.read { db in
             var sql = """
-                SELECT s.device, s.channel, r.time, r.value, r.quality, r.detail
-                FROM reading r JOIN series s ON s.id = r.series
+                SELECT s.device, s.channel, r.time, r.value, r.quality, r.detail, ls.lots
+                FROM reading r JOIN series s ON s.id = r.series LEFT JOIN lot_set ls ON ls.id = r.lot_set
                 WHERE s.device = ?
                 """
             var arguments: StatementArguments = [device]
@@ -36,7 +36,8 @@ public struct ReadingQuery: Sendable {
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 Reading(
                     device: row[0], channel: row[1], time: Date(millisecondsSince1970: row[2]),
-                    value: row[3], quality: Quality(code: row[4]) ?? .badResponse, detail: row[5])
+                    value: row[3], quality: Quality(code: row[4]) ?? .badResponse, detail: row[5],
+                    lots: (row[6] as String?).map { $0.split(separator: ",").map(String.init) } ?? [])
             }
         }
     }

@@ -64,6 +64,7 @@ public final class ReadingStore: Sendable {
                 try db.execute(sql: "INSERT INTO quality (code, name) VALUES (?, ?)", arguments: [code, quality.rawValue])
             }
         }
+        LotMigrations.register(in: &migrator)
         migrator.registerMigration("v2 device status") { db in
             // Qualities added since v1 (e.g. skipped) get their code in stores made before them.
             for (code, quality) in Quality.allCases.enumerated() {

@@ -1,0 +1,195 @@
+import Foundation
+import GRDB
+
+/// Checks the whole record: the audit chain entry by entry, the chain of reading seals, every
+/// stored reading against its seal, and every lot event and deviation against the last audit
+/// entry that recorded it. Anything changed behind the daemon's back (an edit or a deletion with
+/// the sqlite3 shell) shows up as a problem naming what no longer matches.
+public enum AuditVerifier {
+    public struct Report: Sendable, Codable {
+        public var auditEntries = 0
+        public var seals = 0
+        public var readings = 0
+        public var lotEvents = 0
+        public var deviations = 0
+        /// What does not match, the first problem first (at most `limit` of them).
+        public var problems: [String] = []
+
+        public var ok: Bool { problems.isEmpty }
+    }
+
+    public static func verify(_ store: ReadingStore, limit: Int = 20) async throws -> Report {
+        try await store.pool.read { db in
+            var report = Report()
+            var problems: [String] = []
+            try checkAudit(db, &report, &problems)
+            try checkSeals(db, &report, &problems)
+            try checkRecords(db, &report, &problems)
+            report.problems = Array(problems.prefix(limit))
+            return report
+        }
+    }
+
+    // MARK: The audit chain
+
+    private static func checkAudit(_ db: Database, _ report: inout Report, _ problems: inout [String]) throws {
+        var expectedSeq: Int64 = 1
+        var prev = FieldDigest.zero
+        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
+        var anchors: [(seq: Int64, seal: Int64, hash: String)] = []
+        while let row = try cursor.next() {
+            let entry = AuditTrail.entry(row)
+            report.auditEntries += 1
+            if entry.seq != expectedSeq {
+                problems.append("audit entry \(expectedSeq)\(entry.seq > expectedSeq + 1 ? "–\(entry.seq - 1)" : "") is missing (deleted): the chain jumps from \(expectedSeq - 1) to \(entry.seq)")
+            } else if entry.prev != prev {
+                problems.append("audit entry \(entry.seq) (\(entry.action) \(entry.object)) does not follow entry \(entry.seq - 1): its previous hash does not match (entry \(entry.seq - 1) was changed or replaced)")
+            }
+            let hash = AuditEntry.hash(
+                seq: entry.seq, time: entry.time.millisecondsSince1970, user: entry.user, action: entry.action,
+                object: entry.object, old: entry.old, new: entry.new, reason: entry.reason, record: entry.record,
+                prev: entry.prev)
+            if hash != entry.hash {
+                problems.append("audit entry \(entry.seq) (\(entry.action) \(entry.object), \(UTCTime.format(entry.time))) was changed: its content does not match its hash")
+            }
+            if entry.action == "daemon_started" || entry.action == "daemon_stopped",
+                let new = entry.new, let anchor = try? AuditJSON.decode(SealAnchor.self, new), anchor.seal > 0
+            {
+                anchors.append((entry.seq, anchor.seal, anchor.sealHash))
+            }
+            expectedSeq = entry.seq + 1
+            prev = entry.hash
+        }
+        for anchor in anchors {
+            let hash = try String.fetchOne(db, sql: "SELECT hash FROM reading_seal WHERE id = ?", arguments: [anchor.seal])
+            if hash != anchor.hash {
+                problems.append("reading seal \(anchor.seal), recorded by audit entry \(anchor.seq), \(hash == nil ? "is missing (deleted)" : "does not match the hash recorded then")")
+            }
+        }
+    }
+
+    // MARK: Readings and their seals
+
+    private static func checkSeals(_ db: Database, _ report: inout Report, _ problems: inout [String]) throws {
+        var seals: [Int64: (count: Int, digest: String, time: Int64)] = [:]
+        var expected: Int64 = 1
+        var prev = FieldDigest.zero
+        for row in try Row.fetchAll(db, sql: "SELECT id, time, count, digest, prev, hash FROM reading_seal ORDER BY id") {
+            let id: Int64 = row[0]
+            let time: Int64 = row[1]
+            let count: Int = row[2]
+            let digest: String = row[3]
+            let hash: String = row[5]
+            report.seals += 1
+            if id != expected {
+                problems.append("reading seal \(expected)\(id > expected + 1 ? "–\(id - 1)" : "") is missing (deleted)")
+            } else if row[4] != prev {
+                problems.append("reading seal \(id) does not follow seal \(id - 1) (seal \(id - 1) was changed or replaced)")
+            }
+            if ReadingSeal.hash(id: id, time: time, count: count, digest: digest, prev: row[4]) != hash {
+                problems.append("reading seal \(id) was changed: its content does not match its hash")
+            }
+            seals[id] = (count, digest, time)
+            expected = id + 1
+            prev = hash
+        }
+        // Every reading, in the order written, against the seal of its batch.
+        var current: Int64?
+        var digest = FieldDigest()
+        var count = 0
+        var finished: Set<Int64> = []
+        func finish() {
+            guard let seal = current else { return }
+            finished.insert(seal)
+            guard let sealed = seals[seal] else {
+                problems.append("\(count) reading(s) claim seal \(seal), which does not exist (inserted behind the daemon's back)")
+                return
+            }
+            let when = UTCTime.format(Date(millisecondsSince1970: sealed.time))
+            if count != sealed.count {
+                let what = count < sealed.count ? "\(sealed.count - count) deleted" : "\(count - sealed.count) added"
+                problems.append("readings of seal \(seal) (committed \(when)): \(count) stored, \(sealed.count) sealed — \(what)")
+            } else if digest.hex() != sealed.digest {
+                problems.append("readings of seal \(seal) (committed \(when)) were changed: their digest does not match the seal")
+            }
+        }
+        let cursor = try Row.fetchCursor(db, sql: ReadingSeal.rowsSQL + " ORDER BY r.rowid")
+        while let row = try cursor.next() {
+            report.readings += 1
+            let seal: Int64? = row[7]
+            guard let seal else {
+                let rowid: Int64 = row[8]
+                problems.append("reading row \(rowid) (\(row[0] as String) \(row[1] as String)) belongs to no seal (inserted behind the daemon's back)")
+                continue
+            }
+            if seal != current {
+                finish()
+                if finished.contains(seal) {
+                    problems.append("readings of seal \(seal) are out of place (inserted behind the daemon's back)")
+                }
+                current = seal
+                digest = FieldDigest()
+                count = 0
+            }
+            ReadingSeal.add(&digest, row: row)
+            count += 1
+        }
+        finish()
+        for (id, sealed) in seals.sorted(by: { $0.key < $1.key }) where !finished.contains(id) && sealed.count > 0 {
+            problems.append("all \(sealed.count) readings of seal \(id) (committed \(UTCTime.format(Date(millisecondsSince1970: sealed.time)))) are missing (deleted)")
+        }
+    }
+
+    // MARK: Lots and deviations against the trail
+
+    private static func checkRecords(_ db: Database, _ report: inout Report, _ problems: inout [String]) throws {
+        var latest: [String: (seq: Int64, new: String?)] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT record, seq, new FROM audit WHERE record IS NOT NULL ORDER BY seq") {
+            latest[row[0]] = (row[1], row[2])
+        }
+        var seen: Set<String> = []
+        for event in try LotEvent.fetchAll(db) {
+            report.lotEvents += 1
+            let record = "lot_event:\(event.id)"
+            seen.insert(record)
+            guard let audited = latest[record] else {
+                problems.append("lot event \(event.id) (\(event.action.rawValue) \(event.lot)) has no audit entry (inserted behind the daemon's back)")
+                continue
+            }
+            if audited.new != AuditJSON.encode(event) {
+                problems.append("lot event \(event.id) (\(event.action.rawValue) \(event.lot)) was changed: it does not match audit entry \(audited.seq)")
+            }
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT id, record, state, device, start FROM deviation ORDER BY id") {
+            report.deviations += 1
+            let id: String = row[0]
+            let record = "deviation:\(id)"
+            seen.insert(record)
+            guard let audited = latest[record] else {
+                problems.append("deviation \(id) has no audit entry (inserted behind the daemon's back)")
+                continue
+            }
+            let stored: String = row[1]
+            let parsed = try? AuditJSON.decode(DeviationRecord.self, stored)
+            if audited.new != stored || parsed?.state.rawValue != row[2] || parsed?.device != row[3]
+                || parsed?.start != row[4]
+            {
+                problems.append("deviation \(id) was changed: it does not match audit entry \(audited.seq)")
+            }
+        }
+        for (record, audited) in latest.sorted(by: { $0.value.seq < $1.value.seq }) where !seen.contains(record) {
+            let name = record.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: ":", with: " ")
+            problems.append("\(name) is missing (deleted): audit entry \(audited.seq) recorded it")
+        }
+    }
+}
+
+/// The head of the reading seals, recorded in the audit trail at each start and stop, so that
+/// deleting the newest seals with their readings is detected too.
+struct SealAnchor: Codable {
+    var seal: Int64
+    var sealHash: String
+    var pid: Int32?
+    var site: String?
+    var readingsWritten: Int?
+}

@@ -1,0 +1,304 @@
+import Foundation
+
+/// The deviation engine: one state machine per device and channel, fed every poll with the lots
+/// inside the device at its time.
+///
+/// - A value past the effective limits (the tightest of the specs of the lots inside and the
+///   equipment limits) starts a run stamped with that first reading. It opens a deviation once
+///   it has lasted the limit's delay (monotonic clock), or at once past a critical limit — but
+///   only while lots are exposed: a reading names the lots whose own spec it breaks (all lots
+///   inside when it breaks the equipment limits), and lots placed during the run join it.
+/// - The run recovers when values are back inside the limit by its deadband and stay there for
+///   its hold time; the deviation ends at the first reading of that hold.
+/// - No valid reading for longer than `max_gap` while lots are inside opens a data-gap deviation
+///   (`sensor_fault` when the sensor reported a fault), which ends at the next valid reading.
+///
+/// The engine only decides; the pipeline commits its changes (and its state, so that a restart
+/// or a crash continues delays and open deviations from where they were).
+public struct DeviationEngine {
+    /// A deviation to open: the pipeline gives it an id and calls `assign`.
+    public struct Opening: Sendable {
+        public var ref: Ref
+        public var record: DeviationRecord
+    }
+
+    /// Which run of which channel an opening belongs to.
+    public struct Ref: Sendable, Hashable {
+        var key: Key
+        var gap: Bool
+    }
+
+    public enum Change: Sendable {
+        case open(Opening)
+        case lotsAdded(id: String, lots: [String], time: Int64)
+        case recovered(id: String, end: Int64, worst: Double?, size: Double?, value: Double?)
+    }
+
+    struct Key: Sendable, Hashable, Codable {
+        var device: String
+        var channel: String
+    }
+
+    struct Run: Sendable, Codable {
+        var side: ExposureLimits.Side
+        var limit: AlertEvent.Limit
+        var delayMS: Int64
+        var first: Stamp
+        var valueAtFirst: Double
+        var worst: Double
+        /// Unit-minutes past the limit so far.
+        var area: Double
+        var lastWall: Int64
+        var lots: [String]
+        var backSince: Stamp?
+        var critical: Bool
+        var deviation: String?
+        var opening = false
+    }
+
+    struct Gap: Sendable, Codable {
+        var kind: DeviationRecord.Kind
+        var start: Int64
+        var lots: [String]
+        var deviation: String?
+    }
+
+    struct ChannelState: Sendable, Codable {
+        var run: Run?
+        var lastGood: Stamp?
+        var lastBad: String?
+        var gap: Gap?
+    }
+
+    private let config: Config
+    private let clock: StampClock
+    private var states: [Key: ChannelState] = [:]
+    /// Set when the state changed in a way a crash must not lose (a run began or ended).
+    public private(set) var urgent = false
+    /// Set when anything changed since the last `snapshot`.
+    public private(set) var dirty = false
+
+    public init(config: Config, state: String? = nil) {
+        self.config = config
+        self.clock = StampClock()
+        if let state, let saved = try? AuditJSON.decode([SavedChannel].self, state) {
+            for channel in saved { states[Key(device: channel.device, channel: channel.channel)] = channel.state }
+        }
+    }
+
+    // MARK: Readings
+
+    public mutating func evaluate(_ poll: PollResult, exposure: [LotSpec]) -> [Change] {
+        guard let device = config.device(poll.device) else { return [] }
+        var changes: [Change] = []
+        let now = clock.stamp(wall: poll.time, instant: poll.instant)
+        for reading in poll.readings {
+            let key = Key(device: reading.device, channel: reading.channel)
+            var state = states[key] ?? ChannelState()
+            let limits = ExposureLimits(config: config, device: device, channel: reading.channel, exposure: exposure)
+            if reading.quality == .good, let value = reading.value {
+                if let gap = state.gap {
+                    if let id = gap.deviation {
+                        changes.append(.recovered(id: id, end: now.wall, worst: nil, size: nil, value: value))
+                    }
+                    state.gap = nil
+                    urgent = true
+                }
+                state.lastGood = now
+                state.lastBad = nil
+                evaluate(value, at: now, key: key, limits: limits, state: &state, changes: &changes)
+            } else {
+                state.lastBad = reading.quality.rawValue
+            }
+            states[key] = state
+            dirty = true
+        }
+        changes += checkGaps(device: device, now: now, exposure: exposure)
+        return changes
+    }
+
+    private mutating func evaluate(
+        _ value: Double, at now: Stamp, key: Key, limits: ExposureLimits, state: inout ChannelState,
+        changes: inout [Change]
+    ) {
+        let violation = limits.effective.flatMap { ExposureLimits.violation(value, $0) }
+        if var run = state.run, let violation, run.side == violation.side {
+            run.area += Self.excess(value, run) * Double(now.wall - run.lastWall) / 60_000
+            run.lastWall = now.wall
+            run.worst = run.side == .low ? min(run.worst, value) : max(run.worst, value)
+            run.backSince = nil
+            let added = limits.lotsBroken(by: value).subtracting(run.lots)
+            if !added.isEmpty {
+                run.lots = (run.lots + added).sorted()
+                if let id = run.deviation {
+                    changes.append(.lotsAdded(id: id, lots: added.sorted(), time: now.wall))
+                }
+                urgent = true
+            }
+            if violation.critical && !run.critical {
+                run.critical = true
+                run.limit = violation.limit
+            }
+            state.run = run
+        } else if let violation {
+            if let old = state.run { end(old, at: now.wall, value: value, changes: &changes) }
+            state.run = Run(
+                side: violation.side, limit: violation.limit, delayMS: Self.milliseconds(violation.bound.delay),
+                first: now, valueAtFirst: value, worst: value, area: 0, lastWall: now.wall,
+                lots: limits.lotsBroken(by: value).sorted(), backSince: nil, critical: violation.critical)
+            urgent = true
+        } else if var run = state.run {
+            run.lastWall = now.wall
+            // Back when inside the limit now in force by its deadband; at once when no lots are
+            // exposed any more or no limit applies on that side.
+            var back = true
+            var hold = Duration.zero
+            if !limits.lotsInside.isEmpty, let bound = limits.bound(run.side) {
+                back = run.side == .low ? value >= bound.value + bound.deadband : value <= bound.value - bound.deadband
+                hold = bound.hold
+            }
+            if back {
+                let since = run.backSince ?? now
+                run.backSince = since
+                if Stamp.elapsed(from: since, to: now) >= hold {
+                    end(run, at: since.wall, value: value, changes: &changes)
+                    state.run = nil
+                    urgent = true
+                    return
+                }
+            } else {
+                run.backSince = nil
+            }
+            state.run = run
+        }
+        // Opens on a reading that is itself out of spec, once the run has lasted its delay.
+        if violation != nil, var run = state.run, run.deviation == nil, !run.opening, !run.lots.isEmpty,
+            run.critical || Stamp.elapsed(from: run.first, to: now) >= .milliseconds(run.delayMS)
+        {
+            run.opening = true
+            state.run = run
+            changes.append(.open(Opening(ref: Ref(key: key, gap: false), record: record(for: run, key: key, now: now, value: value))))
+        }
+    }
+
+    private func end(_ run: Run, at end: Int64, value: Double?, changes: inout [Change]) {
+        guard let id = run.deviation else { return }
+        changes.append(.recovered(id: id, end: end, worst: run.worst, size: run.area, value: value))
+    }
+
+    private static func excess(_ value: Double, _ run: Run) -> Double {
+        let limit = run.limit.value
+        return run.side == .low ? max(0, limit - value) : max(0, value - limit)
+    }
+
+    private func record(for run: Run, key: Key, now: Stamp, value: Double) -> DeviationRecord {
+        DeviationRecord(
+            id: "", kind: .excursion, device: key.device, channel: key.channel, unit: unit(key), limit: run.limit,
+            start: run.first.wall, opened: now.wall, valueAtOpening: value, critical: run.critical, end: nil,
+            worst: run.worst, size: nil, lots: run.lots)
+    }
+
+    private func unit(_ key: Key) -> String? {
+        config.device(key.device).flatMap { config.profile(of: $0).field(key.channel)?.unit }
+    }
+
+    // MARK: Gaps
+
+    /// Checks every device for channels without a valid reading for longer than their max_gap
+    /// while lots are inside; the pipeline calls it on its timer, with the lots inside now.
+    public mutating func tick(exposure: (String) -> [LotSpec]) -> [Change] {
+        let now = clock.now()
+        var changes: [Change] = []
+        for device in config.devices {
+            changes += checkGaps(device: device, now: now, exposure: exposure(device.id))
+        }
+        return changes
+    }
+
+    private mutating func checkGaps(device: Device, now: Stamp, exposure: [LotSpec]) -> [Change] {
+        var changes: [Change] = []
+        for field in config.profile(of: device).fields {
+            let key = Key(device: device.id, channel: field.channel)
+            var state = states[key] ?? ChannelState()
+            defer { states[key] = state }
+            if var gap = state.gap {
+                let added = Set(exposure.map(\.lot)).subtracting(gap.lots)
+                if !added.isEmpty {
+                    gap.lots = (gap.lots + added).sorted()
+                    state.gap = gap
+                    urgent = true
+                    if let id = gap.deviation { changes.append(.lotsAdded(id: id, lots: added.sorted(), time: now.wall)) }
+                }
+                continue
+            }
+            guard let lastGood = state.lastGood else {
+                // Monitoring of this channel begins now.
+                state.lastGood = now
+                dirty = true
+                continue
+            }
+            let limits = ExposureLimits(config: config, device: device, channel: field.channel, exposure: exposure)
+            guard !exposure.isEmpty, let maxGap = limits.maxGap, Stamp.elapsed(from: lastGood, to: now) > maxGap.value
+            else { continue }
+            let kind: DeviationRecord.Kind = state.lastBad == Quality.sensorFault.rawValue ? .sensorFault : .dataGap
+            let lots = exposure.map(\.lot).sorted()
+            state.gap = Gap(kind: kind, start: lastGood.wall, lots: lots, deviation: nil)
+            urgent = true
+            let record = DeviationRecord(
+                id: "", kind: kind, device: device.id, channel: field.channel, unit: field.unit,
+                limit: .init(name: "max_gap", value: maxGap.value.seconds, source: maxGap.source), start: lastGood.wall,
+                opened: now.wall, valueAtOpening: nil, critical: false, end: nil, worst: nil, size: nil, lots: lots)
+            changes.append(.open(Opening(ref: Ref(key: key, gap: true), record: record)))
+        }
+        return changes
+    }
+
+    // MARK: Ids and state
+
+    /// Gives an opened deviation its id.
+    public mutating func assign(_ id: String, to ref: Ref) {
+        guard var state = states[ref.key] else { return }
+        if ref.gap {
+            state.gap?.deviation = id
+        } else {
+            state.run?.deviation = id
+            state.run?.opening = false
+        }
+        states[ref.key] = state
+        urgent = true
+    }
+
+    /// The ids of the deviations the engine holds open.
+    public var openDeviations: Set<String> {
+        Set(states.values.flatMap { [$0.run?.deviation, $0.gap?.deviation].compactMap { $0 } })
+    }
+
+    /// The running size and worst value of an open deviation, for display.
+    public func progress(of id: String) -> (worst: Double?, size: Double?)? {
+        for state in states.values {
+            if let run = state.run, run.deviation == id { return (run.worst, run.area) }
+            if let gap = state.gap, gap.deviation == id { return (nil, nil) }
+        }
+        return nil
+    }
+
+    private struct SavedChannel: Codable {
+        var device: String
+        var channel: String
+        var state: ChannelState
+    }
+
+    /// The state to persist; clears `urgent` and `dirty`.
+    public mutating func snapshot() -> String {
+        urgent = false
+        dirty = false
+        let saved = states.sorted { ($0.key.device, $0.key.channel) < ($1.key.device, $1.key.channel) }
+            .map { SavedChannel(device: $0.key.device, channel: $0.key.channel, state: $0.value) }
+        return AuditJSON.encode(saved)
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import GRDB
+
+/// Lot actions as the control socket carries them out: each is checked against the lot's recorded
+/// events, then committed as a lot event together with its audit entry, then given to the registry.
+public struct LotBook: Sendable {
+    let store: ReadingStore
+    let registry: LotRegistry
+    let config: Config
+
+    public init(store: ReadingStore, registry: LotRegistry, config: Config) {
+        self.store = store
+        self.registry = registry
+        self.config = config
+    }
+
+    /// Lot ids: letters, digits and `.-_`, at most 64 characters (e.g. MSC-AT-0042).
+    static func checkLotID(_ lot: String) throws(RequestError) {
+        let allowed = lot.unicodeScalars.allSatisfy {
+            ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "-_.".unicodeScalars.contains($0)
+        }
+        guard !lot.isEmpty, lot.count <= 64, allowed else {
+            throw RequestError(.invalid, "'\(lot)' is not a lot id (letters, digits, '-', '_', '.'; at most 64)")
+        }
+    }
+
+    private func checkDevice(_ device: String) throws(RequestError) {
+        guard config.device(device) != nil else {
+            let known = config.devices.map(\.id).joined(separator: ", ")
+            throw RequestError(.notFound, "no device '\(device)' (devices: \(known))")
+        }
+    }
+
+    private func checkSpec(_ spec: String, device: String) throws(RequestError) {
+        guard let found = config.specs[spec] else {
+            let known = config.specs.keys.sorted().joined(separator: ", ")
+            throw RequestError(.notFound, "no spec '\(spec)' (specs: \(known.isEmpty ? "none" : known))")
+        }
+        if let device = config.device(device) {
+            let channels = Set(config.profile(of: device).fields.map(\.channel))
+            let missing = found.limits.keys.filter { !channels.contains($0) }.sorted()
+            if !missing.isEmpty {
+                throw RequestError(
+                    .invalid, "spec \(spec) sets limits for \(missing.joined(separator: ", ")), which device \(device.id) does not measure")
+            }
+        }
+    }
+
+    public func start(lot: String, device: String, spec: String, note: String?, user: String) async throws -> LotEvent {
+        try Self.checkLotID(lot)
+        try checkDevice(device)
+        try checkSpec(spec, device: device)
+        return try await record(lot: lot, action: .start, device: device, note: note, user: user) { events in
+            if let last = events.last {
+                let state = last.action == .end ? "ended" : "in \(last.device ?? "?")"
+                throw RequestError(.conflict, "lot \(lot) already exists (\(state)); lot ids are never reused")
+            }
+            return spec
+        }
+    }
+
+    public func move(lot: String, device: String, spec: String?, note: String?, user: String) async throws -> LotEvent {
+        try Self.checkLotID(lot)
+        try checkDevice(device)
+        return try await record(lot: lot, action: .move, device: device, note: note, user: user) { events in
+            guard let last = events.last else { throw RequestError(.notFound, "no lot '\(lot)'") }
+            guard last.action != .end else { throw RequestError(.conflict, "lot \(lot) has ended") }
+            let current = Placement.fold(events).last
+            let settled = spec ?? current?.spec ?? ""
+            try checkSpec(settled, device: device)
+            if current?.device == device && current?.spec == settled {
+                throw RequestError(.conflict, "lot \(lot) is already in \(device) with spec \(settled)")
+            }
+            return settled
+        }
+    }
+
+    public func end(lot: String, note: String?, user: String) async throws -> LotEvent {
+        try Self.checkLotID(lot)
+        return try await record(lot: lot, action: .end, device: nil, note: note, user: user) { events in
+            guard let last = events.last else { throw RequestError(.notFound, "no lot '\(lot)'") }
+            guard last.action != .end else { throw RequestError(.conflict, "lot \(lot) has already ended") }
+            return nil
+        }
+    }
+
+    /// Corrects an earlier action of a lot (its device, spec or the time it really took effect)
+    /// with a new, audited event: the earlier event stays as recorded, and so do the readings
+    /// stored meanwhile with the lots then recorded; placements and tagging from now on follow
+    /// the correction.
+    public func correct(
+        lot: String, event target: Int64, device: String?, spec: String?, at effective: Date?, reason: String,
+        user: String
+    ) async throws -> LotEvent {
+        try Self.checkLotID(lot)
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw RequestError(.invalid, "a correction needs a reason")
+        }
+        guard device != nil || spec != nil || effective != nil else {
+            throw RequestError(.invalid, "a correction changes a device, a spec or a time")
+        }
+        if let device { try checkDevice(device) }
+        let now = Date().millisecondsSince1970
+        let ms = effective?.millisecondsSince1970
+        if let ms, ms > now { throw RequestError(.invalid, "a correction cannot take effect in the future") }
+        return try await record(
+            lot: lot, action: .correct, device: device, note: reason, user: user, corrects: target, effective: ms
+        ) { events in
+            guard !events.isEmpty else { throw RequestError(.notFound, "no lot '\(lot)'") }
+            guard let original = events.first(where: { $0.id == target }), original.action != .correct else {
+                throw RequestError(.notFound, "lot \(lot) has no action #\(target) to correct (see labgate lot show)")
+            }
+            if original.action == .end && (device != nil || spec != nil) {
+                throw RequestError(.invalid, "an end has no device or spec to correct, only its time")
+            }
+            let current = Placement.corrected(events).first { $0.id == target }
+            if spec != nil || device != nil {
+                try checkSpec(spec ?? current?.spec ?? "", device: device ?? current?.device ?? "")
+            }
+            let proposal = LotEvent(
+                id: Int64.max, lot: lot, action: .correct, device: device, spec: spec, time: now, user: user,
+                corrects: target, effective: ms)
+            let after = Placement.corrected(events + [proposal])
+            guard after.first?.action == .start, !after.dropLast().contains(where: { $0.action == .end }) else {
+                throw RequestError(.conflict, "that correction would put lot \(lot)'s actions out of order (a start first, an end last)")
+            }
+            return spec
+        }
+    }
+
+    /// Checks the action against the lot's events (`check` returns the spec the lot carries after
+    /// it), commits the event and its audit entry, and updates the registry.
+    private func record(
+        lot: String, action: LotEvent.Action, device: String?, note: String?, user: String, corrects: Int64? = nil,
+        effective: Int64? = nil, check: @escaping @Sendable (_ events: [LotEvent]) throws -> String?
+    ) async throws -> LotEvent {
+        let event = try await store.pool.write { db -> LotEvent in
+            let events = try LotEvent.fetchAll(db, lot: lot)
+            let settled = try check(events)
+            // The value before: the placement the lot is in, or for a correction the action as it stood.
+            let old: String?
+            if let corrects {
+                old = Placement.corrected(events).first { $0.id == corrects }.map { AuditJSON.encode($0) }
+            } else {
+                old = Placement.fold(events).last.flatMap { $0.end == nil ? AuditJSON.encode($0) : nil }
+            }
+            let time = Date().millisecondsSince1970
+            try db.execute(
+                sql: """
+                    INSERT INTO lot_event (lot, action, device, spec, time, user, note, corrects, effective)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [lot, action.rawValue, device, settled, time, user, note, corrects, effective])
+            let event = LotEvent(
+                id: db.lastInsertedRowID, lot: lot, action: action, device: device, spec: settled, time: time,
+                user: user, note: note, corrects: corrects, effective: effective)
+            try AuditTrail.append(
+                .init(
+                    user: user, action: "lot_\(action.rawValue)", object: "lot \(lot)", old: old,
+                    new: AuditJSON.encode(event), reason: note, record: "lot_event:\(event.id)"),
+                db: db, at: event.date)
+            return event
+        }
+        registry.apply(event)
+        return event
+    }
+}

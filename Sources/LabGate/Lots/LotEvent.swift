@@ -1,0 +1,125 @@
+import Foundation
+import GRDB
+
+/// One recorded lot action; placements are derived from these, never edited.
+public struct LotEvent: Sendable, Codable, Hashable {
+    public enum Action: String, Sendable, Codable {
+        case start, move, end
+        /// Corrects an earlier event (wrong device, spec or time); never edits it.
+        case correct
+    }
+
+    public var id: Int64
+    public var lot: String
+    public var action: Action
+    /// The device the lot is in after the action (nil for `end`).
+    public var device: String?
+    /// The spec the lot carries after the action (nil for `end`).
+    public var spec: String?
+    /// UTC milliseconds.
+    public var time: Int64
+    public var user: String
+    public var note: String?
+    /// For a correction: the event it corrects.
+    public var corrects: Int64?
+    /// For a correction: when the corrected event really took effect (UTC milliseconds).
+    public var effective: Int64?
+
+    public init(
+        id: Int64, lot: String, action: Action, device: String?, spec: String?, time: Int64, user: String,
+        note: String? = nil, corrects: Int64? = nil, effective: Int64? = nil
+    ) {
+        self.id = id
+        self.lot = lot
+        self.action = action
+        self.device = device
+        self.spec = spec
+        self.time = time
+        self.user = user
+        self.note = note
+        self.corrects = corrects
+        self.effective = effective
+    }
+
+    public var date: Date { Date(millisecondsSince1970: time) }
+
+    static func fetchAll(_ db: Database, lot: String? = nil) throws -> [LotEvent] {
+        var sql = "SELECT id, lot, action, device, spec, time, user, note, corrects, effective FROM lot_event"
+        var arguments: StatementArguments = []
+        if let lot {
+            sql += " WHERE lot = ?"
+            arguments = [lot]
+        }
+        return try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: arguments).map(event)
+    }
+
+    static func event(_ row: Row) -> LotEvent {
+        LotEvent(
+            id: row[0], lot: row[1], action: Action(rawValue: row[2]) ?? .end, device: row[3], spec: row[4],
+            time: row[5], user: row[6], note: row[7], corrects: row[8], effective: row[9])
+    }
+}
+
+/// A lot inside one device over an interval, with the spec it carried there.
+public struct Placement: Sendable, Codable, Hashable {
+    public var lot: String
+    public var device: String
+    public var spec: String
+    /// UTC milliseconds; `end` is nil while the lot is inside.
+    public var start: Int64
+    public var end: Int64?
+    public var startedBy: String
+    public var endedBy: String?
+    /// Who corrected the start of this placement afterwards (a correction event), if anyone.
+    public var correctedBy: String?
+
+    public func contains(_ ms: Int64) -> Bool { start <= ms && (end.map { ms < $0 } ?? true) }
+
+    /// A lot's actions as they stand after their corrections, in the order they took effect:
+    /// each corrected event carries the corrected device, spec and time.
+    static func corrected(_ events: [LotEvent]) -> [LotEvent] {
+        var actions = events.filter { $0.action != .correct }
+        for correction in events where correction.action == .correct {
+            guard let index = actions.firstIndex(where: { $0.id == correction.corrects }) else { continue }
+            if let device = correction.device { actions[index].device = device }
+            if let spec = correction.spec { actions[index].spec = spec }
+            if let effective = correction.effective { actions[index].time = effective }
+        }
+        return actions.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
+    }
+
+    /// The placements a lot's events describe (after corrections), oldest first.
+    static func fold(_ events: [LotEvent]) -> [Placement] {
+        var placements: [Placement] = []
+        var open: Int?
+        var correctors: [Int64: String] = [:]
+        for event in events where event.action == .correct {
+            if let target = event.corrects { correctors[target] = event.user }
+        }
+        for event in corrected(events) {
+            if let index = open {
+                placements[index].end = event.time
+                placements[index].endedBy = event.user
+                open = nil
+            }
+            guard event.action != .end, let device = event.device else { continue }
+            let spec = event.spec ?? placements.last?.spec ?? ""
+            placements.append(Placement(
+                lot: event.lot, device: device, spec: spec, start: event.time, end: nil, startedBy: event.user,
+                correctedBy: correctors[event.id]))
+            open = placements.count - 1
+        }
+        return placements
+    }
+}
+
+/// A lot inside a device with the spec it carries there.
+public struct LotSpec: Sendable, Hashable, Codable {
+    public var lot: String
+    public var spec: String
+
+    public init(lot: String, spec: String) {
+        self.lot = lot
+        self.spec = spec
+    }
+}

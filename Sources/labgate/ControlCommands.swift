@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import LabGate
+
+/// How a control command finds the daemon: `--socket`, else the config's `control:`, else the
+/// default socket.
+struct ControlOptions: ParsableArguments {
+    @Option(name: .long, help: "Configuration file (to find the control socket).")
+    var config: String = "/etc/labgate/labgate.yaml"
+
+    @Option(name: .long, help: "The daemon's control socket (default: the config's `control`, else \(Config.defaultControl)).")
+    var socket: String?
+
+    @Flag(name: .long, help: "Print the daemon's JSON reply.")
+    var json = false
+
+    var socketPath: String {
+        if let socket { return socket }
+        if FileManager.default.fileExists(atPath: config), let loaded = try? ConfigLoader.load(path: config) {
+            return loaded.controlPath
+        }
+        return Config.defaultControl
+    }
+
+    /// Sends the request; prints the reply (JSON with --json, else `render`); exits 2 when the
+    /// daemon is not running, 3 when the request was refused, 1 on any other error.
+    @discardableResult
+    func call<T: Decodable>(
+        _ method: String, _ uri: String, body: (some Encodable)? = String?.none, as type: T.Type,
+        render: (T) -> String
+    ) async throws -> T {
+        let client = ControlClient(path: socketPath)
+        let reply: ControlClient.Reply
+        do {
+            if let body {
+                reply = try await client.post(uri, body)
+            } else {
+                reply = try await client.send(method, uri, body: nil)
+            }
+        } catch {
+            printError(error.description)
+            if case .notRunning = error { throw ExitCode(2) }
+            throw ExitCode(1)
+        }
+        guard reply.ok else {
+            printError((reply.status == 403 ? "refused: " : "error: ") + reply.message)
+            throw ExitCode(reply.status == 403 ? 3 : 1)
+        }
+        let value: T
+        do {
+            value = try reply.decode(type)
+        } catch {
+            printError("unexpected reply from the daemon: \(reply.message)")
+            throw ExitCode(1)
+        }
+        if json {
+            FileHandle.standardOutput.write(reply.body)
+        } else {
+            print(render(value), terminator: "")
+        }
+        return value
+    }
+}
+
+/// Path segments are lot and deviation ids, which allow only URL-safe characters; anything
+/// else is escaped so the daemon rejects it as unknown.
+func segment(_ text: String) -> String {
+    text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? text
+}
+
+struct WhoAmICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "whoami", abstract: "Show who the daemon takes you for, and your roles.")
+
+    @OptionGroup var control: ControlOptions
+
+    func run() async throws {
+        try await control.call("GET", "/whoami", as: ControlAPI.WhoAmI.self) { who in
+            "\(who.user) (uid \(who.uid)); groups: \(who.groups.joined(separator: ", ")); roles: \(who.roles.isEmpty ? "none" : who.roles.joined(separator: ", "))\n"
+        }
+    }
+}
