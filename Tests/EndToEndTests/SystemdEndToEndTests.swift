@@ -59,6 +59,9 @@ func notifyProtocol() async throws {
     }
     let first = try #require(notify.received.first)
     #expect(first.hasPrefix("READY=1\nSTATUS=polling 1 devices on 1 buses"), "READY comes before any ping")
+    try await waitFor("STATUS with open deviations", timeout: .seconds(10)) {
+        notify.received.contains("STATUS=polling 1 devices on 1 buses; 0 open deviation(s)")
+    }
     harness.daemon?.kill(SIGTERM)
     #expect(try await harness.daemon?.wait(timeout: .seconds(10)) == 0)
     try await waitFor("STOPPING", timeout: .seconds(2)) { notify.received.contains("STOPPING=1") }

@@ -17,6 +17,8 @@ public struct AlertEvent: Sendable, Codable, Hashable {
         /// A whole bus is down (serial adapter unplugged, port gone); `device` holds the bus id.
         case busDown = "bus_down"
         case busUp = "bus_up"
+        /// SIGHUP brought a config that was refused (the running one is kept); `device` is "labgate".
+        case configRefused = "config_refused"
         /// A deviation was opened: lots were exposed past their spec (or without data).
         case deviationOpened = "deviation_opened"
         /// Lots placed in the device during an open deviation were added to it.

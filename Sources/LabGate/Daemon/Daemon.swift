@@ -67,7 +67,31 @@ public struct Daemon: Sendable {
     }
 
     /// Runs until a signal stops it, then returns once every accepted reading is written.
+    /// SIGHUP reloads the config file: a valid one is swapped in whole (the running generation
+    /// drains and a new one starts on it), a broken one is refused and the running one kept.
     public func run() async throws {
+        try await audit("daemon_started", object: "daemon", new: await anchor(SealAnchor(seal: 0, sealHash: "", pid: getpid(), site: config.site)))
+        try await auditLoad(config)
+        logger.info("labgate started: site \(config.site), \(config.devices.count) devices on \(config.buses.count) buses, store \(config.store), alerts \(config.alerts)")
+        if control == nil {
+            let folder = (Config.defaultControl as NSString).deletingLastPathComponent
+            logger.warning("no control socket: the config names none and \(folder) does not exist (lots cannot be managed)")
+        }
+        var current = config
+        while let next = try await runGeneration(current) {
+            current = next
+            try await auditLoad(current)
+            logger.notice("config \(current.file) reloaded: \(current.devices.count) devices on \(current.buses.count) buses")
+        }
+        logShutdownCounters(current)
+        let written = await writer.written
+        try await audit("daemon_stopped", object: "daemon", new: await anchor(SealAnchor(seal: 0, sealHash: "", readingsWritten: written)))
+        logger.info("labgate stopped: \(written) readings written")
+    }
+
+    /// Runs the services for one config until SIGTERM/SIGINT (returns nil) or a SIGHUP with a
+    /// valid new config (returns it, once this generation has drained).
+    private func runGeneration(_ config: Config) async throws -> Config? {
         let (stream, continuation) = AsyncStream.makeStream(of: PollingEvent.self)
         let echo: (@Sendable (PollResult) -> Void)?
         if options.printReadings {
@@ -77,11 +101,6 @@ public struct Daemon: Sendable {
             echo = nil
         }
         let engineState = try await deviations.engineState()
-        try await audit("daemon_started", object: "daemon", new: await anchor(SealAnchor(seal: 0, sealHash: "", pid: getpid(), site: config.site)))
-        let configHash = FieldDigest.file(config.file) ?? "unreadable"
-        try await audit(
-            "config_loaded", object: "config \(config.file)",
-            new: AuditJSON.encode(["sha256": configHash, "site": config.site]))
         let pipeline = ReadingPipeline(
             input: stream, writer: writer, alerts: alerts, config: config, registry: registry, deviations: deviations,
             engineState: engineState, progress: progress, flushInterval: options.flushInterval, echo: echo, logger: logger)
@@ -97,7 +116,14 @@ public struct Daemon: Sendable {
         let status = StatusService(
             counters: counters, store: store, devices: config.devices.map(\.id), interval: options.statusInterval,
             logger: logger)
-        let watchdog = WatchdogService(notifier: notifier, heartbeat: heartbeat, logger: logger)
+        let deviations = deviations
+        let watchdog = WatchdogService(
+            notifier: notifier, heartbeat: heartbeat,
+            status: {
+                let open = (try? await deviations.list(openOnly: true).count).map { "\($0) open deviation(s)" } ?? "deviations unknown"
+                return "\(readyStatus); \(open)"
+            },
+            statusEvery: options.statusInterval, logger: logger)
         let adapters = AdapterWatchService(buses: polling.owners, logger: logger)
         // Stopped in reverse order: the watchdog says STOPPING first, then polling stops, then the
         // pipeline drains and flushes, then the control socket closes and the last status is written.
@@ -113,12 +139,28 @@ public struct Daemon: Sendable {
         services.append(.init(service: watchdog))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        logger.info("labgate started: site \(config.site), \(config.devices.count) devices on \(config.buses.count) buses, store \(config.store), alerts \(config.alerts)")
-        if control == nil {
-            let folder = (Config.defaultControl as NSString).deletingLastPathComponent
-            logger.warning("no control socket: the config names none and \(folder) does not exist (lots cannot be managed)")
+        let reload = ConfigReload(running: config, alerts: alerts, logger: logger, audit: { action, object, new in
+            try? await self.audit(action, object: object, new: new)
+        })
+        let listener = Task {
+            guard let next = await reload.nextValidConfig() else { return nil as Config? }
+            notifier.reloading()
+            await group.triggerGracefulShutdown()
+            return next
         }
         try await group.run()
+        listener.cancel()
+        return await listener.value
+    }
+
+    private func auditLoad(_ config: Config) async throws {
+        let configHash = FieldDigest.file(config.file) ?? "unreadable"
+        try await audit(
+            "config_loaded", object: "config \(config.file)",
+            new: AuditJSON.encode(["sha256": configHash, "site": config.site]))
+    }
+
+    private func logShutdownCounters(_ config: Config) {
         for device in config.devices {
             let status = counters.status(of: device.id) ?? DeviceStatus(device: device.id, updated: Date())
             let count = status.transactions
@@ -133,9 +175,6 @@ public struct Daemon: Sendable {
             if let last = status.lastError { text += "; last error: \(last)" }
             logger.info("\(text)")
         }
-        let written = await writer.written
-        try await audit("daemon_stopped", object: "daemon", new: await anchor(SealAnchor(seal: 0, sealHash: "", readingsWritten: written)))
-        logger.info("labgate stopped: \(written) readings written")
     }
 
     private func audit(_ action: String, object: String, new: String) async throws {

@@ -7,26 +7,41 @@ import ServiceLifecycle
 struct WatchdogService: Service {
     let notifier: SystemdNotifier
     let heartbeat: SchedulerHeartbeat
+    /// The one-line state `systemctl status` shows (devices, buses, open deviations), refreshed
+    /// every `statusEvery` while it changes.
+    var status: @Sendable () async -> String? = { nil }
+    var statusEvery: Duration = .seconds(10)
     let logger: Logger
 
     func run() async {
         await withGracefulShutdownHandler {
-            guard let interval = notifier.watchdogInterval else {
+            guard notifier.isActive else {
                 try? await gracefulShutdown()
                 return
             }
+            // Without a watchdog, wake up only to refresh STATUS.
+            let interval = notifier.watchdogInterval ?? statusEvery * 2
             var reported: [String] = []
+            var lastStatus: String?
+            var statusDue = ContinuousClock.now + statusEvery
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                if heartbeat.isStarted, ContinuousClock.now >= statusDue {
+                    statusDue = .now + statusEvery
+                    if let text = await status(), text != lastStatus {
+                        notifier.status(text)
+                        lastStatus = text
+                    }
+                }
                 let stuck = heartbeat.stuckBuses()
-                if !heartbeat.isStarted {
-                    // Not ready yet: systemd's start timeout covers this time, not the watchdog.
+                if !heartbeat.isStarted || notifier.watchdogInterval == nil {
+                    // Not ready yet (systemd's start timeout covers this time), or not watched.
                 } else if stuck.isEmpty {
                     notifier.watchdog()
                 } else if stuck != reported {
                     logger.critical("polling is stuck on bus \(stuck.joined(separator: ", ")): no watchdog ping, so systemd restarts labgate")
                 }
                 reported = stuck
-                try? await Task.sleep(for: interval / 2)
+                try? await Task.sleep(for: min(interval / 2, statusEvery))
             }
         } onGracefulShutdown: {
             notifier.stopping()
