@@ -38,7 +38,8 @@ final class Harness: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
-    var storePath: String { folder + "/labgate.sqlite" }
+    /// Where the config puts the store (`FOLDER/labgate.sqlite` unless a test moves it).
+    lazy var storePath: String = folder + "/labgate.sqlite"
     var alertsLog: String { folder + "/alerts.log" }
     var alertsJSON: String { folder + "/alerts.jsonl" }
 

@@ -78,7 +78,7 @@ struct ConfigErrorTests {
 
     @Test func unknownKeys() {
         #expect(F.messages(F.base + "reports: /var/lib/labgate/reports\n") == [
-            "lab.yaml:33:1: unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles)"
+            "lab.yaml:33:1: unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles, store_buffer)"
         ])
         #expect(F.messages(F.base(replacing: "unit: \"%\"", with: "units: \"%\"")) == [
             "lab.yaml:26:64: profile incubator, co2: unknown key 'units' (expected one of: table, address, type, order, scale, offset, unit, invalid)"
@@ -229,7 +229,7 @@ struct ConfigErrorTests {
             "device INC-01: unit -1 out of range 0..247 (or 255 on tcp)",
             "device INC-01: bad duration 'often' (use e.g. 500ms, 10s, 2m, 1h)",
             "profile incubator: co2 (input 1..1) overlaps temperature (input 0..1)",
-            "unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles)",
+            "unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles, store_buffer)",
         ])
 
         do {
@@ -256,4 +256,12 @@ extension String {
         guard let range = range(of: old) else { return self }
         return replacingCharacters(in: range, with: new)
     }
+}
+
+@Test("store_buffer: the readings held in memory while the store cannot be written, within 10..50000000")
+func storeBufferKey() throws {
+    let text = ConfigFixtures.base + "store_buffer: 5000\n"
+    #expect(try ConfigLoader.parse(yaml: text, file: "lab.yaml").storeBuffer == 5000)
+    #expect(try ConfigLoader.parse(yaml: ConfigFixtures.base, file: "lab.yaml").storeBuffer == Config.defaultStoreBuffer)
+    #expect(ConfigFixtures.messages(ConfigFixtures.base + "store_buffer: 3\n").contains { $0.hasPrefix("lab.yaml:33:") && $0.contains("store_buffer") })
 }

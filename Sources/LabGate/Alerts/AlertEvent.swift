@@ -19,6 +19,10 @@ public struct AlertEvent: Sendable, Codable, Hashable {
         case busUp = "bus_up"
         /// SIGHUP brought a config that was refused (the running one is kept); `device` is "labgate".
         case configRefused = "config_refused"
+        /// The store cannot be written (disk full): readings are held in memory; `device` is "labgate".
+        case storeFailing = "store_failing"
+        /// The store takes writes again: held readings written, losses (if any) audited.
+        case storeRecovered = "store_recovered"
         /// A deviation was opened: lots were exposed past their spec (or without data).
         case deviationOpened = "deviation_opened"
         /// Lots placed in the device during an open deviation were added to it.

@@ -21,12 +21,16 @@ public struct Config: Sendable {
     public var control: String?
     /// Which groups give which role on the control socket.
     public var roles: Roles
+    /// Readings held in memory while the store cannot be written (disk full); beyond that the
+    /// oldest are dropped and the lost interval is recorded in the audit trail.
+    public var storeBuffer: Int
 
     public init(
         file: String, site: String, store: String, alerts: String, buses: [Bus], devices: [Device],
         profiles: [String: Profile], specs: [String: Spec], control: String? = nil,
-        roles: Roles = Roles()
+        roles: Roles = Roles(), storeBuffer: Int = Config.defaultStoreBuffer
     ) {
+        self.storeBuffer = storeBuffer
         self.file = file
         self.site = site
         self.store = store
@@ -40,6 +44,9 @@ public struct Config: Sendable {
     }
 
     public static let defaultControl = "/run/labgate/control.sock"
+    /// About 40 MB of readings: some 6 hours of 30 devices × 3 channels polled every 10 s, half
+    /// an hour of 250 devices × 4 channels; time for an operator to free space.
+    public static let defaultStoreBuffer = 200_000
 
     /// The control socket the CLI looks for.
     public var controlPath: String { control ?? Self.defaultControl }

@@ -55,6 +55,7 @@ struct ConfigReader {
 extension ConfigReader {
     static let topKeys = [
         "site", "store", "alerts", "buses", "devices", "profiles", "profile_files", "specs", "control", "roles",
+        "store_buffer",
     ]
     /// `profiles` may be left out when `profile_files` is given.
     static let requiredTopKeys = ["site", "store", "alerts", "buses", "devices", "profiles"]
@@ -78,10 +79,12 @@ extension ConfigReader {
         let devices = top["devices"].map { readDevices($0) } ?? []
         let control = readControl(top)
         let roles = top["roles"].map { readRoles($0) } ?? Roles()
-        guard errors.isEmpty, let site, let store, let alerts else { return nil }
+        let storeBuffer = top["store_buffer"] == nil
+            ? Config.defaultStoreBuffer : integer("store_buffer", of: top, range: 10...50_000_000)
+        guard errors.isEmpty, let site, let store, let alerts, let storeBuffer else { return nil }
         return Config(
             file: file, site: site, store: store, alerts: alerts, buses: buses, devices: devices,
-            profiles: profiles, specs: specs, control: control, roles: roles)
+            profiles: profiles, specs: specs, control: control, roles: roles, storeBuffer: storeBuffer)
     }
 }
 

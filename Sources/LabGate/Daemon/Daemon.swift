@@ -57,7 +57,7 @@ public struct Daemon: Sendable {
         }
         self.alerts = try AlertLog(folder: config.alerts)
         self.store = try ReadingStore(path: config.store)
-        self.writer = ReadingWriter(store: store)
+        self.writer = ReadingWriter(store: store, capacity: config.storeBuffer, user: user)
         do {
             registry = LotRegistry(events: try store.pool.read { db in try LotEvent.fetchAll(db) })
         } catch {

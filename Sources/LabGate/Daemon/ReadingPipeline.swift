@@ -66,7 +66,7 @@ public struct ReadingPipeline: Service {
         for await item in merged {
             switch item {
             case .tick:
-                await Self.flush(writer, logger: logger)
+                await flushStore()
                 ticks += 1
                 let registry = registry
                 let changes = engine.tick { registry.exposure(device: $0, at: Date()) }
@@ -84,7 +84,7 @@ public struct ReadingPipeline: Service {
                 do {
                     try await writer.append(poll.readings)
                 } catch {
-                    logger.error("store write failed, readings kept in memory and retried: \(error)")
+                    await flushStore()
                 }
                 echo?(poll)
                 if let failure = poll.failure {
@@ -98,7 +98,7 @@ public struct ReadingPipeline: Service {
         }
         ticker.cancel()
         forward.cancel()
-        await Self.flush(writer, logger: logger)
+        await flushStore()
         await commit([], engine: &engine, save: true)
         let left = await writer.pendingCount
         if left > 0 {
@@ -110,7 +110,7 @@ public struct ReadingPipeline: Service {
     /// readings that caused them), then alerts.
     private func commit(_ changes: [DeviationEngine.Change], engine: inout DeviationEngine, save: Bool) async {
         guard let deviations, !changes.isEmpty || engine.urgent || save else { return }
-        if !changes.isEmpty { await Self.flush(writer, logger: logger) }
+        if !changes.isEmpty { await flushStore() }
         var resolved: [DeviationEngine.Change] = []
         var reserved: [Int: Int] = [:]
         do {
@@ -156,11 +156,27 @@ public struct ReadingPipeline: Service {
         }
     }
 
-    private static func flush(_ writer: ReadingWriter, logger: Logger) async {
+    /// Flushes the writer; says once when the store stops taking writes (journal, critical, and the
+    /// alert log if it can) and once when it takes them again.
+    private func flushStore() async {
         do {
             try await writer.flush()
         } catch {
-            logger.error("store write failed, readings kept in memory and retried: \(error)")
+            logger.debug("store write failed, readings kept in memory and retried: \(error)")
+        }
+        switch await writer.takeHealthChange() {
+        case let .failing(since, error, held)?:
+            raise(AlertEvent(
+                time: since, severity: .critical, event: .storeFailing, device: "labgate",
+                detail: "cannot write \(config.store): \(error); holding \(held) readings in memory (up to \(config.storeBuffer)) and retrying every \(DurationText.format(flushInterval))"))
+        case let .recovered(since, written, lost)?:
+            let losses = lost == 0
+                ? "nothing lost" : "\(lost) readings did not fit in memory and are lost: audited as readings_lost"
+            raise(AlertEvent(
+                time: Date(), severity: lost == 0 ? .info : .critical, event: .storeRecovered, device: "labgate",
+                since: since, detail: "\(config.store) writable again: \(written) held readings written; \(losses)"))
+        case nil:
+            break
         }
     }
 }

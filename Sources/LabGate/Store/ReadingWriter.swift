@@ -2,11 +2,18 @@ import Foundation
 import GRDB
 
 /// The store's single writer: collects readings and commits them in batched transactions.
-/// A failed commit keeps the batch and retries it; nothing is dropped.
+/// A failed commit (a full disk) keeps its batch and retries it on the next flush. At most
+/// `capacity` readings are held: past that the oldest are dropped, and each series' lost interval
+/// is written to the audit trail with the next commit that succeeds, so no loss is silent.
 public actor ReadingWriter {
     private let store: ReadingStore
     private let batchSize: Int
+    private let capacity: Int
+    private let user: String
     private var pending: [Reading] = []
+    private var lost: [SeriesKey: LostInterval] = [:]
+    private var failingSince: Date?
+    private var change: HealthChange?
     private var seriesIDs: [SeriesKey: Int64] = [:]
     private var lotSetIDs: [String: Int64] = [:]
     private var writing: Task<Known, any Error>?
@@ -23,15 +30,59 @@ public actor ReadingWriter {
         var lotSets: [String: Int64] = [:]
     }
 
-    public init(store: ReadingStore, batchSize: Int = 1000) {
-        self.store = store
-        self.batchSize = batchSize
+    /// Readings of one series dropped while the store could not be written.
+    struct LostInterval: Sendable {
+        var from: Int64
+        var to: Int64
+        var count: Int
     }
 
-    /// Queues readings; commits at once when a full batch is waiting.
+    /// The store stopped or started taking writes again; taken once by `takeHealthChange()`.
+    public enum HealthChange: Sendable, Equatable {
+        case failing(since: Date, error: String, held: Int)
+        case recovered(failingSince: Date, written: Int, lost: Int)
+    }
+
+    public init(store: ReadingStore, batchSize: Int = 1000, capacity: Int = Config.defaultStoreBuffer, user: String = "labgate") {
+        self.store = store
+        self.batchSize = batchSize
+        self.capacity = max(capacity, 1)
+        self.user = user
+    }
+
+    /// Queues readings; commits at once when a full batch is waiting (while the store is failing,
+    /// only the periodic flush tries again).
     public func append(_ readings: [Reading]) async throws {
         pending.append(contentsOf: readings)
-        if pending.count >= batchSize { try await flush() }
+        dropOverflow()
+        if pending.count >= batchSize, failingSince == nil { try await flush() }
+    }
+
+    /// Whether the store is taking writes, and what changed since last asked.
+    public func takeHealthChange() -> HealthChange? {
+        defer { change = nil }
+        return change
+    }
+
+    /// Readings dropped because the buffer overflowed, not yet recorded in the audit trail.
+    public var lostCount: Int { lost.values.reduce(0) { $0 + $1.count } }
+
+    private func dropOverflow() {
+        let excess = pending.count - capacity
+        guard excess > 0 else { return }
+        for reading in pending.prefix(excess) {
+            let key = SeriesKey(device: reading.device, channel: reading.channel)
+            let time = reading.time.millisecondsSince1970
+            if var interval = lost[key] {
+                interval.from = min(interval.from, time)
+                interval.to = max(interval.to, time)
+                interval.count += 1
+                lost[key] = interval
+            } else {
+                lost[key] = LostInterval(from: time, to: time, count: 1)
+            }
+        }
+        pending.removeFirst(excess)
     }
 
     /// Readings accepted and waiting for a flush to take them.
@@ -45,15 +96,22 @@ public actor ReadingWriter {
             _ = await running.result
             if writing == running { writing = nil }
         }
-        guard !pending.isEmpty else { return }
+        guard !pending.isEmpty || !lost.isEmpty else { return }
         let batch = pending
         pending.removeAll(keepingCapacity: true)
         let known = Known(series: seriesIDs, lotSets: lotSetIDs)
         let pool = store.pool
+        let losses = lost.map { (key: $0.key, interval: $0.value) }
+        let user = user
+        let held = batch.count
         // Not a child task: a flush that has begun is never cancelled halfway (shutdown cancels
         // the periodic flusher, and a cancelled write would leave the batch's fate unclear).
         let task = Task {
-            try await pool.write { db in try Self.insert(batch, known: known, db: db) }
+            try await pool.write { db in
+                let created = batch.isEmpty ? Known() : try Self.insert(batch, known: known, db: db)
+                try Self.recordLosses(losses, held: held, user: user, db: db)
+                return created
+            }
         }
         writing = task
         defer { if writing == task { writing = nil } }
@@ -62,9 +120,38 @@ public actor ReadingWriter {
             seriesIDs.merge(created.series) { old, _ in old }
             lotSetIDs.merge(created.lotSets) { old, _ in old }
             written += batch.count
+            let dropped = losses.reduce(0) { $0 + $1.interval.count }
+            for loss in losses { lost[loss.key] = nil }
+            if let since = failingSince {
+                failingSince = nil
+                change = .recovered(failingSince: since, written: batch.count, lost: dropped)
+            }
         } catch {
             pending.insert(contentsOf: batch, at: 0)
+            dropOverflow()
+            if failingSince == nil {
+                let since = Date()
+                failingSince = since
+                change = .failing(since: since, error: "\(error)", held: pending.count)
+            }
             throw error
+        }
+    }
+
+    /// One audit entry per series whose readings were dropped: the interval, how many, and why.
+    private static func recordLosses(
+        _ losses: [(key: SeriesKey, interval: LostInterval)], held: Int, user: String, db: Database
+    ) throws {
+        for (key, interval) in losses.sorted(by: { ($0.key.device, $0.key.channel) < ($1.key.device, $1.key.channel) }) {
+            let detail = AuditJSON.encode([
+                "from": UTCTime.format(Date(millisecondsSince1970: interval.from)),
+                "to": UTCTime.format(Date(millisecondsSince1970: interval.to)),
+                "count": String(interval.count),
+                "reason": "the store could not be written and the memory buffer was full",
+            ])
+            let draft = AuditEntry.Draft(
+                user: user, action: "readings_lost", object: "series \(key.device) \(key.channel)", new: detail)
+            _ = try AuditTrail.append(draft, db: db)
         }
     }
 
