@@ -63,26 +63,6 @@ public enum AlertFormatter {
         String(format: "%.2f", value)
     }
 
-    private static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(UTCTime.format(date))
-        }
-        return encoder
-    }
-
-    private static var decoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = UTCTime.parse(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a UTC time: \(text)")
-            }
-            return date
-        }
-        return decoder
-    }
+    private static var encoder: JSONEncoder { RecordJSON.encoder }
+    private static var decoder: JSONDecoder { RecordJSON.decoder }
 }

@@ -19,3 +19,29 @@ public enum UTCTime {
         return try? seconds.parse(text)
     }
 }
+
+/// JSON as records store and print it: sorted keys, times as `UTCTime` text.
+enum RecordJSON {
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(UTCTime.format(date))
+        }
+        return encoder
+    }
+
+    static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = UTCTime.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a UTC time: \(text)")
+            }
+            return date
+        }
+        return decoder
+    }
+}

@@ -114,27 +114,6 @@ public enum DeviceStatusStore {
         String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    /// Times in JSON as the records print them (UTC, milliseconds).
-    private static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(UTCTime.format(date))
-        }
-        return encoder
-    }
-
-    private static var decoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = UTCTime.parse(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a UTC time: \(text)")
-            }
-            return date
-        }
-        return decoder
-    }
+    private static var encoder: JSONEncoder { RecordJSON.encoder }
+    private static var decoder: JSONDecoder { RecordJSON.decoder }
 }
