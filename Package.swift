@@ -72,6 +72,8 @@ let package = Package(
         ),
         // RTU bus efficiency benchmark (scripts/bench-rtu, BENCHMARKS.md).
         .executableTarget(name: "labgate-bench", dependencies: ["Modbus", "LabGate", "LabGateSim"]),
+        // Lot report generation time on a 6-week store (scripts/bench-report, BENCHMARKS.md).
+        .executableTarget(name: "labgate-bench-report", dependencies: ["LabGate"]),
         // Loopback ports and waiting, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "TestSupport"]),

@@ -1,0 +1,139 @@
+import Foundation
+import GRDB
+
+extension LotReport {
+    /// Gathers the report from a store opened read-only. `config` supplies units, poll intervals
+    /// and spec limits; without it the interval is inferred from the readings' median spacing.
+    public static func gather(
+        lot: String, store: ReadingStore, config: Config?, columns: Int = 1200, now: Date = Date(),
+        verify: Bool = true
+    ) async throws -> LotReport {
+        // The verifier reads the whole store; it runs beside the gathering (another core).
+        async let integrity = verify ? Self.integrity(store) : nil
+        let gathered = try await store.pool.read { db in
+            try gatherRecords(lot: lot, db: db, config: config, columns: columns, now: now)
+        }
+        var report = LotReport(
+            lot: lot, generated: now, site: config?.site, store: store.path, placements: gathered.placements,
+            deviations: gathered.deviations, audit: gathered.audit,
+            integrity: Integrity(
+                ok: true, problems: [], auditEntries: 0, readingsChecked: 0, auditHead: FieldDigest.zero,
+                auditHeadSeq: 0, readingSealHead: FieldDigest.zero))
+        if let checked = try await integrity { report.integrity = checked }
+        return report
+    }
+
+    public struct NotFound: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    private struct Records: Sendable {
+        var placements: [PlacementReport]
+        var deviations: [DeviationRecord]
+        var audit: [AuditEntry]
+    }
+
+    private static func gatherRecords(lot: String, db: Database, config: Config?, columns: Int, now: Date) throws -> Records {
+        let events = try LotEvent.fetchAll(db, lot: lot)
+        guard !events.isEmpty else { throw NotFound(description: "no lot '\(lot)' in the store") }
+        let lotSets = try Row.fetchAll(db, sql: "SELECT id, lots FROM lot_set").compactMap { row -> Int64? in
+            let lots: String = row[1]
+            return lots.split(separator: ",").contains(where: { $0 == lot }) ? row[0] : nil
+        }
+        let setList = lotSets.isEmpty ? "NULL" : lotSets.map(String.init).joined(separator: ",")
+        let nowMS = now.millisecondsSince1970
+        var placements: [PlacementReport] = []
+        for placement in Placement.fold(events) {
+            let until = placement.end ?? max(nowMS, placement.start)
+            let device = config?.device(placement.device)
+            let spec = config?.specs[placement.spec]
+            let series = try Row.fetchAll(
+                db, sql: "SELECT id, channel FROM series WHERE device = ? ORDER BY channel", arguments: [placement.device])
+            var channels: [ChannelReport] = []
+            for row in series {
+                let id: Int64 = row[0]
+                let channel: String = row[1]
+                let data = try SeriesData.fetch(db, series: id, from: placement.start, to: until, lotSets: setList)
+                let field = device.flatMap { config?.profile(of: $0).field(channel) }
+                let limits = spec?.limits[channel]
+                let band = limits.map {
+                    SpecBand(low: $0.low?.value, high: $0.high?.value, criticalLow: $0.criticalLow, criticalHigh: $0.criticalHigh)
+                }
+                let configured = device.map { Double($0.every.components.seconds) + Double($0.every.components.attoseconds) / 1e18 }
+                let every = configured ?? LotStatistics.medianSpacing(data.times).map { Double($0) / 1000 } ?? 0
+                let unit = field?.unit ?? ""
+                let isTemperature = channel == "temperature" || unit == "°C"
+                channels.append(ChannelReport(
+                    channel: channel, unit: unit, band: band, every: every, everyInferred: configured == nil,
+                    statistics: LotStatistics.summarize(data, band: band, temperature: isTemperature),
+                    completeness: LotStatistics.completeness(data, from: placement.start, to: until, everyMS: Int64(every * 1000)),
+                    excursions: LotStatistics.excursions(data, band: band),
+                    chart: LotStatistics.downsample(data, from: placement.start, to: until, columns: columns, band: band)))
+            }
+            placements.append(PlacementReport(
+                device: placement.device, spec: placement.spec, start: Date(millisecondsSince1970: placement.start),
+                end: placement.end.map(Date.init(millisecondsSince1970:)), until: Date(millisecondsSince1970: until),
+                startedBy: placement.startedBy, endedBy: placement.endedBy, correctedBy: placement.correctedBy,
+                channels: channels))
+        }
+        let deviations = try String.fetchAll(db, sql: "SELECT record FROM deviation ORDER BY start, id")
+            .compactMap { try? AuditJSON.decode(DeviationRecord.self, $0) }
+            .filter { $0.lots.contains(lot) }
+        var objects = ["lot \(lot)"] + deviations.map { "deviation \($0.id)" }
+        objects += Set(placements.map(\.device)).sorted().flatMap { device in
+            (try? String.fetchAll(db, sql: "SELECT channel FROM series WHERE device = ?", arguments: [device]))?
+                .map { "series \(device) \($0)" } ?? []
+        }
+        let marks = Array(repeating: "?", count: objects.count).joined(separator: ",")
+        let audit = try Row.fetchAll(
+            db, sql: "SELECT * FROM audit WHERE object IN (\(marks)) ORDER BY seq", arguments: StatementArguments(objects))
+            .map(AuditTrail.entry)
+        return Records(placements: placements, deviations: deviations, audit: audit)
+    }
+
+    static func integrity(_ store: ReadingStore) async throws -> Integrity {
+        let verified = try await AuditVerifier.verify(store)
+        let heads = try await store.pool.read { db in
+            let audit = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            let seal = try ReadingSeal.head(db: db)
+            return (seq: audit.map { $0[0] as Int64 } ?? 0, hash: audit.map { $0[1] as String } ?? FieldDigest.zero, seal: seal.hash)
+        }
+        return Integrity(
+            ok: verified.ok, problems: verified.problems, auditEntries: verified.auditEntries,
+            readingsChecked: verified.readings, auditHead: heads.hash, auditHeadSeq: heads.seq, readingSealHead: heads.seal)
+    }
+}
+
+/// One channel's readings of a lot in time order, in columns (fast to scan): a value is NaN
+/// unless its quality is good.
+public struct SeriesData: Sendable {
+    public var times: [Int64] = []
+    public var values: [Double] = []
+    public var qualities: [Quality] = []
+
+    public init() {}
+
+    public init(times: [Int64], values: [Double?], qualities: [Quality]? = nil) {
+        self.times = times
+        self.values = values.map { $0 ?? .nan }
+        self.qualities = qualities ?? values.map { $0 == nil ? .timeout : .good }
+    }
+
+    static func fetch(_ db: Database, series: Int64, from: Int64, to: Int64, lotSets: String) throws -> SeriesData {
+        var data = SeriesData()
+        let statement = try db.makeStatement(sql: """
+            SELECT time, value, quality FROM reading
+            WHERE series = ? AND time >= ? AND time < ? AND lot_set IN (\(lotSets)) ORDER BY time
+            """)
+        statement.arguments = [series, from, to]
+        let qualities = Quality.allCases  // (a computed array: not once per row)
+        let cursor = try Row.fetchCursor(statement)
+        while let row = try cursor.next() {
+            data.times.append(row[0])
+            data.values.append((row[1] as Double?) ?? .nan)
+            let code: Int = row[2]
+            data.qualities.append(qualities.indices.contains(code) ? qualities[code] : .badResponse)
+        }
+        return data
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import LabGate
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Reports for QA, read from the store file (the daemon need not run).",
+        subcommands: [Lot.self])
+
+    struct Lot: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Everything one lot lived through: placements, readings, excursions, gaps, deviations, audit, integrity.")
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case html, csv, json }
+
+        @Argument(help: "Lot id.") var lot: String
+        @Option(help: "Output format: html, csv (every reading) or json (the report model).") var format: Format = .html
+        @Option(help: "Write to this file instead of standard output.") var output: String?
+        @Option(help: "Configuration file (store, units, poll intervals, spec limits).") var config: String?
+        @Option(help: "Read this store file directly; without --config, poll intervals are inferred.") var store: String?
+
+        func run() async throws {
+            let config = try config.map(loadConfig) ?? (store == nil ? loadConfig("/etc/labgate/labgate.yaml") : nil)
+            let path = store ?? config!.store
+            let opened: ReadingStore
+            do {
+                opened = try ReadingStore(readingExisting: path)
+            } catch {
+                printError(error.description)
+                throw ExitCode(1)
+            }
+            var handle = FileHandle.standardOutput
+            if let output {
+                guard FileManager.default.createFile(atPath: output, contents: nil),
+                    let file = FileHandle(forWritingAtPath: output)
+                else {
+                    printError("cannot write \(output)")
+                    throw ExitCode(1)
+                }
+                handle = file
+            }
+            defer { if output != nil { try? handle.close() } }
+            do {
+                switch format {
+                case .csv:
+                    try LotReportCSV.write(lot: lot, store: opened, config: config) { handle.write($0) }
+                case .json, .html:
+                    let report = try await LotReport.gather(lot: lot, store: opened, config: config)
+                    handle.write(format == .json ? report.json() : Data(report.html().utf8))
+                    if !report.integrity.ok {
+                        printError("integrity check failed: \(report.integrity.problems.first ?? "")")
+                        throw ExitCode(4)
+                    }
+                }
+            } catch let error as LotReport.NotFound {
+                printError(error.description)
+                throw ExitCode(1)
+            }
+        }
+    }
+}

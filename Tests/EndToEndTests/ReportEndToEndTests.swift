@@ -1,0 +1,100 @@
+import Foundation
+import Glibc
+import LabGate
+import Testing
+
+private func reportConfig() -> String {
+    let group = getgrgid(getgid()).flatMap { $0.pointee.gr_name.map { String(cString: $0) } } ?? "root"
+    return """
+        site: e2e-report
+        store: FOLDER/labgate.sqlite
+        alerts: FOLDER
+        control: FOLDER/control.sock
+        roles: { operators: [\(group)], qa: [\(group)] }
+        buses:
+          - id: lan
+            tcp: { host: 127.0.0.1, port: PORT }
+        devices:
+          - { id: INC-02, kind: incubator, bus: lan, unit: 2, profile: inc, every: 200ms, timeout: 300ms, retries: 0 }
+        profiles:
+          inc:
+            temperature: { table: input, address: 0, type: float32, order: CDAB, unit: "°C" }
+            co2: { table: input, address: 2, type: int16, scale: 0.01, unit: "%", invalid: [-32768] }
+        specs:
+          tight:
+            co2: { low: 4.5, high: 5.5, delay: 1s }
+        """
+}
+
+@Suite("labgate report lot against the simulator", .serialized)
+struct ReportEndToEndTests {
+    @Test("a lot through a CO2 excursion: HTML, CSV and JSON reports; an edited reading fails the integrity statement")
+    func lotReport() async throws {
+        let harness = try Harness(
+            config: reportConfig(), scenario: "events:\n  - { at: 150s, device: INC-02, event: door_open, for: 30s }\n")
+        try await harness.startSim(speed: 30)
+        try harness.startDaemon()
+        try await harness.waitForSocket()
+        try await harness.control(["lot", "start", "LOT-R", "--device", "INC-02", "--spec", "tight"])
+        try await waitFor("recovery", timeout: .seconds(60)) {
+            try harness.deviationEvents().contains { $0.event == .deviationRecovered }
+        }
+        let id = try #require(try harness.deviationEvents().first?.deviation)
+        try await harness.control(["deviations", "ack", id, "--comment", "door <left> open & feeding"])
+        // While the daemon runs, the report reads the store directly.
+        let live = try await harness.cli(["report", "lot", "LOT-R", "--format", "json", "--config", harness.configPath])
+        #expect(live.status == 0, "\(live.err)")
+        try await harness.stopDaemon()
+
+        let html = try await harness.cli(["report", "lot", "LOT-R", "--config", harness.configPath, "--format", "html"])
+        #expect(html.status == 0, "\(html.err)")
+        #expect(html.out.hasPrefix("<!DOCTYPE html>"))
+        #expect(!html.out.contains("http://") && !html.out.contains("https://") && !html.out.contains("src="))
+        #expect(!html.out.contains("<link") && !html.out.contains("<script"))
+        #expect(html.out.contains("Lot report: LOT-R"))
+        #expect(html.out.contains("INC-02"))
+        #expect(html.out.contains(id))
+        #expect(html.out.contains("Integrity OK"))
+        #expect(html.out.contains("<svg"))
+        #expect(html.out.contains("door &lt;left&gt; open &amp; feeding"), "the ack comment, escaped")
+        #expect(!html.out.contains("door <left>"))
+
+        let jsonPath = harness.folder + "/report.json"
+        let json = try await harness.cli(["report", "lot", "LOT-R", "--store", harness.storePath, "--format", "json", "--output", jsonPath])
+        #expect(json.status == 0, "\(json.err)")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: jsonPath))) as? [String: Any]
+        #expect(object?["lot"] as? String == "LOT-R")
+        #expect((object?["integrity"] as? [String: Any])?["ok"] as? Bool == true)
+        #expect(((object?["deviations"] as? [[String: Any]])?.first?["id"]) as? String == id)
+        let placements = try #require(object?["placements"] as? [[String: Any]])
+        #expect(placements.first?["device"] as? String == "INC-02")
+        let co2 = try #require((placements.first?["channels"] as? [[String: Any]])?.first { $0["channel"] as? String == "co2" })
+        #expect(((co2["excursions"] as? [Any])?.count ?? 0) >= 1, "the door opening is an excursion")
+        let stats = try #require(co2["statistics"] as? [String: Any])
+        #expect((stats["min"] as? Double ?? 9) < 4.5)
+        #expect((stats["timeInSpec"] as? Double ?? 100) < 100)
+
+        let csv = try await harness.cli(["report", "lot", "LOT-R", "--config", harness.configPath, "--format", "csv"])
+        #expect(csv.status == 0, "\(csv.err)")
+        let lines = csv.out.split(separator: "\n")
+        #expect(lines.first == "time,device,channel,value,unit,quality,detail")
+        let stored = try harness.readings(device: "INC-02").filter { $0.lots.contains("LOT-R") }
+        #expect(lines.count - 1 == stored.count)
+        #expect(lines.dropFirst().allSatisfy { $0.contains(",INC-02,") })
+
+        let copy = harness.folder + "/tampered.sqlite"
+        try FileManager.default.copyItem(atPath: harness.storePath, toPath: copy)
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        shell.arguments = ["sqlite3", copy, "DROP TRIGGER reading_sealed_update; UPDATE reading SET value = value - 0.5 WHERE rowid = (SELECT MAX(rowid) FROM reading WHERE value IS NOT NULL);"]
+        try shell.run()
+        shell.waitUntilExit()
+        #expect(shell.terminationStatus == 0)
+        let tampered = try await harness.cli(["report", "lot", "LOT-R", "--store", copy, "--format", "html"])
+        #expect(tampered.status == 4)
+        #expect(tampered.out.contains("Integrity check FAILED"))
+        #expect(tampered.out.contains("were changed: their digest does not match the seal"))
+        #expect(!tampered.out.contains("Integrity OK"))
+        #expect(tampered.err.contains("integrity check failed"))
+    }
+}
