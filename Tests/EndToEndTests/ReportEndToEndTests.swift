@@ -60,7 +60,7 @@ struct ReportEndToEndTests {
         #expect(!html.out.contains("door <left>"))
 
         let jsonPath = harness.folder + "/report.json"
-        let json = try await harness.cli(["report", "lot", "LOT-R", "--store", harness.storePath, "--format", "json", "--output", jsonPath])
+        let json = try await harness.cli(["report", "lot", "LOT-R", "--config", harness.configPath, "--format", "json", "--output", jsonPath])
         #expect(json.status == 0, "\(json.err)")
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: jsonPath))) as? [String: Any]
         #expect(object?["lot"] as? String == "LOT-R")
