@@ -48,15 +48,13 @@ private final class SmallFilesystem {
     }()
 }
 
-private let ownGroup = String(cString: getgrgid(getgid()).pointee.gr_name)
-
 private func config(buffer: Int? = nil) -> String {
     """
     site: e2e-full
     store: FOLDER/full/labgate.sqlite
     alerts: FOLDER
     control: FOLDER/control.sock
-    roles: { operators: [\(ownGroup)], qa: [\(ownGroup)] }
+    roles: { operators: [\(primaryGroup())], qa: [\(primaryGroup())] }
     \(buffer.map { "store_buffer: \($0)" } ?? "")
     buses:
       - id: lan

@@ -97,6 +97,13 @@ final class Harness: @unchecked Sendable {
     }
 }
 
+/// The name of this process's primary group: the tests give it roles through the config, so the
+/// real SO_PEERCRED path is exercised with whoever runs them.
+func primaryGroup() -> String {
+    guard let entry = getgrgid(getgid()), let name = entry.pointee.gr_name else { return "root" }
+    return String(cString: name)
+}
+
 /// A child process whose stdout and stderr go to files in the harness folder.
 final class Child: @unchecked Sendable {
     let process = Process()

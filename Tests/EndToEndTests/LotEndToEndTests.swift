@@ -3,15 +3,8 @@ import Glibc
 import LabGate
 import Testing
 
-/// The name of this process's primary group: the tests give it roles through the config, so the
-/// real SO_PEERCRED path is exercised with whoever runs them.
-private func primaryGroup() -> String {
-    guard let entry = getgrgid(getgid()), let name = entry.pointee.gr_name else { return "root" }
-    return String(cString: name)
-}
-
 /// Two incubators polled fast, a control socket in the test folder, and specs for lots.
-private func lotConfig(operators: String = primaryGroup(), qa: String = primaryGroup()) -> String {
+func lotConfig(operators: String = primaryGroup(), qa: String = primaryGroup()) -> String {
     """
     site: e2e-lots
     store: FOLDER/labgate.sqlite

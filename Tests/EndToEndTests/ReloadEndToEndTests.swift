@@ -3,15 +3,12 @@ import Glibc
 import LabGate
 import Testing
 
-/// The group the tests run as (operator and QA here, so that `audit list` answers).
-private let ownGroup = String(cString: getgrgid(getgid()).pointee.gr_name)
-
 private let reloadConfig = """
     site: e2e
     store: FOLDER/labgate.sqlite
     alerts: FOLDER
     control: FOLDER/control.sock
-    roles: { operators: [\(ownGroup)], qa: [\(ownGroup)] }
+    roles: { operators: [\(primaryGroup())], qa: [\(primaryGroup())] }
     buses:
       - id: lan
         tcp: { host: 127.0.0.1, port: PORT }

@@ -3,35 +3,12 @@ import Glibc
 import LabGate
 import Testing
 
-private func reportConfig() -> String {
-    let group = getgrgid(getgid()).flatMap { $0.pointee.gr_name.map { String(cString: $0) } } ?? "root"
-    return """
-        site: e2e-report
-        store: FOLDER/labgate.sqlite
-        alerts: FOLDER
-        control: FOLDER/control.sock
-        roles: { operators: [\(group)], qa: [\(group)] }
-        buses:
-          - id: lan
-            tcp: { host: 127.0.0.1, port: PORT }
-        devices:
-          - { id: INC-02, kind: incubator, bus: lan, unit: 2, profile: inc, every: 200ms, timeout: 300ms, retries: 0 }
-        profiles:
-          inc:
-            temperature: { table: input, address: 0, type: float32, order: CDAB, unit: "°C" }
-            co2: { table: input, address: 2, type: int16, scale: 0.01, unit: "%", invalid: [-32768] }
-        specs:
-          tight:
-            co2: { low: 4.5, high: 5.5, delay: 1s }
-        """
-}
-
 @Suite("labgate report lot against the simulator", .serialized)
 struct ReportEndToEndTests {
     @Test("a lot through a CO2 excursion: HTML, CSV and JSON reports; an edited reading fails the integrity statement")
     func lotReport() async throws {
         let harness = try Harness(
-            config: reportConfig(), scenario: "events:\n  - { at: 150s, device: INC-02, event: door_open, for: 30s }\n")
+            config: lotConfig(), scenario: "events:\n  - { at: 150s, device: INC-02, event: door_open, for: 30s }\n")
         try await harness.startSim(speed: 30)
         try harness.startDaemon()
         try await harness.waitForSocket()
