@@ -12,6 +12,16 @@ func loadConfig(_ path: String) throws -> Config {
     }
 }
 
+/// Opens a store file read-only for a command, or prints why it cannot and exits 1.
+func openStore(_ path: String) throws -> ReadingStore {
+    do {
+        return try ReadingStore(readingExisting: path)
+    } catch {
+        printError(error.description)
+        throw ExitCode(1)
+    }
+}
+
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }

@@ -40,13 +40,7 @@ struct ReadingsCommand: ParsableCommand {
                 throw ValidationError("--since '\(since)' is neither a UTC time (2026-11-24T08:00:00Z) nor a duration (10m)")
             }
         }
-        let store: ReadingStore
-        do {
-            store = try ReadingStore(readingExisting: config.store)
-        } catch {
-            printError(error.description)
-            throw ExitCode(1)
-        }
+        let store = try openStore(config.store)
         let readings = try ReadingQuery(device: device.id, channel: channel, since: start).fetch(from: store)
         let units = Dictionary(config.profile(of: device).fields.map { ($0.channel, $0.unit) }) { a, _ in a }
         print(ReadingTable.render(readings, units: units, format: format.rawValue), terminator: "")

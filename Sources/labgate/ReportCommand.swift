@@ -22,13 +22,7 @@ struct ReportCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try config.map(loadConfig) ?? (store == nil ? loadConfig("/etc/labgate/labgate.yaml") : nil)
             let path = store ?? config!.store
-            let opened: ReadingStore
-            do {
-                opened = try ReadingStore(readingExisting: path)
-            } catch {
-                printError(error.description)
-                throw ExitCode(1)
-            }
+            let opened = try openStore(path)
             var handle = FileHandle.standardOutput
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: nil),

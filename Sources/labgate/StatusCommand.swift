@@ -15,13 +15,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let config = try loadConfig(options.config)
-        let store: ReadingStore
-        do {
-            store = try ReadingStore(readingExisting: config.store)
-        } catch {
-            printError(error.description)
-            throw ExitCode(1)
-        }
+        let store = try openStore(config.store)
         guard let statuses = try DeviceStatusStore.fetchAll(from: store) else {
             printError("\(config.store) has no device status yet: run this version of the daemon with this config first")
             throw ExitCode(1)

@@ -19,6 +19,27 @@ private let valid = """
 
 @Suite("the labgate command line", .serialized)
 struct CommandLineTests {
+    @Test("labgate alerts --follow shows each event as it is written, and follows a rotated log")
+    func alertsFollow() async throws {
+        let harness = try Harness(config: valid)
+        let log = try AlertLog(folder: harness.folder)
+        func event(_ device: String) -> AlertEvent {
+            AlertEvent(time: Date(), severity: .critical, event: .deviceUnreachable, device: device, detail: "test")
+        }
+        try log.write(event("OLD-1"))
+        let follower = try Child(arguments: ["alerts", "--config", harness.configPath, "--follow"], folder: harness.folder, name: "follow")
+        defer { follower.kill(SIGTERM) }
+        try await waitFor("the existing event", timeout: .seconds(10)) { follower.stdout.contains("OLD-1") }
+        try log.write(event("NEW-2"))
+        try await waitFor("a new event", timeout: .seconds(10)) { follower.stdout.contains("NEW-2") }
+        try FileManager.default.moveItem(atPath: log.jsonPath, toPath: log.jsonPath + ".1")
+        try log.write(event("ROTATED-3"))
+        try await waitFor("an event in the new file", timeout: .seconds(10)) { follower.stdout.contains("ROTATED-3") }
+        let lines = follower.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines.allSatisfy { $0.contains("CRITICAL device_unreachable") })
+    }
+
     @Test("check-config: every error as FILE:LINE:COL, exit 1; a valid file gets a summary and exit 0")
     func checkConfig() async throws {
         let harness = try Harness(config: valid)

@@ -70,6 +70,13 @@ struct ReloadEndToEndTests {
         #expect(harness.daemon!.stderr.contains("config \(harness.configPath) reloaded: 2 devices on 1 buses"))
         let loads = audit.out.split(separator: "\n").filter { $0.contains("config_loaded") }
         #expect(loads.count == 3, "\(audit.status) \(audit.out) \(audit.err)")
+        // The trail records start, each load with the SHA-256 of the file as loaded, and stop.
+        let actions = try shell("/usr/bin/sqlite3", [harness.storePath, "SELECT action || ' ' || coalesce(new, '') FROM audit ORDER BY seq"])
+        let hash = try shell("/usr/bin/sha256sum", [harness.configPath]).prefix(64)
+        let trail = actions.split(separator: "\n")
+        #expect(trail.first?.hasPrefix("daemon_started") == true)
+        #expect(trail.last?.hasPrefix("daemon_stopped") == true)
+        #expect(trail.filter { $0.hasPrefix("config_loaded") }.last?.contains(String(hash)) == true, "\(trail)")
         // Every poll printed (accepted) by either generation is in the store.
         var stored: Set<String> = []
         for device in ["INC-01", "INC-02"] {
@@ -78,4 +85,17 @@ struct ReloadEndToEndTests {
         let printed = harness.daemon!.stdout.split(separator: "\n").map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
         #expect(Set(printed).subtracting(stored).isEmpty)
     }
+}
+
+/// Runs a tool and returns its standard output.
+private func shell(_ tool: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: tool)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
 }

@@ -113,6 +113,9 @@ public actor ModbusBus {
     public func read(
         unit: Int, table: ModbusTable, address: Int, count: Int, options: TransactionOptions
     ) throws(ModbusError) -> [UInt16] {
+        // Every blocking libmodbus call below must run here, never on Swift's cooperative pool
+        // (checked in debug builds, which the tests run).
+        assert(executor.isCurrent, "ModbusBus.read off its bus thread")
         let context = try connectedContext(options: options)
         pace(options)
         // A reply that came after its request timed out is still in the socket or tty: drop it, or

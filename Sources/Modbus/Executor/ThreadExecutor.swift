@@ -7,6 +7,7 @@ public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
     // Guarded by `condition`.
     private var jobs: [UnownedJob] = []
     private var stopping = false
+    private var thread: pthread_t?
 
     public init(name: String) {
         let thread = Thread { [self] in runLoop() }
@@ -26,6 +27,14 @@ public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
         UnownedSerialExecutor(ordinary: self)
     }
 
+    /// Whether the caller runs on this executor's thread (blocking calls belong there only).
+    public var isCurrent: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let thread else { return false }
+        return pthread_equal(thread, pthread_self()) != 0
+    }
+
     /// Lets the thread end once the jobs already queued have run.
     public func shutdown() {
         condition.lock()
@@ -35,6 +44,9 @@ public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
     }
 
     private func runLoop() {
+        condition.lock()
+        thread = pthread_self()
+        condition.unlock()
         while true {
             condition.lock()
             while jobs.isEmpty && !stopping { condition.wait() }
