@@ -77,7 +77,10 @@ let package = Package(
         // Loopback ports and waiting, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "TestSupport"]),
-        .testTarget(name: "LabGateTests", dependencies: ["LabGate", "TestSupport"]),
+        .testTarget(
+            name: "LabGateTests",
+            dependencies: ["LabGate", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "LabGateSimTests", dependencies: ["LabGateSim", "LabGate", "Modbus", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",

@@ -113,13 +113,14 @@ public enum AuditVerifier {
                 problems.append("readings of seal \(seal) (committed \(when)) were changed: their digest does not match the seal")
             }
         }
-        let cursor = try Row.fetchCursor(db, sql: ReadingSeal.rowsSQL + " ORDER BY r.rowid")
+        let rows = try SealedRows(db: db)
+        let cursor = try Row.fetchCursor(db, sql: SealedRows.sql + " ORDER BY rowid")
         while let row = try cursor.next() {
             report.readings += 1
-            let seal: Int64? = row[7]
+            let seal: Int64? = row[6]
             guard let seal else {
-                let rowid: Int64 = row[8]
-                problems.append("reading row \(rowid) (\(row[0] as String) \(row[1] as String)) belongs to no seal (inserted behind the daemon's back)")
+                let rowid: Int64 = row[7]
+                problems.append("reading row \(rowid) (\(rows.name(row))) belongs to no seal (inserted behind the daemon's back)")
                 continue
             }
             if seal != current {
@@ -131,8 +132,12 @@ public enum AuditVerifier {
                 digest = FieldDigest()
                 count = 0
             }
-            ReadingSeal.add(&digest, row: row)
-            count += 1
+            if rows.add(&digest, row: row) {
+                count += 1
+            } else {
+                let rowid: Int64 = row[7]
+                problems.append("reading row \(rowid) (\(rows.name(row))) names a series that does not exist (changed behind the daemon's back)")
+            }
         }
         finish()
         for (id, sealed) in seals.sorted(by: { $0.key < $1.key }) where !finished.contains(id) && sealed.count > 0 {

@@ -19,23 +19,12 @@ enum ReadingSeal {
         digest.add(lots)
     }
 
-    static let rowsSQL = """
-        SELECT s.device, s.channel, r.time, r.value, q.name, r.detail, ls.lots, r.seal, r.rowid
-        FROM reading r JOIN series s ON s.id = r.series LEFT JOIN quality q ON q.code = r.quality
-        LEFT JOIN lot_set ls ON ls.id = r.lot_set
-        """
-
-    static func add(_ digest: inout FieldDigest, row: Row) {
-        add(
-            &digest, device: row[0], channel: row[1], time: row[2], value: row[3], quality: row[4] ?? "?", detail: row[5],
-            lots: row[6])
-    }
-
-    /// The digest of the readings selected by `condition`, in the order they were written.
-    static func digest(db: Database, rows condition: String) throws -> String {
+    /// The digest of every stored reading, in the order written.
+    static func digestAll(db: Database) throws -> String {
+        let rows = try SealedRows(db: db)
         var digest = FieldDigest()
-        let cursor = try Row.fetchCursor(db, sql: rowsSQL + " WHERE \(condition) ORDER BY r.rowid")
-        while let row = try cursor.next() { add(&digest, row: row) }
+        let cursor = try Row.fetchCursor(db, sql: SealedRows.sql + " ORDER BY rowid")
+        while let row = try cursor.next() { _ = rows.add(&digest, row: row) }
         return digest.hex()
     }
 
@@ -67,5 +56,56 @@ enum ReadingSeal {
             sql: "INSERT INTO reading_seal (id, time, count, digest, prev, hash) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [id, time, count, digest, head.hash, hash])
         return id
+    }
+}
+
+/// Stored readings as their seal covers them (the fields of `ReadingSeal.add`), read without
+/// joins: the device, channel, quality and lots repeat on millions of rows, so their field bytes
+/// are encoded once per store and looked up by id.
+struct SealedRows {
+    /// Columns 0–7: series, time, value, quality, detail, lot_set, seal, rowid.
+    static let sql = "SELECT series, time, value, quality, detail, lot_set, seal, rowid FROM reading"
+
+    private var series: [Int64: [UInt8]] = [:]
+    private var names: [Int64: String] = [:]
+    private var lots: [Int64: [UInt8]] = [:]
+    private var qualities: [Int64: [UInt8]] = [:]
+    private let unknownQuality = FieldDigest.encoded("?")
+    private let noLots = FieldDigest.encoded(nil)
+
+    init(db: Database) throws {
+        for row in try Row.fetchAll(db, sql: "SELECT id, device, channel FROM series") {
+            series[row[0]] = FieldDigest.encoded(row[1], row[2])
+            names[row[0]] = "\(row[1] as String) \(row[2] as String)"
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT id, lots FROM lot_set") {
+            lots[row[0]] = FieldDigest.encoded(row[1])
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT code, name FROM quality") {
+            qualities[row[0]] = FieldDigest.encoded(row[1])
+        }
+    }
+
+    /// Adds one row of `sql` to `digest`; false (and nothing added) when its series does not
+    /// exist, which no reading written by the daemon can have.
+    func add(_ digest: inout FieldDigest, row: Row) -> Bool {
+        guard let series = series[row[0]] else { return false }
+        digest.add(encoded: series)
+        digest.add(row[1] as Int64)
+        digest.add(row[2] as Double?)
+        digest.add(encoded: (row[3] as Int64?).flatMap { qualities[$0] } ?? unknownQuality)
+        digest.add(row[4] as String?)
+        if let lotSet = row[5] as Int64? {
+            // A lot set id that does not exist reads as no lots, as the old join did.
+            digest.add(encoded: lots[lotSet] ?? noLots)
+        } else {
+            digest.add(encoded: noLots)
+        }
+        return true
+    }
+
+    /// "device channel" of a row, for messages.
+    func name(_ row: Row) -> String {
+        names[row[0]] ?? "series \(row[0] as Int64)"
     }
 }

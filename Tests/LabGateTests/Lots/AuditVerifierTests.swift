@@ -28,9 +28,11 @@ private func populatedStore(_ folder: TemporaryFolder) async throws -> ReadingSt
     return store
 }
 
-/// Runs SQL as the sqlite3 shell would: triggers dropped first, nothing through the daemon.
+/// Runs SQL as the sqlite3 shell would (foreign keys not enforced): triggers dropped first,
+/// nothing through the daemon.
 private func tamper(_ store: ReadingStore, _ sql: String) async throws {
     try await store.pool.writeWithoutTransaction { db in
+        try db.execute(sql: "PRAGMA foreign_keys = OFF")
         for trigger in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") {
             try db.execute(sql: "DROP TRIGGER \(trigger)")
         }
@@ -74,6 +76,10 @@ struct AuditVerifierTests {
             ("UPDATE audit SET user = 'mallory' WHERE seq = 1", "audit entry 1 (lot_start lot LOT-1"),
             ("DELETE FROM audit WHERE seq = 2", "audit entry 2 is missing (deleted)"),
             ("DELETE FROM reading_seal WHERE id = 2", "reading seal 2 is missing (deleted)"),
+            ("UPDATE reading SET series = 99 WHERE rowid = 2", "reading row 2 (series 99) names a series that does not exist"),
+            ("UPDATE series SET channel = 'temperature'", "readings of seal 1 (committed"),
+            ("UPDATE lot_set SET lots = 'LOT-2'", "readings of seal 1 (committed"),
+            ("UPDATE quality SET name = 'fine' WHERE code = 0", "readings of seal 1 (committed"),
         ]
         for (sql, expected) in cases {
             let folder = try TemporaryFolder()
