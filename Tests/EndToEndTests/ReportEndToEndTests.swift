@@ -36,6 +36,8 @@ struct ReportEndToEndTests {
         #expect(html.out.contains("door &lt;left&gt; open &amp; feeding"), "the ack comment, escaped")
         #expect(!html.out.contains("door <left>"))
 
+        try await checkInBrowser(html.out, folder: harness.folder)
+
         let jsonPath = harness.folder + "/report.json"
         let json = try await harness.cli(["report", "lot", "LOT-R", "--config", harness.configPath, "--format", "json", "--output", jsonPath])
         #expect(json.status == 0, "\(json.err)")
@@ -73,5 +75,29 @@ struct ReportEndToEndTests {
         #expect(tampered.out.contains("were changed: their digest does not match the seal"))
         #expect(!tampered.out.contains("Integrity OK"))
         #expect(tampered.err.contains("integrity check failed"))
+    }
+
+    /// What a QA reviewer does with the report: opens it in a browser and prints it to PDF.
+    private func checkInBrowser(_ html: String, folder: String) async throws {
+        let browser = try Browser.installed()
+        let page = folder + "/report.html"
+        try html.write(toFile: page, atomically: true, encoding: .utf8)
+        let png = folder + "/report.png"
+        try await browser.screenshot("file://" + page, to: png, width: 1200, height: 2400)
+        let size = try #require(pngSize(png), "a PNG screenshot")
+        #expect(size.width == 1200 && size.height == 2400)
+        try keepScreenshot(png, as: "report.png")
+        let pdf = folder + "/report.pdf"
+        try await browser.printToPDF("file://" + page, to: pdf)
+        let printed = try Data(contentsOf: URL(fileURLWithPath: pdf))
+        #expect(printed.starts(with: Array("%PDF-".utf8)))
+        let text = String(decoding: printed, as: UTF8.self)
+        let pages = text.components(separatedBy: "/Type /Page").count - 1 - (text.components(separatedBy: "/Type /Pages").count - 1)
+        #expect(pages >= 2, "the whole report, on several A4 pages")
+        // Parsed by the browser, the charts survive whole: as many as written, the excursion shaded.
+        let dom = try await browser.dumpDOM("file://" + page)
+        #expect(dom.contains("Lot report: LOT-R"))
+        #expect(dom.components(separatedBy: "<svg").count - 1 == html.components(separatedBy: "<svg").count - 1)
+        #expect(dom.contains("<title>excursion "))
     }
 }

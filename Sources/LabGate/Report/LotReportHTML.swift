@@ -10,8 +10,9 @@ extension LotReport {
             <style>
             body{font:13px/1.4 -apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#111}
             h1{font-size:20px}h2{font-size:16px;border-bottom:1px solid #999;margin-top:28px}h3{font-size:14px}
-            table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}
-            th{background:#eee}.ok{color:#060;font-weight:bold}.fail{color:#b00;font-weight:bold}
+            table{border-collapse:collapse;margin:6px 0;max-width:100%}td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+            .fields{font-size:11px;margin:0;padding:0;list-style:none}.dev th{width:11em;font-weight:normal}.dev{width:100%}
+            th{background:#eee;overflow-wrap:normal}.ok{color:#060;font-weight:bold}.fail{color:#b00;font-weight:bold}
             svg{width:100%;height:auto;border:1px solid #ccc}section{page-break-inside:avoid}
             @media print{body{margin:10mm}h2{page-break-before:auto}}
             </style></head><body>
@@ -105,14 +106,27 @@ extension LotReport {
             let x0 = Double(x(g.start)) ?? 0, x1 = Double(x(g.end)) ?? 0
             s += "<rect x=\"\(String(format: "%.1f", x0))\" y=\"\(top)\" width=\"\(String(format: "%.1f", Swift.max(x1 - x0, 1.5)))\" height=\"\(plot)\" fill=\"url(#h)\"><title>gap \(len(g.seconds)): \(esc(g.reason))</title></rect>"
         }
-        var normal = "", out = ""
+        var normal = "", out = "", trace = ""
+        var previous: (index: Int, mid: Double)?
+        let columnSpan = span / Double(Swift.max(c.chart.count, 1))
         for (i, col) in c.chart.enumerated() {
             guard let mn = col.min, let mx = col.max else { continue }
             let cx = String(format: "%.1f", (Double(i) + 0.5) * step)
             let y0 = y(mx), y1 = mn == mx ? String(format: "%.1f", (Double(y(mn)) ?? 0) + 1) : y(mn)
             let piece = "M\(cx) \(y0)V\(y1)"
             if col.outOfSpec { out += piece } else { normal += piece }
+            // Readings sparser than the columns are joined by a line, broken where data is missing.
+            let mid = (mn + mx) / 2
+            if let previous, i > previous.index + 1 {
+                let after = from.addingTimeInterval(Double(previous.index + 1) * columnSpan)
+                let before = from.addingTimeInterval(Double(i) * columnSpan)
+                if !c.completeness.gaps.contains(where: { $0.start < before && $0.end > after }) {
+                    trace += "M\(String(format: "%.1f", (Double(previous.index) + 0.5) * step)) \(y(previous.mid))L\(cx) \(y(mid))"
+                }
+            }
+            previous = (i, mid)
         }
+        if !trace.isEmpty { s += "<path d=\"\(trace)\" stroke=\"#1f4e9c\" stroke-width=\"1\" fill=\"none\"/>" }
         s += "<path d=\"\(normal)\" stroke=\"#1f4e9c\" stroke-width=\"\(String(format: "%.2f", Swift.max(step, 1)))\" fill=\"none\"/>"
         s += "<path d=\"\(out)\" stroke=\"#c00\" stroke-width=\"\(String(format: "%.2f", Swift.max(step, 1.5)))\" fill=\"none\"/>"
         for limit in limits {
@@ -125,33 +139,62 @@ extension LotReport {
         return s + "</svg>"
     }
 
+    /// One table per deviation, its lifecycle top to bottom (a row per column would not fit a page).
     private func deviationSection() -> String {
         var h = "<h2>Deviations (\(deviations.count))</h2>"
         guard !deviations.isEmpty else { return h + "<p>No deviation names this lot.</p>\n" }
-        h += "<table><tr><th>id</th><th>kind</th><th>device / channel</th><th>limit</th><th>began</th><th>opened</th><th>ended</th><th>duration</th><th>at opening</th><th>worst</th><th>size</th><th>acknowledged</th><th>closed</th><th>state</th></tr>"
         for d in deviations {
-            h += "<tr><td>\(esc(d.id))</td><td>\(esc(d.kind.rawValue))</td><td>\(esc(d.device)) \(esc(d.channel))</td><td>\(esc(limitText(d.limit)))</td>"
-            h += "<td>\(t(Date(millisecondsSince1970: d.start)))</td><td>\(t(Date(millisecondsSince1970: d.opened)))</td>"
-            h += "<td>\(d.end.map { t(Date(millisecondsSince1970: $0)) } ?? "—")</td><td>\(d.duration.map { len(Double($0) / 1000) } ?? "—")</td>"
-            h += "<td>\(n(d.valueAtOpening))</td><td>\(n(d.worst))</td><td>\(d.size.map { String(format: "%.2f", $0) + " " + esc(d.unit ?? "") + "-min" } ?? "—")</td>"
-            h += "<td>\(d.ackedAt.map { t(Date(millisecondsSince1970: $0)) + " " + esc(d.ackedBy ?? "") + ": " + esc(d.ackComment ?? "") } ?? "—")</td>"
-            h += "<td>\(d.closedAt.map { t(Date(millisecondsSince1970: $0)) + " " + esc(d.closedBy ?? "") + ": " + esc(d.impact ?? "") } ?? "—")</td>"
-            h += "<td>\(esc(d.state.rawValue))</td></tr>"
+            let unit = esc(d.unit ?? "")
+            var rows: [(String, String)] = [
+                ("kind", esc(d.kind.rawValue) + (d.critical ? " (critical)" : "")),
+                ("device / channel", "\(esc(d.device)) \(esc(d.channel))"),
+                ("limit", esc(limitText(d.limit))),
+                ("lots", esc(d.lots.joined(separator: ", "))),
+                ("began", t(Date(millisecondsSince1970: d.start))),
+                ("opened", t(Date(millisecondsSince1970: d.opened)) + " at \(n(d.valueAtOpening)) \(unit)"),
+                ("ended", d.end.map { t(Date(millisecondsSince1970: $0)) } ?? "— (still out of spec)"),
+                ("duration", d.duration.map { len(Double($0) / 1000) } ?? "—"),
+                ("worst", "\(n(d.worst)) \(unit)"),
+                ("size", d.size.map { String(format: "%.2f", $0) + " " + unit + "·min beyond the limit" } ?? "—"),
+                ("acknowledged", d.ackedAt.map { t(Date(millisecondsSince1970: $0)) + " by " + esc(d.ackedBy ?? "") + ": " + esc(d.ackComment ?? "") } ?? "—"),
+                ("closed", d.closedAt.map { t(Date(millisecondsSince1970: $0)) + " by " + esc(d.closedBy ?? "") + ": " + esc(d.impact ?? "") } ?? "—"),
+            ]
+            rows.append(("state", esc(d.state.rawValue)))
+            h += "<section><h3>\(esc(d.id))</h3><table class=\"dev\">"
+            h += rows.map { "<tr><th>\($0.0)</th><td>\($0.1)</td></tr>" }.joined() + "</table></section>"
         }
-        return h + "</table>\n"
+        return h + "\n"
     }
 
     private func auditSection() -> String {
         var h = "<h2>Audit entries about the lot (\(audit.count))</h2><table><tr><th>#</th><th>time</th><th>user</th><th>action</th><th>object</th><th>old</th><th>new</th><th>reason</th></tr>"
         for a in audit {
             h += "<tr><td>\(a.seq)</td><td>\(t(a.time))</td><td>\(esc(a.user))</td><td>\(esc(a.action))</td><td>\(esc(a.object))</td>"
-            h += "<td>\(esc(a.old ?? ""))</td><td>\(esc(a.new ?? ""))</td><td>\(esc(a.reason ?? ""))</td></tr>"
+            h += "<td>\(fields(a.old))</td><td>\(fields(a.new))</td><td>\(esc(a.reason ?? ""))</td></tr>"
         }
         return h + "</table>\n"
     }
 
     private func limitText(_ limit: AlertEvent.Limit) -> String {
-        (try? String(decoding: RecordJSON.encoder.encode(limit), as: UTF8.self)) ?? ""
+        "\(limit.name.replacingOccurrences(of: "_", with: " ")) \(n(limit.value)) (\(limit.source))"
+    }
+
+    /// Fields of audit values holding a time in milliseconds since 1970.
+    private static let timeKeys: Set<String> = ["time", "start", "end", "opened", "effective", "ackedAt", "closedAt"]
+
+    /// An audit value (a JSON object) as one "key: value" line per field, escaped; times in
+    /// milliseconds as UTC times.
+    private func fields(_ json: String?) -> String {
+        guard let json, !json.isEmpty else { return "" }
+        guard let object = try? JSONDecoder().decode([String: AuditValue].self, from: Data(json.utf8)) else { return esc(json) }
+        let lines = object.keys.sorted().map { key -> String in
+            var text = object[key]?.text ?? ""
+            if Self.timeKeys.contains(key), case let .integer(ms)? = object[key] {
+                text = UTCTime.format(Date(millisecondsSince1970: ms))
+            }
+            return "<li>\(esc(key)): \(esc(text))</li>"
+        }
+        return "<ul class=\"fields\">" + lines.joined() + "</ul>"
     }
 
     private func bandText(_ b: SpecBand) -> String {
@@ -171,7 +214,7 @@ extension LotReport {
         if s >= 86400 { return "\(s / 86400) d \(s % 86400 / 3600) h \(s % 3600 / 60) min" }
         if s >= 3600 { return "\(s / 3600) h \(s % 3600 / 60) min" }
         if s >= 60 { return "\(s / 60) min \(s % 60) s" }
-        return "\(s) s"
+        return seconds < 10 ? String(format: "%.1f s", seconds) : "\(s) s"
     }
 }
 
@@ -190,4 +233,40 @@ func esc(_ text: String) -> String {
         }
     }
     return out
+}
+
+/// A JSON value of an audit entry, as far as the report shows it.
+private enum AuditValue: Decodable {
+    case bool(Bool), integer(Int64), number(Double), text(String), null, other(String)
+
+    init(from decoder: any Decoder) throws {
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() {
+            self = .null
+        } else if let value = try? single.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? single.decode(Int64.self) {
+            self = .integer(value)
+        } else if let value = try? single.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? single.decode(String.self) {
+            self = .text(value)
+        } else if let value = try? single.decode([String: AuditValue].self) {
+            self = .other("{" + value.keys.sorted().map { "\($0): \(value[$0]?.text ?? "")" }.joined(separator: ", ") + "}")
+        } else {
+            let value = try single.decode([AuditValue].self)
+            self = .other("[" + value.map(\.text).joined(separator: ", ") + "]")
+        }
+    }
+
+    var text: String {
+        switch self {
+        case let .bool(value): "\(value)"
+        case let .integer(value): "\(value)"
+        case let .number(value): "\(value)"
+        case let .text(value): value
+        case .null: "null"
+        case let .other(value): value
+        }
+    }
 }
