@@ -114,12 +114,13 @@ public enum AuditVerifier {
             }
         }
         let rows = try SealedRows(db: db)
-        let cursor = try Row.fetchCursor(db, sql: SealedRows.sql + " ORDER BY rowid")
-        while let row = try cursor.next() {
+        let statement = try db.makeStatement(sql: SealedRows.sql + " ORDER BY rowid")
+        let cursor = try Row.fetchCursor(statement)
+        let row = statement.sqliteStatement
+        while try cursor.next() != nil {
             report.readings += 1
-            let seal: Int64? = row[6]
-            guard let seal else {
-                let rowid: Int64 = row[7]
+            guard let seal = Int64.fromStatement(row, atUncheckedIndex: 6) else {
+                let rowid = Int64(sqliteStatement: row, index: 7)
                 problems.append("reading row \(rowid) (\(rows.name(row))) belongs to no seal (inserted behind the daemon's back)")
                 continue
             }
@@ -135,7 +136,7 @@ public enum AuditVerifier {
             if rows.add(&digest, row: row) {
                 count += 1
             } else {
-                let rowid: Int64 = row[7]
+                let rowid = Int64(sqliteStatement: row, index: 7)
                 problems.append("reading row \(rowid) (\(rows.name(row))) names a series that does not exist (changed behind the daemon's back)")
             }
         }

@@ -31,7 +31,7 @@ struct FieldDigest {
 
     /// A field given as its bytes (UTF-8 text), without making a String of them.
     mutating func add(bytes: UnsafeRawBufferPointer) {
-        Self.appendNumber(UInt64(bytes.count), radix: 10, into: &buffer)
+        Self.digits(UInt64(bytes.count), hex: false) { buffer.append(contentsOf: $0) }
         buffer.append(UInt8(ascii: ":"))
         buffer.append(contentsOf: bytes)
         hashIfFull()
@@ -39,21 +39,13 @@ struct FieldDigest {
 
     mutating func add(_ number: Int64?) {
         guard let number else { return add(nil as String?) }
-        let digits = Self.digitCount(number.magnitude, radix: 10) + (number < 0 ? 1 : 0)
-        Self.appendNumber(UInt64(digits), radix: 10, into: &buffer)
-        buffer.append(UInt8(ascii: ":"))
-        if number < 0 { buffer.append(UInt8(ascii: "-")) }
-        Self.appendNumber(number.magnitude, radix: 10, into: &buffer)
-        hashIfFull()
+        addNumber(number.magnitude, negative: number < 0, hex: false)
     }
 
     /// The exact bits, so that a value is never "equal enough".
     mutating func add(_ value: Double?) {
         guard let bits = value?.bitPattern else { return add(nil as String?) }
-        Self.appendNumber(UInt64(Self.digitCount(bits, radix: 16)), radix: 10, into: &buffer)
-        buffer.append(UInt8(ascii: ":"))
-        Self.appendNumber(bits, radix: 16, into: &buffer)
-        hashIfFull()
+        addNumber(bits, negative: false, hex: true)
     }
 
     /// Bytes already encoded as fields (by `encoded(_:)`), e.g. the same device and channel on
@@ -99,44 +91,40 @@ struct FieldDigest {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    private static func digitCount(_ value: UInt64, radix: Int) -> Int {
-        var count = 1
-        var rest = value
-        if radix == 16 {
-            while rest > 0xf {
-                count += 1
-                rest >>= 4
-            }
-        } else {
-            while rest >= 10 {
-                count += 1
-                rest /= 10
-            }
+    /// A number as a field: `<length>:` then its digits.
+    private mutating func addNumber(_ magnitude: UInt64, negative: Bool, hex: Bool) {
+        Self.digits(magnitude, hex: hex) { digits in
+            // At most 20 digits and a sign: the length is one or two decimal digits.
+            let length = digits.count + (negative ? 1 : 0)
+            if length >= 10 { buffer.append(UInt8(ascii: "0") + UInt8(length / 10)) }
+            buffer.append(UInt8(ascii: "0") + UInt8(length % 10))
+            buffer.append(UInt8(ascii: ":"))
+            if negative { buffer.append(UInt8(ascii: "-")) }
+            buffer.append(contentsOf: digits)
         }
-        return count
+        hashIfFull()
     }
 
-    /// Lower-case digits, no leading zeros (as `String(value, radix:)` writes them), written in
-    /// place from the last digit back.
-    private static func appendNumber(_ value: UInt64, radix: Int, into buffer: inout [UInt8]) {
-        let count = digitCount(value, radix: radix)
-        let end = buffer.count + count
-        buffer.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
-        buffer.withUnsafeMutableBufferPointer { bytes in
+    /// The lower-case digits of `value` without leading zeros (as `String(value, radix:)` writes
+    /// them), made on the stack.
+    private static func digits(_ value: UInt64, hex: Bool, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &scratch) { raw in
+            var index = raw.count
             var rest = value
-            var index = end - 1
-            while rest > 0 {
+            repeat {
                 let digit: UInt8
-                if radix == 16 {
+                if hex {
                     digit = UInt8(truncatingIfNeeded: rest & 0xf)
                     rest >>= 4
                 } else {
                     digit = UInt8(truncatingIfNeeded: rest % 10)
                     rest /= 10
                 }
-                bytes[index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
                 index -= 1
-            }
+                raw[index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+            } while rest > 0
+            body(UnsafeRawBufferPointer(rebasing: raw[index...]))
         }
     }
 }

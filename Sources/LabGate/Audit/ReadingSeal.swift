@@ -23,8 +23,9 @@ enum ReadingSeal {
     static func digestAll(db: Database) throws -> String {
         let rows = try SealedRows(db: db)
         var digest = FieldDigest()
-        let cursor = try Row.fetchCursor(db, sql: SealedRows.sql + " ORDER BY rowid")
-        while let row = try cursor.next() { _ = rows.add(&digest, row: row) }
+        let statement = try db.makeStatement(sql: SealedRows.sql + " ORDER BY rowid")
+        let cursor = try Row.fetchCursor(statement)
+        while try cursor.next() != nil { _ = rows.add(&digest, row: statement.sqliteStatement) }
         return digest.hex()
     }
 
@@ -86,26 +87,24 @@ struct SealedRows {
         }
     }
 
-    /// Adds one row of `sql` to `digest`; false (and nothing added) when its series does not
-    /// exist, which no reading written by the daemon can have.
-    func add(_ digest: inout FieldDigest, row: Row) -> Bool {
-        guard let series = series[row[0]] else { return false }
+    /// Adds the current row of a statement running `sql` to `digest`; false (and nothing added)
+    /// when its series does not exist, which no reading written by the daemon can have. Columns
+    /// are read from the statement itself: this runs for every stored reading.
+    func add(_ digest: inout FieldDigest, row statement: SQLiteStatement) -> Bool {
+        guard let series = series[Int64(sqliteStatement: statement, index: 0)] else { return false }
         digest.add(encoded: series)
-        digest.add(row[1] as Int64)
-        digest.add(row[2] as Double?)
-        digest.add(encoded: (row[3] as Int64?).flatMap { qualities[$0] } ?? unknownQuality)
-        digest.add(row[4] as String?)
-        if let lotSet = row[5] as Int64? {
-            // A lot set id that does not exist reads as no lots, as the old join did.
-            digest.add(encoded: lots[lotSet] ?? noLots)
-        } else {
-            digest.add(encoded: noLots)
-        }
+        digest.add(Int64(sqliteStatement: statement, index: 1))
+        digest.add(Double.fromStatement(statement, atUncheckedIndex: 2))
+        digest.add(encoded: Int64.fromStatement(statement, atUncheckedIndex: 3).flatMap { qualities[$0] } ?? unknownQuality)
+        digest.add(String.fromStatement(statement, atUncheckedIndex: 4))
+        // A lot set id that does not exist reads as no lots, as a join would.
+        digest.add(encoded: Int64.fromStatement(statement, atUncheckedIndex: 5).flatMap { lots[$0] } ?? noLots)
         return true
     }
 
-    /// "device channel" of a row, for messages.
-    func name(_ row: Row) -> String {
-        names[row[0]] ?? "series \(row[0] as Int64)"
+    /// "device channel" of the statement's current row, for messages.
+    func name(_ statement: SQLiteStatement) -> String {
+        let id = Int64(sqliteStatement: statement, index: 0)
+        return names[id] ?? "series \(id)"
     }
 }
