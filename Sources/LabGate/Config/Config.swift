@@ -24,13 +24,16 @@ public struct Config: Sendable {
     /// Readings held in memory while the store cannot be written (disk full); beyond that the
     /// oldest are dropped and the lost interval is recorded in the audit trail.
     public var storeBuffer: Int
+    /// The HTTP listener (metrics, status, wall-screen page); nil when the file has no `http:`.
+    public var http: HTTPSettings?
 
     public init(
         file: String, site: String, store: String, alerts: String, buses: [Bus], devices: [Device],
         profiles: [String: Profile], specs: [String: Spec], control: String? = nil,
-        roles: Roles = Roles(), storeBuffer: Int = Config.defaultStoreBuffer
+        roles: Roles = Roles(), storeBuffer: Int = Config.defaultStoreBuffer, http: HTTPSettings? = nil
     ) {
         self.storeBuffer = storeBuffer
+        self.http = http
         self.file = file
         self.site = site
         self.store = store

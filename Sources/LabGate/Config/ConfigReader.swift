@@ -55,7 +55,7 @@ struct ConfigReader {
 extension ConfigReader {
     static let topKeys = [
         "site", "store", "alerts", "buses", "devices", "profiles", "profile_files", "specs", "control", "roles",
-        "store_buffer",
+        "store_buffer", "http",
     ]
     /// `profiles` may be left out when `profile_files` is given.
     static let requiredTopKeys = ["site", "store", "alerts", "buses", "devices", "profiles"]
@@ -81,10 +81,11 @@ extension ConfigReader {
         let roles = top["roles"].map { readRoles($0) } ?? Roles()
         let storeBuffer = top["store_buffer"] == nil
             ? Config.defaultStoreBuffer : integer("store_buffer", of: top, range: 10...50_000_000)
+        let http = top["http"].flatMap { readHTTP($0) }
         guard errors.isEmpty, let site, let store, let alerts, let storeBuffer else { return nil }
         return Config(
             file: file, site: site, store: store, alerts: alerts, buses: buses, devices: devices,
-            profiles: profiles, specs: specs, control: control, roles: roles, storeBuffer: storeBuffer)
+            profiles: profiles, specs: specs, control: control, roles: roles, storeBuffer: storeBuffer, http: http)
     }
 }
 

@@ -5,9 +5,12 @@ public enum ConfigSummary {
             "site    \(config.site)  (from \(config.file))",
             "store   \(config.store)",
             "alerts  \(config.alerts)",
-            "",
-            "buses",
         ]
+        if let http = config.http {
+            let reach = http.isLoopback ? "this host only" : "REACHABLE FROM THE NETWORK, no authentication"
+            lines.append("http    http://\(http.endpoint)/  (\(reach))")
+        }
+        lines += ["", "buses"]
         let busWidth = config.buses.map(\.id.count).max() ?? 0
         for bus in config.buses {
             let count = config.devices(on: bus.id).count

@@ -37,12 +37,22 @@ struct ConfigReload: Sendable {
         if next.store != running.store { moved.append("store (\(running.store) -> \(next.store))") }
         if next.alerts != running.alerts { moved.append("alerts (\(running.alerts) -> \(next.alerts))") }
         if next.control != running.control { moved.append("control (\(running.control ?? "default") -> \(next.control ?? "default"))") }
+        if next.http?.endpoint != running.http?.endpoint {
+            moved.append("http (\(Self.describe(running.http)) -> \(Self.describe(next.http)))")
+        }
         guard moved.isEmpty else {
             return .failure(Refusal(
                 summary: "it moves \(moved.joined(separator: ", "))",
                 lines: ["\(path): \(moved.joined(separator: ", ")) cannot change on reload: restart labgate to move them"]))
         }
         return .success(next)
+    }
+
+    /// The listener's address is checked at start, when a failure stops the daemon before it
+    /// polls; found taken on a reload, it would leave a running daemon without page or metrics.
+    /// (`refresh` may change: the listener restarts with each generation.)
+    private static func describe(_ http: HTTPSettings?) -> String {
+        http?.endpoint ?? "none"
     }
 
     struct Refusal: Error, Sendable {

@@ -30,7 +30,10 @@ public struct Daemon: Sendable {
     public let store: ReadingStore
     public let writer: ReadingWriter
     public let alerts: AlertLog
-    public let counters = PollCounters()
+    public let counters: PollCounters
+    /// Prometheus metrics, kept only when the config has an HTTP listener to serve them.
+    public let metrics: DaemonMetrics?
+    public let started = Date()
     public let registry: LotRegistry
     public let deviations: DeviationBook
     public let progress = DeviationProgress()
@@ -55,9 +58,12 @@ public struct Daemon: Sendable {
         } else {
             control = nil
         }
+        if let http = config.http { try HTTPServer.checkAddress(http) }
+        metrics = config.http == nil ? nil : DaemonMetrics(startTime: started)
+        counters = PollCounters(observer: metrics)
         self.alerts = try AlertLog(folder: config.alerts)
         self.store = try ReadingStore(path: config.store)
-        self.writer = ReadingWriter(store: store, capacity: config.storeBuffer, user: user)
+        self.writer = ReadingWriter(store: store, capacity: config.storeBuffer, user: user, observer: metrics)
         do {
             registry = LotRegistry(events: try store.pool.read { db in try LotEvent.fetchAll(db) })
         } catch {
@@ -126,12 +132,20 @@ public struct Daemon: Sendable {
             statusEvery: options.statusInterval, logger: logger)
         let adapters = AdapterWatchService(buses: polling.owners, logger: logger)
         // Stopped in reverse order: the watchdog says STOPPING first, then polling stops, then the
-        // pipeline drains and flushes, then the control socket closes and the last status is written.
+        // pipeline drains and flushes, then the HTTP listener and the control socket close and the
+        // last status is written.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: status)]
         if let control {
             services.append(.init(service: ControlServer(
                 path: control, config: config, store: store, registry: registry, deviations: deviations, alerts: alerts,
                 progress: progress, resolver: options.identities, logger: logger)))
+        }
+        if let http = config.http, let metrics {
+            metrics.configure(config)
+            let sources = HTTPServer.Sources(
+                config: config, counters: counters, metrics: metrics, registry: registry, deviations: deviations,
+                progress: progress, writer: writer, started: started)
+            services.append(.init(service: HTTPServer(settings: http, sources: sources, logger: logger)))
         }
         services.append(.init(service: pipeline))
         services.append(.init(service: polling))

@@ -19,13 +19,16 @@ public final class PollCounters: Sendable {
     }
 
     private let state = Mutex<[String: DeviceState]>([:])
+    private let observer: (any PollObserver)?
 
-    public init() {}
+    public init(observer: (any PollObserver)? = nil) {
+        self.observer = observer
+    }
 
     /// Records one transaction (one request sent) and how long it took. Replies (registers or an
     /// exception) go into the latency histogram; timeouts and connection failures do not.
     func transaction(device: String, _ outcome: Result<Void, ModbusError>, duration: Duration, at time: Date = Date()) {
-        state.withLock { all in
+        let replied = state.withLock { all in
             var entry = all[device] ?? DeviceState(status: DeviceStatus(device: device, updated: time))
             var replied = true
             switch outcome {
@@ -51,11 +54,14 @@ public final class PollCounters: Sendable {
                 entry.latency.record(micros)
             }
             all[device] = entry
+            return replied
         }
+        observer?.transaction(device: device, outcome: outcome, duration: duration, replied: replied)
     }
 
     /// Records a poll's outcome and its readings (the latest value of each channel).
     func poll(_ result: PollResult) {
+        observer?.poll(result)
         state.withLock { all in
             var entry = all[result.device] ?? DeviceState(status: DeviceStatus(device: result.device, updated: result.time))
             entry.status.lastPoll = result.time

@@ -17,6 +17,9 @@ public actor ReadingWriter {
     private var seriesIDs: [SeriesKey: Int64] = [:]
     private var lotSetIDs: [String: Int64] = [:]
     private var writing: Task<Known, any Error>?
+    /// The batch of the commit under way: still uncommitted, so part of the backlog.
+    private var inFlight: (count: Int, oldest: Date?) = (0, nil)
+    private let observer: (any StoreObserver)?
     public private(set) var written = 0
 
     struct SeriesKey: Hashable, Sendable {
@@ -43,7 +46,11 @@ public actor ReadingWriter {
         case recovered(failingSince: Date, written: Int, lost: Int)
     }
 
-    public init(store: ReadingStore, batchSize: Int = 1000, capacity: Int = Config.defaultStoreBuffer, user: String = "labgate") {
+    public init(
+        store: ReadingStore, batchSize: Int = 1000, capacity: Int = Config.defaultStoreBuffer, user: String = "labgate",
+        observer: (any StoreObserver)? = nil
+    ) {
+        self.observer = observer
         self.store = store
         self.batchSize = batchSize
         self.capacity = max(capacity, 1)
@@ -83,10 +90,18 @@ public actor ReadingWriter {
             }
         }
         pending.removeFirst(excess)
+        observer?.dropped(readings: excess)
     }
 
     /// Readings accepted and waiting for a flush to take them.
     public var pendingCount: Int { pending.count }
+
+    /// Everything accepted and not yet committed, and the time of its oldest reading.
+    public func backlog() -> StoreBacklog {
+        let queued = pending.lazy.map(\.time).min()
+        let oldest = [queued, inFlight.oldest].compactMap { $0 }.min()
+        return StoreBacklog(held: pending.count + inFlight.count, oldest: oldest)
+    }
 
     /// Commits everything queued in one transaction. Flushes run one at a time (the periodic
     /// flusher, a full batch and shutdown may ask at once); readings queued meanwhile wait for
@@ -114,12 +129,17 @@ public actor ReadingWriter {
             }
         }
         writing = task
-        defer { if writing == task { writing = nil } }
+        inFlight = (batch.count, batch.lazy.map(\.time).min())
+        defer {
+            if writing == task { writing = nil }
+            inFlight = (0, nil)
+        }
         do {
             let created = try await task.value
             seriesIDs.merge(created.series) { old, _ in old }
             lotSetIDs.merge(created.lotSets) { old, _ in old }
             written += batch.count
+            if !batch.isEmpty { observer?.committed(readings: batch.count) }
             let dropped = losses.reduce(0) { $0 + $1.interval.count }
             for loss in losses { lost[loss.key] = nil }
             if let since = failingSince {
