@@ -151,22 +151,22 @@ public enum StatusPage {
     private static func row(_ channel: StatusSnapshot.ChannelView, now: Date) -> String {
         let unit = channel.unit.isEmpty ? "" : " " + channel.unit
         let rowClass = channel.inSpec == false ? "out" : channel.value == nil ? "none" : "in"
-        var value: String
+        // The band goes under the value, not beside it: a tile is a quarter of a screen wide.
+        var cell: String
         if let number = channel.value {
-            value = "<span class=\"value\">\(esc(AlertFormatter.number(number)))</span>\(esc(unit))"
-            if let breached = channel.breached {
-                let side = breached.hasSuffix("low") ? "▼ " : "▲ "
-                value = "<span class=\"flag\">\(side)</span>" + value
-            }
+            cell = "<span class=\"reading\">"
+            if let breached = channel.breached { cell += "<span class=\"flag\">\(breached.hasSuffix("low") ? "▼ " : "▲ ")</span>" }
+            cell += "<span class=\"value\">\(esc(AlertFormatter.number(number)))</span>\(esc(unit))</span>"
         } else {
-            value = "<span class=\"value\">—</span> \(words(channel.quality))"
+            cell = "<span class=\"reading\"><span class=\"value\">—</span></span><span class=\"why\">\(words(channel.quality))"
             if let good = channel.lastGoodValue, let time = channel.lastGoodTime {
-                value += "<br><span class=\"last-good\">last good \(esc(AlertFormatter.number(good) + unit)) "
+                cell += "<br><span class=\"last-good\">last good \(esc(AlertFormatter.number(good) + unit)) "
                     + "\(esc(DeviceStatusReport.age(now.timeIntervalSince(time))))</span>"
             }
+            cell += "</span>"
         }
-        return "<tr class=\"\(rowClass)\"><th>\(esc(channel.channel))</th><td>\(value)</td>"
-            + "<td class=\"band\">\(esc(band(channel.limits, unit: unit)))</td></tr>\n"
+        cell += "<span class=\"band\">\(esc(band(channel.limits, unit: unit)))</span>"
+        return "<tr class=\"\(rowClass)\"><th>\(esc(channel.channel))</th><td>\(cell)</td></tr>\n"
     }
 
     /// Why a channel has no value, in an operator's words.

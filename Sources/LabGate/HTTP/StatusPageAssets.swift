@@ -22,7 +22,7 @@ enum StatusPageAssets {
         .deviations li.open { color: #ffcdd2; }
         .deviations li.recovered, .deviations li.acknowledged { color: #ffe082; }
         .deviations .id { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-weight: 700; }
-        .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(22em, 1fr)); gap: .8em; }
+        .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(17em, 1fr)); gap: .8em; }
         .tile { border-radius: .4em; padding: .5em .8em; border: .25em solid transparent; }
         .tile h2 { margin: 0; font-size: 1.8em; }
         .tile .kind { font-size: .5em; font-weight: 400; opacity: .85; }
@@ -33,9 +33,11 @@ enum StatusPageAssets {
         .tile.stale { background: #37474f; border: .25em dashed #b0bec5; color: #eceff1; }
         .channels { width: 100%; border-collapse: collapse; }
         .channels th { text-align: left; font-weight: 400; padding-right: .5em; white-space: nowrap; }
-        .channels td { padding: .05em .3em; }
-        .channels .value { font-size: 2em; font-weight: 700; font-variant-numeric: tabular-nums; }
-        .channels .band { text-align: right; opacity: .9; white-space: nowrap; }
+        .channels th, .channels td { padding: .1em .3em; vertical-align: baseline; }
+        .channels .reading { white-space: nowrap; }
+        .channels .value { font-size: 1.8em; font-weight: 700; font-variant-numeric: tabular-nums; }
+        .channels .band, .channels .why { display: block; font-size: .85em; opacity: .9; }
+        .channels .why { font-weight: 700; opacity: 1; }
         .channels tr.out td { text-decoration: underline; font-weight: 800; }
         .channels .flag { font-size: 1.4em; }
         .last-good { font-size: .85em; }

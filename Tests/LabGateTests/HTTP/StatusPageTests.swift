@@ -31,7 +31,7 @@ struct StatusPageTests {
         let out = StatusPage.render(snapshot(answered("INC-01", at: now, ["temperature": 37, "co2": 4.2])))
         #expect(tileClass(out) == "tile out_of_spec")
         #expect(out.contains("OUT OF SPEC: co2"))
-        #expect(out.contains("<tr class=\"out\"><th>co2</th><td><span class=\"flag\">▼ </span><span class=\"value\">4.20</span> %</td><td class=\"band\">4.5 – 5.5 % (critical &lt; 2)</td></tr>"))
+        #expect(out.contains("<tr class=\"out\"><th>co2</th><td><span class=\"reading\"><span class=\"flag\">▼ </span><span class=\"value\">4.20</span> %</span><span class=\"band\">4.5 – 5.5 % (critical &lt; 2)</span></td></tr>"))
 
         let never = StatusPage.render(snapshot(nil))
         #expect(tileClass(never) == "tile fault")
@@ -43,7 +43,7 @@ struct StatusPageTests {
         let backoff = StatusPage.render(snapshot(failing))
         #expect(tileClass(backoff) == "tile fault")
         #expect(backoff.contains("NO ANSWER (3 polls), next try in 30 s"))
-        #expect(backoff.contains("<span class=\"value\">—</span> no answer"), "the quality in an operator's words")
+        #expect(backoff.contains("<span class=\"value\">—</span></span><span class=\"why\">no answer"), "the quality in an operator's words")
 
         let stale = StatusPage.render(snapshot(answered("INC-01", at: now.addingTimeInterval(-300), ["temperature": 37, "co2": 5])))
         #expect(tileClass(stale) == "tile stale")
