@@ -8,14 +8,38 @@ extension LotReport {
         lot: String, store: ReadingStore, config: Config?, columns: Int = 1200, now: Date = Date(),
         verify: Bool = true
     ) async throws -> LotReport {
-        // The verifier reads the whole store; it runs beside the gathering (another core).
+        // The verifier reads the whole store; it and each channel's readings are read on
+        // connections of their own, side by side (a 6-week lot is 1.45 M readings).
         async let integrity = verify ? Self.integrity(store) : nil
-        let gathered = try await store.pool.read { db in
-            try gatherRecords(lot: lot, db: db, config: config, columns: columns, now: now)
+        let plan = try await store.pool.read { db in try Self.plan(lot: lot, db: db, config: config, now: now) }
+        let channels = try await withThrowingTaskGroup(of: (Int, Int, ChannelReport).self) { group in
+            for (p, placement) in plan.placements.enumerated() {
+                for (c, job) in placement.channels.enumerated() {
+                    group.addTask {
+                        let data = try await store.pool.read { db in
+                            try SeriesData.fetch(db, series: job.series, from: placement.start, to: placement.until, lotSets: plan.lotSets)
+                        }
+                        return (p, c, job.report(data, from: placement.start, to: placement.until, columns: columns))
+                    }
+                }
+            }
+            var reports = plan.placements.map { [ChannelReport?](repeating: nil, count: $0.channels.count) }
+            for try await (p, c, report) in group { reports[p][c] = report }
+            return reports
         }
+        let placements = zip(plan.placements, channels).map { placement, channels in
+            PlacementReport(
+                device: placement.placement.device, spec: placement.placement.spec,
+                start: Date(millisecondsSince1970: placement.start), end: placement.placement.end.map(Date.init(millisecondsSince1970:)),
+                until: Date(millisecondsSince1970: placement.until), startedBy: placement.placement.startedBy,
+                endedBy: placement.placement.endedBy, correctedBy: placement.placement.correctedBy,
+                channels: channels.compactMap { $0 })
+        }
+        let devices = Set(placements.map(\.device))
+        let records = try await store.pool.read { db in try Self.records(lot: lot, devices: devices, db: db) }
         var report = LotReport(
-            lot: lot, generated: now, site: config?.site, store: store.path, placements: gathered.placements,
-            deviations: gathered.deviations, audit: gathered.audit,
+            lot: lot, generated: now, site: config?.site, store: store.path, placements: placements,
+            deviations: records.deviations, audit: records.audit,
             integrity: Integrity(
                 ok: true, problems: [], auditEntries: 0, readingsChecked: 0, auditHead: FieldDigest.zero,
                 auditHeadSeq: 0, readingSealHead: FieldDigest.zero))
@@ -27,60 +51,80 @@ extension LotReport {
         public var description: String
     }
 
-    private struct Records: Sendable {
-        var placements: [PlacementReport]
-        var deviations: [DeviationRecord]
-        var audit: [AuditEntry]
+    /// What to read: the lot's placements, each with its device's channels.
+    private struct Plan: Sendable {
+        struct PlannedPlacement: Sendable {
+            var placement: Placement
+            var start: Int64
+            var until: Int64
+            var channels: [ChannelJob]
+        }
+
+        var placements: [PlannedPlacement]
+        /// The lot sets naming the lot, as an SQL list.
+        var lotSets: String
     }
 
-    private static func gatherRecords(lot: String, db: Database, config: Config?, columns: Int, now: Date) throws -> Records {
+    /// One channel of a placement: where its readings are and what to judge them by.
+    private struct ChannelJob: Sendable {
+        var series: Int64
+        var channel: String
+        var unit: String
+        var band: SpecBand?
+        var every: Double?
+
+        func report(_ data: SeriesData, from: Int64, to: Int64, columns: Int) -> ChannelReport {
+            let every = self.every ?? LotStatistics.medianSpacing(data.times).map { Double($0) / 1000 } ?? 0
+            let isTemperature = channel == "temperature" || unit == "°C"
+            return ChannelReport(
+                channel: channel, unit: unit, band: band, every: every, everyInferred: self.every == nil,
+                statistics: LotStatistics.summarize(data, band: band, temperature: isTemperature),
+                completeness: LotStatistics.completeness(data, from: from, to: to, everyMS: Int64(every * 1000)),
+                excursions: LotStatistics.excursions(data, band: band),
+                chart: LotStatistics.downsample(data, from: from, to: to, columns: columns, band: band))
+        }
+    }
+
+    private static func plan(lot: String, db: Database, config: Config?, now: Date) throws -> Plan {
         let events = try LotEvent.fetchAll(db, lot: lot)
         guard !events.isEmpty else { throw NotFound(description: "no lot '\(lot)' in the store") }
         let lotSets = try Row.fetchAll(db, sql: "SELECT id, lots FROM lot_set").compactMap { row -> Int64? in
             let lots: String = row[1]
             return lots.split(separator: ",").contains(where: { $0 == lot }) ? row[0] : nil
         }
-        let setList = lotSets.isEmpty ? "NULL" : lotSets.map(String.init).joined(separator: ",")
         let nowMS = now.millisecondsSince1970
-        var placements: [PlacementReport] = []
-        for placement in Placement.fold(events) {
-            let until = placement.end ?? max(nowMS, placement.start)
+        let placements = try Placement.fold(events).map { placement in
             let device = config?.device(placement.device)
             let spec = config?.specs[placement.spec]
             let series = try Row.fetchAll(
                 db, sql: "SELECT id, channel FROM series WHERE device = ? ORDER BY channel", arguments: [placement.device])
-            var channels: [ChannelReport] = []
-            for row in series {
-                let id: Int64 = row[0]
+            let channels = series.map { row -> ChannelJob in
                 let channel: String = row[1]
-                let data = try SeriesData.fetch(db, series: id, from: placement.start, to: until, lotSets: setList)
                 let field = device.flatMap { config?.profile(of: $0).field(channel) }
-                let limits = spec?.limits[channel]
-                let band = limits.map {
+                let band = spec?.limits[channel].map {
                     SpecBand(low: $0.low?.value, high: $0.high?.value, criticalLow: $0.criticalLow, criticalHigh: $0.criticalHigh)
                 }
-                let configured = device.map { Double($0.every.components.seconds) + Double($0.every.components.attoseconds) / 1e18 }
-                let every = configured ?? LotStatistics.medianSpacing(data.times).map { Double($0) / 1000 } ?? 0
-                let unit = field?.unit ?? ""
-                let isTemperature = channel == "temperature" || unit == "°C"
-                channels.append(ChannelReport(
-                    channel: channel, unit: unit, band: band, every: every, everyInferred: configured == nil,
-                    statistics: LotStatistics.summarize(data, band: band, temperature: isTemperature),
-                    completeness: LotStatistics.completeness(data, from: placement.start, to: until, everyMS: Int64(every * 1000)),
-                    excursions: LotStatistics.excursions(data, band: band),
-                    chart: LotStatistics.downsample(data, from: placement.start, to: until, columns: columns, band: band)))
+                let every = device.map { Double($0.every.components.seconds) + Double($0.every.components.attoseconds) / 1e18 }
+                return ChannelJob(series: row[0], channel: channel, unit: field?.unit ?? "", band: band, every: every)
             }
-            placements.append(PlacementReport(
-                device: placement.device, spec: placement.spec, start: Date(millisecondsSince1970: placement.start),
-                end: placement.end.map(Date.init(millisecondsSince1970:)), until: Date(millisecondsSince1970: until),
-                startedBy: placement.startedBy, endedBy: placement.endedBy, correctedBy: placement.correctedBy,
-                channels: channels))
+            return Plan.PlannedPlacement(
+                placement: placement, start: placement.start, until: placement.end ?? max(nowMS, placement.start),
+                channels: channels)
         }
+        return Plan(placements: placements, lotSets: lotSets.isEmpty ? "NULL" : lotSets.map(String.init).joined(separator: ","))
+    }
+
+    private struct Records: Sendable {
+        var deviations: [DeviationRecord]
+        var audit: [AuditEntry]
+    }
+
+    private static func records(lot: String, devices: Set<String>, db: Database) throws -> Records {
         let deviations = try String.fetchAll(db, sql: "SELECT record FROM deviation ORDER BY start, id")
             .compactMap { try? AuditJSON.decode(DeviationRecord.self, $0) }
             .filter { $0.lots.contains(lot) }
         var objects = ["lot \(lot)"] + deviations.map { "deviation \($0.id)" }
-        objects += Set(placements.map(\.device)).sorted().flatMap { device in
+        objects += devices.sorted().flatMap { device in
             (try? String.fetchAll(db, sql: "SELECT channel FROM series WHERE device = ?", arguments: [device]))?
                 .map { "series \(device) \($0)" } ?? []
         }
@@ -88,7 +132,7 @@ extension LotReport {
         let audit = try Row.fetchAll(
             db, sql: "SELECT * FROM audit WHERE object IN (\(marks)) ORDER BY seq", arguments: StatementArguments(objects))
             .map(AuditTrail.entry)
-        return Records(placements: placements, deviations: deviations, audit: audit)
+        return Records(deviations: deviations, audit: audit)
     }
 
     static func integrity(_ store: ReadingStore) async throws -> Integrity {
