@@ -55,6 +55,11 @@ struct FieldDigest {
         hashIfFull()
     }
 
+    mutating func add(encoded bytes: UnsafeRawBufferPointer) {
+        buffer.append(contentsOf: bytes)
+        hashIfFull()
+    }
+
     /// The field encoding of `fields`, to be added many times with `add(encoded:)`.
     static func encoded(_ fields: String?...) -> [UInt8] {
         var digest = FieldDigest()

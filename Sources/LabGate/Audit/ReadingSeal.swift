@@ -67,23 +67,35 @@ struct SealedRows {
     /// Columns 0–7: series, time, value, quality, detail, lot_set, seal, rowid.
     static let sql = "SELECT series, time, value, quality, detail, lot_set, seal, rowid FROM reading"
 
-    private var series: [Int64: [UInt8]] = [:]
+    /// Every encoded field, back to back; the tables below say where each id's bytes are.
+    /// (Looking up byte arrays in dictionaries cost more per row than hashing the row.)
+    private var bytes: [UInt8] = []
+    private var series = SpanTable()
+    private var lots = SpanTable()
+    private var qualities = SpanTable()
     private var names: [Int64: String] = [:]
-    private var lots: [Int64: [UInt8]] = [:]
-    private var qualities: [Int64: [UInt8]] = [:]
-    private let unknownQuality = FieldDigest.encoded("?")
-    private let noLots = FieldDigest.encoded(nil)
+    private var unknownQuality = 0..<0
+    private var noLots = 0..<0
 
     init(db: Database) throws {
+        var bytes: [UInt8] = []
+        func store(_ encoded: [UInt8]) -> Range<Int> {
+            let start = bytes.count
+            bytes += encoded
+            return start..<bytes.count
+        }
+        defer { self.bytes = bytes }
+        unknownQuality = store(FieldDigest.encoded("?"))
+        noLots = store(FieldDigest.encoded(nil))
         for row in try Row.fetchAll(db, sql: "SELECT id, device, channel FROM series") {
-            series[row[0]] = FieldDigest.encoded(row[1], row[2])
+            series[row[0]] = store(FieldDigest.encoded(row[1], row[2]))
             names[row[0]] = "\(row[1] as String) \(row[2] as String)"
         }
         for row in try Row.fetchAll(db, sql: "SELECT id, lots FROM lot_set") {
-            lots[row[0]] = FieldDigest.encoded(row[1])
+            lots[row[0]] = store(FieldDigest.encoded(row[1]))
         }
         for row in try Row.fetchAll(db, sql: "SELECT code, name FROM quality") {
-            qualities[row[0]] = FieldDigest.encoded(row[1])
+            qualities[row[0]] = store(FieldDigest.encoded(row[1]))
         }
     }
 
@@ -92,13 +104,17 @@ struct SealedRows {
     /// are read from the statement itself: this runs for every stored reading.
     func add(_ digest: inout FieldDigest, row statement: SQLiteStatement) -> Bool {
         guard let series = series[Int64(sqliteStatement: statement, index: 0)] else { return false }
-        digest.add(encoded: series)
-        digest.add(Int64(sqliteStatement: statement, index: 1))
-        digest.add(Double.fromStatement(statement, atUncheckedIndex: 2))
-        digest.add(encoded: Int64.fromStatement(statement, atUncheckedIndex: 3).flatMap { qualities[$0] } ?? unknownQuality)
-        digest.add(String.fromStatement(statement, atUncheckedIndex: 4))
+        let quality = Int64.fromStatement(statement, atUncheckedIndex: 3).flatMap { qualities[$0] } ?? unknownQuality
         // A lot set id that does not exist reads as no lots, as a join would.
-        digest.add(encoded: Int64.fromStatement(statement, atUncheckedIndex: 5).flatMap { lots[$0] } ?? noLots)
+        let lots = Int64.fromStatement(statement, atUncheckedIndex: 5).flatMap { self.lots[$0] } ?? noLots
+        bytes.withUnsafeBytes { all in
+            digest.add(encoded: UnsafeRawBufferPointer(rebasing: all[series]))
+            digest.add(Int64(sqliteStatement: statement, index: 1))
+            digest.add(Double.fromStatement(statement, atUncheckedIndex: 2))
+            digest.add(encoded: UnsafeRawBufferPointer(rebasing: all[quality]))
+            digest.add(String.fromStatement(statement, atUncheckedIndex: 4))
+            digest.add(encoded: UnsafeRawBufferPointer(rebasing: all[lots]))
+        }
         return true
     }
 
@@ -106,5 +122,28 @@ struct SealedRows {
     func name(_ statement: SQLiteStatement) -> String {
         let id = Int64(sqliteStatement: statement, index: 0)
         return names[id] ?? "series \(id)"
+    }
+}
+
+/// Ranges by row id: an array for the small dense ids SQLite hands out, a dictionary for any
+/// other (a row inserted by hand with an id of 10^12 must not allocate 10^12 slots).
+private struct SpanTable {
+    private var dense: [Range<Int>?] = []
+    private var sparse: [Int64: Range<Int>] = [:]
+    private static let denseLimit: Int64 = 1 << 20
+
+    subscript(id: Int64) -> Range<Int>? {
+        get {
+            if id >= 0, id < dense.count { return dense[Int(id)] }
+            return sparse[id]
+        }
+        set {
+            if id >= 0, id < Self.denseLimit {
+                if id >= dense.count { dense += Array(repeating: nil, count: Int(id) - dense.count + 1) }
+                dense[Int(id)] = newValue
+            } else {
+                sparse[id] = newValue
+            }
+        }
     }
 }
