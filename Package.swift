@@ -47,6 +47,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the store writer's insert loop (GRDB's prepared statement).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -73,8 +75,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // RTU bus efficiency benchmark (scripts/bench-rtu, BENCHMARKS.md).
-        .executableTarget(name: "labgate-bench", dependencies: ["Modbus", "LabGate", "LabGateSim"]),
+        // Benchmarks (BENCHMARKS.md): RTU bus efficiency (scripts/bench-rtu), Modbus TCP polling
+        // against direct libmodbus and pymodbus (scripts/bench-tcp), store ingest (scripts/bench-store).
+        .executableTarget(
+            name: "labgate-bench",
+            dependencies: [
+                "Modbus", "CModbus", "LabGate", "LabGateSim",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Lot report generation time on a 6-week store (scripts/bench-report, BENCHMARKS.md).
         .executableTarget(name: "labgate-bench-report", dependencies: ["LabGate"]),
         // Loopback ports and waiting, shared by the test targets.

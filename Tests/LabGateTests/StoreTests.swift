@@ -90,3 +90,31 @@ func concurrentFlushes() async throws {
     #expect(stored.count == 500)
     #expect(Set(stored.map(\.time)).count == 500)
 }
+
+@Test("each reading keeps its own lots and text through the writer's bound insert, and its seal verifies")
+func lotsAndTextThroughTheBoundInsert() async throws {
+    let folder = try TemporaryFolder()
+    let store = try ReadingStore(path: folder.path + "/store.sqlite")
+    let writer = ReadingWriter(store: store, batchSize: 5)
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    // Consecutive readings with equal, different, unsorted and no lots: the joined lot text is
+    // reused only for an equal list.
+    let lots: [[String]] = [["LOT-B", "LOT-A"], ["LOT-B", "LOT-A"], ["LOT-A"], [], ["LOT-A"], ["LOT-C", "LOT-A", "LOT-B"], []]
+    let readings = lots.enumerated().map { i, lots in
+        i == 3
+            ? Reading(device: "INC-01", channel: "co2", time: t0.addingTimeInterval(Double(i)), value: nil,
+                      quality: .exception, detail: "exception 2 (illegal data address) — «°C»", lots: lots)
+            : Reading(device: "INC-01", channel: "co2", time: t0.addingTimeInterval(Double(i)), value: -0.0 + Double(i) * 1e-7,
+                      quality: .good, lots: lots)
+    }
+    try await writer.append(readings)
+    try await writer.flush()
+
+    let back = try ReadingQuery(device: "INC-01").fetch(from: store)
+    #expect(back.map(\.lots) == lots.map { $0.sorted() })
+    #expect(back.map(\.value) == readings.map(\.value))
+    #expect(back[3].detail == "exception 2 (illegal data address) — «°C»")
+    #expect(back[3].quality == .exception)
+    let report = try await AuditVerifier.verify(store)
+    #expect(report.ok, "\(report.problems)")
+}

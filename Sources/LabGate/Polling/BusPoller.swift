@@ -15,12 +15,19 @@ struct BusPoller: Sendable {
     let counters: PollCounters
     let heartbeat: SchedulerHeartbeat
 
+    /// Longest a bus behind its schedule keeps its owner without yielding.
+    static let fairness = Duration.milliseconds(10)
+
+    /// Runs on the bus owner's own thread (isolated to it): its reads are then plain calls, not a
+    /// hop to that thread and back for every transaction (BENCHMARKS.md, Modbus TCP polling).
+    /// Nothing here blocks but the bus's own libmodbus calls, as before.
     func run(deliver: @Sendable (PollingEvent) -> Void, missed: @Sendable (String, Int) -> Void) async {
-        await run(reader: bus, deliver: deliver, missed: missed)
+        await run(reader: bus, deliver: deliver, missed: missed, isolation: bus)
     }
 
     func run(
-        reader: some RegisterReader, deliver: @Sendable (PollingEvent) -> Void, missed: @Sendable (String, Int) -> Void
+        reader: some RegisterReader, deliver: @Sendable (PollingEvent) -> Void, missed: @Sendable (String, Int) -> Void,
+        isolation: isolated (any Actor)? = #isolation
     ) async {
         let clock = ContinuousClock()
         var pollers = pollers
@@ -30,12 +37,23 @@ struct BusPoller: Sendable {
         let pollBound = pollers.map(\.worstCase).max() ?? .zero
         defer { heartbeat.finished(bus: bus.name) }
         var adapterReturns = bus.adapterReturns
+        var lastSuspension = clock.now
         while !Task.isCancelled, let (index, slot) = schedule.next {
             heartbeat.expect(bus: bus.name, backBy: max(slot, clock.now) + pollBound + .seconds(5))
-            do {
-                try await clock.sleep(until: slot)
-            } catch {
-                return
+            // A slot already due (a late poll, a device polled back to back) runs at once: a
+            // sleep would only go through a timer. A bus that stays behind its schedule still
+            // yields every `fairness`, so that the bus owner's other callers (an adapter plugged
+            // in again) get their turn; not at every poll, as a yield is two hops between threads.
+            if slot > clock.now {
+                do {
+                    try await clock.sleep(until: slot)
+                } catch {
+                    return
+                }
+                lastSuspension = clock.now
+            } else if lastSuspension.duration(to: clock.now) > Self.fairness {
+                await Task.yield()
+                lastSuspension = clock.now
             }
             // The adapter was plugged in again: its devices are worth asking at once.
             if bus.adapterReturns != adapterReturns {
@@ -53,7 +71,8 @@ struct BusPoller: Sendable {
                 _ = schedule.completed(index, now: clock.now)
                 continue
             }
-            let result = await pollers[index].poll(on: reader, counters: counters, probe: backoffs[index].isProbing)
+            let result = await pollers[index].poll(
+                on: reader, counters: counters, probe: backoffs[index].isProbing, isolation: isolation)
             if result.failure == nil {
                 backoffs[index].answered()
             } else {

@@ -44,7 +44,12 @@ struct DevicePoller: Sendable {
             + device.minGap * max(fields.count, requests.count)
     }
 
-    mutating func poll(on reader: some RegisterReader, counters: PollCounters, probe: Bool = false) async -> PollResult {
+    /// Runs in the caller's isolation (the bus owner's, under `BusPoller`), so that reading from
+    /// the bus costs no hop between threads.
+    mutating func poll(
+        on reader: some RegisterReader, counters: PollCounters, probe: Bool = false,
+        isolation: isolated (any Actor)? = #isolation
+    ) async -> PollResult {
         // Whole milliseconds, as stored: the time alerts and printouts show is the stored one.
         let time = Date(millisecondsSince1970: Date().millisecondsSince1970)
         let instant = ContinuousClock.now
@@ -63,7 +68,7 @@ struct DevicePoller: Sendable {
                 readings += request.fields.map { reading($0, time: time, quality: giveUp.quality, detail: detail) }
                 continue
             }
-            switch await read(request, on: reader, counters: counters, probe: probe) {
+            switch await read(request, on: reader, counters: counters, probe: probe, isolation: isolation) {
             case let .success(words):
                 answered = true
                 for field in request.fields {
@@ -109,6 +114,10 @@ struct DevicePoller: Sendable {
     }
 
     private func inProfileOrder(_ readings: [Reading]) -> [Reading] {
+        // The usual case (every field answered in its own request order): nothing to sort.
+        if readings.count == fields.count, zip(readings, fields).allSatisfy({ $0.channel == $1.channel }) {
+            return readings
+        }
         let order = Dictionary(fields.enumerated().map { ($1.channel, $0) }) { first, _ in first }
         return readings.enumerated()
             .sorted { (order[$0.element.channel] ?? Int.max, $0.offset) < (order[$1.element.channel] ?? Int.max, $1.offset) }
@@ -126,7 +135,8 @@ struct DevicePoller: Sendable {
 
     /// One request with the device's retries; every attempt is counted as a transaction.
     private func read(
-        _ request: PlannedRequest, on reader: some RegisterReader, counters: PollCounters, probe: Bool
+        _ request: PlannedRequest, on reader: some RegisterReader, counters: PollCounters, probe: Bool,
+        isolation: isolated (any Actor)?
     ) async -> Result<[UInt16], ModbusError> {
         var retriesLeft = probe ? 0 : device.retries
         var busyLeft = device.busyRetries

@@ -78,8 +78,12 @@ public final class ReadingStore: Sendable {
 }
 
 extension Quality {
-    /// The code stored in the `reading` table (the `quality` table names each one).
-    var code: Int { Quality.allCases.firstIndex(of: self)! }
+    /// The code stored in the `reading` table (the `quality` table names each one): its position
+    /// in `allCases`.
+    var code: Int { Self.all.firstIndex(of: self)! }
+
+    /// `allCases` made once (the writer asks for every reading's code).
+    private static let all = allCases
 
     init?(code: Int) {
         guard Quality.allCases.indices.contains(code) else { return nil }

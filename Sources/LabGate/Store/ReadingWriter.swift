@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The store's single writer: collects readings and commits them in batched transactions.
 /// A failed commit (a full disk) keeps its batch and retries it on the next flush. At most
@@ -46,9 +47,16 @@ public actor ReadingWriter {
         case recovered(failingSince: Date, written: Int, lost: Int)
     }
 
+    /// Readings that make `append` commit at once, without waiting for the periodic flush (the
+    /// daemon's is every second, which bounds how long an accepted reading waits either way).
+    /// Only a heavy load reaches it; then each commit (one fsync of the WAL) carries this many
+    /// readings: at 1000 the fsyncs alone held the writer under 110,000 readings/s on a shared
+    /// virtual disk (BENCHMARKS.md, store ingest).
+    public static let defaultBatchSize = 10_000
+
     public init(
-        store: ReadingStore, batchSize: Int = 1000, capacity: Int = Config.defaultStoreBuffer, user: String = "labgate",
-        observer: (any StoreObserver)? = nil
+        store: ReadingStore, batchSize: Int = ReadingWriter.defaultBatchSize, capacity: Int = Config.defaultStoreBuffer,
+        user: String = "labgate", observer: (any StoreObserver)? = nil
     ) {
         self.observer = observer
         self.store = store
@@ -177,6 +185,10 @@ public actor ReadingWriter {
 
     /// Inserts a batch, each reading with its lot set, and seals it (see `ReadingSeal`) in the
     /// same transaction.
+    ///
+    /// The loop binds each row through SQLite's C API on GRDB's prepared statement: building a
+    /// `StatementArguments` of boxed values per reading cost more than the insert itself
+    /// (BENCHMARKS.md, store ingest).
     private static func insert(_ batch: [Reading], known: Known, db: Database) throws -> Known {
         var ids = known
         var created = Known()
@@ -184,6 +196,9 @@ public actor ReadingWriter {
         var digest = FieldDigest()
         let insert = try db.cachedStatement(
             sql: "INSERT INTO reading (series, time, value, quality, detail, lot_set, seal) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        // The readings of one poll share their lots: join them once per run of equal lot lists.
+        var previousLots: [String] = []
+        var previousLotsText: String?
         for reading in batch {
             let key = SeriesKey(device: reading.device, channel: reading.channel)
             let series: Int64
@@ -199,7 +214,16 @@ public actor ReadingWriter {
                 ids.series[key] = series
                 created.series[key] = series
             }
-            let lots = reading.lots.isEmpty ? nil : reading.lots.sorted().joined(separator: ",")
+            let lots: String?
+            if reading.lots.isEmpty {
+                lots = nil
+            } else if reading.lots == previousLots, let text = previousLotsText {
+                lots = text
+            } else {
+                lots = reading.lots.sorted().joined(separator: ",")
+                previousLots = reading.lots
+                previousLotsText = lots
+            }
             var lotSet: Int64?
             if let lots {
                 if let id = ids.lotSets[lots] {
@@ -213,9 +237,9 @@ public actor ReadingWriter {
                 }
             }
             let time = reading.time.millisecondsSince1970
-            try insert.execute(arguments: [
-                series, time, reading.value, reading.quality.code, reading.detail, lotSet, seal,
-            ])
+            try Self.insertRow(
+                insert.sqliteStatement, db: db, series: series, time: time, value: reading.value,
+                quality: reading.quality.code, detail: reading.detail, lotSet: lotSet, seal: seal)
             ReadingSeal.add(
                 &digest, device: reading.device, channel: reading.channel, time: time, value: reading.value,
                 quality: reading.quality.rawValue, detail: reading.detail, lots: lots)
@@ -223,6 +247,41 @@ public actor ReadingWriter {
         try ReadingSeal.append(
             count: batch.count, digest: digest.hex(), time: Date().millisecondsSince1970, db: db, id: seal)
         return created
+    }
+
+    /// SQLite copies bound text at once (the Swift string's storage is not kept).
+    private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+    /// Binds one row to the prepared reading INSERT, runs it and resets it; an error is thrown as
+    /// GRDB would throw it (a full disk is `SQLITE_FULL`).
+    private static func insertRow(
+        _ statement: SQLiteStatement, db: Database, series: Int64, time: Int64, value: Double?, quality: Int,
+        detail: String?, lotSet: Int64?, seal: Int64
+    ) throws {
+        sqlite3_bind_int64(statement, 1, series)
+        sqlite3_bind_int64(statement, 2, time)
+        if let value { sqlite3_bind_double(statement, 3, value) } else { sqlite3_bind_null(statement, 3) }
+        sqlite3_bind_int64(statement, 4, Int64(quality))
+        if var detail {
+            detail.withUTF8 { text in
+                _ = text.withMemoryRebound(to: CChar.self) {
+                    sqlite3_bind_text(statement, 5, $0.baseAddress, Int32(text.count), transient)
+                }
+            }
+        } else {
+            sqlite3_bind_null(statement, 5)
+        }
+        if let lotSet { sqlite3_bind_int64(statement, 6, lotSet) } else { sqlite3_bind_null(statement, 6) }
+        sqlite3_bind_int64(statement, 7, seal)
+        let code = sqlite3_step(statement)
+        guard code == SQLITE_DONE else {
+            let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: message, sql: String(cString: sqlite3_sql(statement)))
+        }
+        sqlite3_reset(statement)
     }
 }
 
