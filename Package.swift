@@ -87,6 +87,11 @@ let package = Package(
         ),
         // Lot report generation time on a 6-week store (scripts/bench-report, BENCHMARKS.md).
         .executableTarget(name: "labgate-bench-report", dependencies: ["LabGate"]),
+        // The daemon at scale (250 devices), alert latency, startup and stop (scripts/bench-scale,
+        // scripts/bench-alerts, scripts/bench-startup, BENCHMARKS.md).
+        .executableTarget(
+            name: "labgate-bench-scale",
+            dependencies: ["LabGate", "LabGateSim", .product(name: "GRDB", package: "GRDB.swift")]),
         // Loopback ports and waiting, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "TestSupport"]),

@@ -43,3 +43,25 @@ func skipsWhenBehind() {
     #expect(schedule.completed(0, now: Tick(ms: 360)) == 0)
     #expect(schedule.next?.at.ms == 400)
 }
+
+@Test("a bus's phase offsets its devices' slots by that share of their period, at most a second")
+func phased() {
+    let second = Duration.seconds(1)
+    // Bus 1 of 25, devices every second: 40 ms after bus 0, all of its devices together.
+    #expect(FixedRateSchedule<Tick>.phased(periods: [second, second], phase: 1.0 / 25) == [.milliseconds(40), .milliseconds(40)])
+    // A long period is offset within a second at most; a short one within itself.
+    #expect(FixedRateSchedule<Tick>.phased(periods: [.seconds(30), .milliseconds(100)], phase: 0.5) == [
+        .milliseconds(500), .milliseconds(50),
+    ])
+    #expect(FixedRateSchedule<Tick>.phased(periods: [second], phase: 0) == [.zero])
+
+    // Each device stays on its own grid from its offset.
+    var schedule = FixedRateSchedule(
+        start: Tick(ms: 0), periods: [.milliseconds(100), .milliseconds(100)], offsets: [.zero, .milliseconds(50)])
+    var polls: [String] = []
+    while let (index, at) = schedule.next, at.ms <= 200 {
+        polls.append("\(index)@\(at.ms)")
+        _ = schedule.completed(index, now: Tick(ms: at.ms + 5))
+    }
+    #expect(polls == ["0@0", "1@50", "0@100", "1@150", "0@200"])
+}

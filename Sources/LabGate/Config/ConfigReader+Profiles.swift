@@ -56,7 +56,7 @@ extension ConfigReader {
             }
             let root: Node?
             do {
-                root = try Yams.compose(yaml: text)
+                root = try Yams.compose(yaml: text, .basic)  // as ConfigLoader: scalars stay strings
             } catch {
                 append(ConfigLoader.syntaxError(error, yaml: text, file: resolved))
                 continue

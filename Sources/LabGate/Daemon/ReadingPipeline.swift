@@ -63,6 +63,14 @@ public struct ReadingPipeline: Service {
         var evaluator = Evaluator(config: config)
         var engine = DeviationEngine(config: config, state: engineState)
         var ticks = 0
+        // Whether any deviation is open: the set changes only with the engine's changes, so the
+        // live progress (a walk over every channel's state) is refreshed only while one is open
+        // or after a change, not after every poll of a quiet site.
+        var anyOpen = !engine.openDeviations.isEmpty
+        func refreshProgress(_ changed: Bool) {
+            if changed { anyOpen = !engine.openDeviations.isEmpty }
+            if changed || anyOpen { progress.update(from: engine) }
+        }
         for await item in merged {
             switch item {
             case .tick:
@@ -73,6 +81,7 @@ public struct ReadingPipeline: Service {
                 // Progress (last valid readings, worst values) is saved every few seconds; runs
                 // that begin or end and every deviation change are saved at once.
                 await commit(changes, engine: &engine, save: engine.dirty && ticks % 5 == 0)
+                refreshProgress(!changes.isEmpty)
             case let .event(event):
                 guard case var .poll(poll) = event else {
                     evaluator.evaluate(event).forEach(raise)
@@ -93,7 +102,7 @@ public struct ReadingPipeline: Service {
                 evaluator.evaluate(event).forEach(raise)
                 let changes = engine.evaluate(poll, exposure: exposure)
                 await commit(changes, engine: &engine, save: false)
-                progress.update(from: engine)
+                refreshProgress(!changes.isEmpty)
             }
         }
         ticker.cancel()

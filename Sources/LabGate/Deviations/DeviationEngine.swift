@@ -270,7 +270,12 @@ public struct DeviationEngine {
 
     /// The ids of the deviations the engine holds open.
     public var openDeviations: Set<String> {
-        Set(states.values.flatMap { [$0.run?.deviation, $0.gap?.deviation].compactMap { $0 } })
+        var ids = Set<String>()
+        for state in states.values {
+            if let id = state.run?.deviation { ids.insert(id) }
+            if let id = state.gap?.deviation { ids.insert(id) }
+        }
+        return ids
     }
 
     /// The running size and worst value of an open deviation, for display.

@@ -9,11 +9,15 @@ import Modbus
 /// peer gone) and coming back (a transaction answered again). While it is down, each poll still
 /// tries (the bus owner holds off repeated attempts within one round), so it comes back without a
 /// restart. Before each wait it tells the heartbeat by when it will be back, for the watchdog.
+/// Each poll's lateness against its slot, and every slot missed, go to the counters.
 struct BusPoller: Sendable {
     let bus: ModbusBus
     let pollers: [DevicePoller]
     let counters: PollCounters
     let heartbeat: SchedulerHeartbeat
+    /// Where this bus's slots fall within the period (see `FixedRateSchedule.phased`): bus b of
+    /// B has b/B.
+    var phase: Double = 0
 
     /// Longest a bus behind its schedule keeps its owner without yielding.
     static let fairness = Duration.milliseconds(10)
@@ -32,7 +36,9 @@ struct BusPoller: Sendable {
         let clock = ContinuousClock()
         var pollers = pollers
         var backoffs = pollers.map { Backoff<ContinuousClock.Instant>(policy: $0.device.backoff) }
-        var schedule = FixedRateSchedule(start: clock.now, periods: pollers.map(\.device.every))
+        let periods = pollers.map(\.device.every)
+        var schedule = FixedRateSchedule(
+            start: clock.now, periods: periods, offsets: FixedRateSchedule<ContinuousClock.Instant>.phased(periods: periods, phase: phase))
         // The longest one poll may take: every request timing out on every attempt, plus slack.
         let pollBound = pollers.map(\.worstCase).max() ?? .zero
         defer { heartbeat.finished(bus: bus.name) }
@@ -55,6 +61,7 @@ struct BusPoller: Sendable {
                 await Task.yield()
                 lastSuspension = clock.now
             }
+            counters.started(lateness: slot.duration(to: clock.now))
             // The adapter was plugged in again: its devices are worth asking at once.
             if bus.adapterReturns != adapterReturns {
                 adapterReturns = bus.adapterReturns
@@ -88,7 +95,10 @@ struct BusPoller: Sendable {
             }
             deliver(.poll(result))
             let skipped = schedule.completed(index, now: clock.now)
-            if skipped > 0 { missed(device.id, skipped) }
+            if skipped > 0 {
+                counters.missed(slots: skipped)
+                missed(device.id, skipped)
+            }
         }
     }
 }

@@ -35,6 +35,22 @@ public struct LatencySummary: Sendable, Hashable, Codable {
     }
 }
 
+/// How well the bus schedulers kept their fixed-rate slots, over every device.
+public struct ScheduleSummary: Sendable, Hashable {
+    /// Polls started (skipped backoff slots included).
+    public var polls: Int
+    /// How late each poll started against its slot, in seconds; nil before the first poll.
+    public var lateness: LatencySummary?
+    /// Slots that passed before their poll could start, so were never polled.
+    public var missedSlots: Int
+
+    public init(polls: Int, lateness: LatencySummary?, missedSlots: Int) {
+        self.polls = polls
+        self.lateness = lateness
+        self.missedSlots = missedSlots
+    }
+}
+
 /// The latest state of one channel of a device.
 public struct ChannelStatus: Sendable, Hashable, Codable {
     public var channel: String

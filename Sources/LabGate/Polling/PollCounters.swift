@@ -9,20 +9,52 @@ import Synchronization
 /// reading of every channel.
 public final class PollCounters: Sendable {
     /// Transaction times are kept in microseconds, from 1 µs to 60 s, to 2 significant digits.
+    /// Counts are 32-bit (a bucket overflows after 4 billion replies, 13 years of polls every
+    /// 100 ms): 10 KB per device instead of 20 KB, which at 250 devices is 2.5 MB of resident memory.
     static let histogramHighest: UInt64 = 60_000_000
 
     private struct DeviceState {
         var status: DeviceStatus
-        var latency = Histogram<UInt64>(
+        var latency = Histogram<UInt32>(
             lowestDiscernibleValue: 1, highestTrackableValue: PollCounters.histogramHighest,
             numberOfSignificantValueDigits: .two)
     }
 
     private let state = Mutex<[String: DeviceState]>([:])
     private let observer: (any PollObserver)?
+    private let schedule = Mutex(ScheduleState())
+
+    /// Every bus's schedule together: how late polls started against their fixed-rate slots.
+    private struct ScheduleState {
+        var lateness = Histogram<UInt32>(
+            lowestDiscernibleValue: 1, highestTrackableValue: PollCounters.histogramHighest,
+            numberOfSignificantValueDigits: .two)
+        var missed = 0
+    }
 
     public init(observer: (any PollObserver)? = nil) {
         self.observer = observer
+    }
+
+    /// Records when a poll (or a slot skipped in backoff) started against its slot: the schedule's
+    /// jitter, caused by timer wake-ups, a busy machine and the devices before it on its bus.
+    func started(lateness: Duration) {
+        let micros = max(1, min(Self.histogramHighest, UInt64(max(0, lateness.seconds * 1e6).rounded())))
+        schedule.withLock { _ = $0.lateness.record(micros) }
+    }
+
+    /// Records slots that passed by a whole period before their poll could start (a bus behind
+    /// its schedule): polls that never happened.
+    func missed(slots: Int) {
+        schedule.withLock { $0.missed += slots }
+    }
+
+    /// How well every bus kept its schedule since the start.
+    public var scheduleSummary: ScheduleSummary {
+        schedule.withLock { state in
+            ScheduleSummary(
+                polls: Int(state.lateness.totalCount), lateness: Self.summary(state.lateness), missedSlots: state.missed)
+        }
     }
 
     /// Records one transaction (one request sent) and how long it took. Replies (registers or an
@@ -134,7 +166,7 @@ public final class PollCounters: Sendable {
         }
     }
 
-    private static func summary(_ histogram: Histogram<UInt64>) -> LatencySummary? {
+    private static func summary(_ histogram: Histogram<UInt32>) -> LatencySummary? {
         guard histogram.totalCount > 0 else { return nil }
         return LatencySummary(
             count: Int(histogram.totalCount), p50: Double(histogram.valueAtPercentile(50)) / 1e6,

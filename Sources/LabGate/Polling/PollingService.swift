@@ -54,9 +54,12 @@ public struct PollingService: Service {
         let logger = logger
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                for (bus, pollers) in buses where !pollers.isEmpty {
+                let polled = buses.filter { !$0.1.isEmpty }
+                for (number, (bus, pollers)) in polled.enumerated() {
                     logger.info("polling bus \(bus.name) (\(bus.transport)): \(pollers.map(\.device.id).joined(separator: ", "))")
-                    let poller = BusPoller(bus: bus, pollers: pollers, counters: counters, heartbeat: heartbeat)
+                    let poller = BusPoller(
+                        bus: bus, pollers: pollers, counters: counters, heartbeat: heartbeat,
+                        phase: Double(number) / Double(polled.count))
                     group.addTask {
                         await poller.run(
                             deliver: { output.yield($0) },

@@ -17,6 +17,8 @@ public struct SimulatedDevice: Sendable {
     public private(set) var conditions = Conditions()
     /// Requests received while each `exception` event with `every` lasts, by event index.
     private var requestCounts: [Int: Int] = [:]
+    /// Channels whose sensor reads a fixed value, whatever the physics says (see `force`).
+    public private(set) var forced: [String: Double] = [:]
 
     init(device: Device, profile: Profile, random: inout SimRandom) {
         self.device = device
@@ -38,8 +40,15 @@ public struct SimulatedDevice: Sendable {
     /// Profile channels the model does not know read a steady 0 (plus noise).
     private mutating func sample(random: inout SimRandom) {
         for field in profile.fields {
-            readings[field.channel] = (model.value(of: field.channel) ?? 0) + random.noise(Self.noise)
+            readings[field.channel] = forced[field.channel] ?? (model.value(of: field.channel) ?? 0) + random.noise(Self.noise)
         }
+    }
+
+    /// Makes `channel` read `value` from now on, exactly (no noise), until forced again or released
+    /// with nil: then it reads the physics again at once (noise comes back with the next step).
+    mutating func force(channel: String, to value: Double?) {
+        forced[channel] = value
+        readings[channel] = value ?? model.value(of: channel) ?? 0
     }
 
     mutating func begin(_ event: ScenarioEvent, index: Int) {

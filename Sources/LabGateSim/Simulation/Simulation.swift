@@ -99,6 +99,17 @@ public struct Simulation: Sendable {
         }
     }
 
+    /// Makes a device's channel read `value` from now on (nil: the physics again); false when the
+    /// device or the channel does not exist.
+    @discardableResult
+    public mutating func force(device: String, channel: String, to value: Double?) -> Bool {
+        guard let position = index[device], devices[position].profile.fields.contains(where: { $0.channel == channel }) else {
+            return false
+        }
+        devices[position].force(channel: channel, to: value)
+        return true
+    }
+
     /// How the replies of unit `unit` on bus `bus` go wrong on the wire now.
     public func wireFaults(bus: String, unit: UInt8) -> WireFaults {
         guard let position = units[bus]?[Int(unit)] else { return WireFaults() }

@@ -102,6 +102,14 @@ public final class Simulator: Service, Sendable {
         box.state.withLock { $0.value(device: device, channel: channel) }
     }
 
+    /// Makes a device's channel read `value` from the next request on, until forced again or
+    /// released with nil (then it follows the physics again): a step change at a moment the caller
+    /// knows, e.g. to time how soon the daemon alerts. False when there is no such device channel.
+    @discardableResult
+    public func force(device: String, channel: String, to value: Double?) -> Bool {
+        box.state.withLock { $0.force(device: device, channel: channel, to: value) }
+    }
+
     public var isRunning: Bool { clock.withLock { $0.started != nil } }
 
     /// Starts every server and the clock; throws, naming bus and host:port, when a server cannot

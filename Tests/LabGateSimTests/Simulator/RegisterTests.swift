@@ -129,6 +129,37 @@ struct RegisterTests {
         }
     }
 
+    @Test("a forced channel reads its value exactly from the next request until released")
+    func forcedReading() throws {
+        var sim = Simulation(config: config, seed: 1)
+        sim.advance(by: .seconds(1))
+        let co2 = ModbusRequest.read(table: .input, address: 2, count: 1)
+        let forced = sim.force(device: "INC-01", channel: "co2", to: 9.5)
+        let first = sim.reply(bus: "lan", unit: 1, request: co2)
+        #expect(forced)
+        #expect(first == .registers([950]))
+        // It holds through physics steps, and leaves the other channels and devices alone.
+        sim.advance(by: .seconds(5))
+        let later = sim.reply(bus: "lan", unit: 1, request: co2)
+        #expect(later == .registers([950]))
+        guard case let .registers(other) = sim.reply(bus: "lan", unit: 2, request: co2) else {
+            Issue.record("no registers")
+            return
+        }
+        #expect(abs(try TestConfig.decode(other, TestConfig.incubator.fields[1]) - 5) < 0.05)
+        // Released, it reads the physics again at once.
+        let released = sim.force(device: "INC-01", channel: "co2", to: nil)
+        #expect(released)
+        guard case let .registers(physics) = sim.reply(bus: "lan", unit: 1, request: co2) else {
+            Issue.record("no registers")
+            return
+        }
+        #expect(abs(try TestConfig.decode(physics, TestConfig.incubator.fields[1]) - 5) < 0.05)
+        let noChannel = sim.force(device: "INC-01", channel: "nope", to: 1)
+        let noDevice = sim.force(device: "NOPE", channel: "co2", to: 1)
+        #expect(!noChannel && !noDevice)
+    }
+
     @Test("simulated time is written as announced")
     func timeText() {
         #expect(SimTimeText.format(.seconds(45)) == "+45s")

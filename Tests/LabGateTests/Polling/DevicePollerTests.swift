@@ -209,3 +209,40 @@ func adapterReturnEndsBackoff() async throws {
     await bus.adapterReturned()
     #expect(await eventually { results.withLock { $0.contains { $0.failure == nil && !$0.skipped } } })
 }
+
+@Test("the schedule's record: every poll's lateness against its slot, and slots missed by a bus behind")
+func scheduleLatenessAndMissedSlots() async throws {
+    let counters = PollCounters()
+    counters.started(lateness: .milliseconds(2))
+    counters.started(lateness: .milliseconds(40))
+    counters.missed(slots: 3)
+    let summary = counters.scheduleSummary
+    #expect(summary.polls == 2)
+    #expect(summary.missedSlots == 3)
+    let lateness = try #require(summary.lateness)
+    #expect(abs(lateness.max - 0.040) < 0.001)
+    #expect(Daemon.scheduleLine(summary).hasPrefix("schedule: 2 polls started, lateness against their slots p50 2.0 ms"))
+    #expect(Daemon.scheduleLine(summary).hasSuffix("; 3 slots missed"))
+    #expect(Daemon.scheduleLine(PollCounters().scheduleSummary) == "schedule: 0 polls started; 0 slots missed")
+
+    // A device whose replies take three periods: the bus poller records each poll it starts and
+    // counts the slots that passed meanwhile.
+    struct SlowReader: RegisterReader {
+        func read(
+            unit: Int, table: ModbusTable, address: Int, count: Int, options: TransactionOptions
+        ) async throws(ModbusError) -> [UInt16] {
+            try? await Task.sleep(for: .milliseconds(150))
+            return Array(repeating: 1, count: count)
+        }
+    }
+    let reader = SlowReader()
+    let device = Device(id: "D", kind: .other, bus: "b", unit: 1, profile: "p", every: .milliseconds(50))
+    let profile = Profile(name: "p", fields: [Field(channel: "a", table: .input, address: 0, type: .uint16)])
+    let slow = PollCounters()
+    let poller = BusPoller(
+        bus: ModbusBus(name: "b", transport: .tcp(host: "127.0.0.1", port: 1)),
+        pollers: [DevicePoller(device: device, profile: profile)], counters: slow, heartbeat: SchedulerHeartbeat())
+    let task = Task { await poller.run(reader: reader, deliver: { _ in }, missed: { _, _ in }) }
+    defer { task.cancel() }
+    #expect(await eventually { slow.scheduleSummary.polls >= 3 && slow.scheduleSummary.missedSlots >= 2 })
+}
