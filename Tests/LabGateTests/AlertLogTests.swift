@@ -96,6 +96,24 @@ func utcTimes() throws {
     #expect(UTCTime.format(Date(timeIntervalSince1970: -0.25)) == "1969-12-31T23:59:59.750Z")
 }
 
+@Test("UTC times computed from the day count agree with Foundation's ISO 8601 style, leap days and all")
+func utcTimesAgreeWithFoundation() {
+    let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+    var generator = SystemRandomNumberGenerator()
+    // 1900–2200: leap centuries (2000) and not (1900, 2100), month ends, before and after 1970.
+    var samples: [Int64] = [
+        -2_208_988_800_000, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, 4_107_455_999_999,
+        1_767_225_599_999, 1_767_225_600_000, -1, 0, 86_399_999,
+    ]
+    samples += (0..<20_000).map { _ in Int64.random(in: -2_208_988_800_000...7_258_118_400_000, using: &generator) }
+    for ms in samples {
+        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let reference = style.format(Date(timeIntervalSince1970: Double(seconds)))  // whole seconds: exact
+        let expected = reference.dropLast(5) + String(format: ".%03dZ", Int(ms - seconds * 1000))
+        #expect(UTCTime.format(milliseconds: ms) == expected, "\(ms)")
+    }
+}
+
 @Test("rotating alerts.log while events are written loses no line and splits none")
 func rotationLosesNothing() async throws {
     let folder = try TemporaryFolder()

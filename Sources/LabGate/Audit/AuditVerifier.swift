@@ -18,16 +18,39 @@ public enum AuditVerifier {
         public var ok: Bool { problems.isEmpty }
     }
 
-    public static func verify(_ store: ReadingStore, limit: Int = 20) async throws -> Report {
-        try await store.pool.read { db in
+    /// Reads the store in `parts` row ranges side by side (on connections of their own, one per
+    /// core), when it holds more than `splitAbove` readings: re-hashing every reading is most of
+    /// the work, and `labgate report lot` waits for it.
+    public static func verify(_ store: ReadingStore, limit: Int = 20, parts: Int = 2, splitAbove: Int64 = 100_000)
+        async throws -> Report
+    {
+        // Everything but the readings themselves is read in one transaction; the readings after
+        // it, only up to the last row that transaction saw (rows are only ever appended, and
+        // each batch commits with its seal, so later reads see the same rows up to there).
+        let plan = try await store.pool.read { db in
             var report = Report()
             var problems: [String] = []
             try checkAudit(db, &report, &problems)
-            try checkSeals(db, &report, &problems)
-            try checkRecords(db, &report, &problems)
-            report.problems = Array(problems.prefix(limit))
-            return report
+            let seals = try checkSealChain(db, &report, &problems)
+            var recordProblems: [String] = []
+            try checkRecords(db, &report, &recordProblems)
+            let ranges = try rowRanges(db, parts: parts, splitAbove: splitAbove)
+            return (report: report, problems: problems, recordProblems: recordProblems, seals: seals, ranges: ranges, rows: try SealedRows(db: db))
         }
+        let scans = try await withThrowingTaskGroup(of: (Int, Scan).self) { group in
+            for (index, range) in plan.ranges.enumerated() {
+                group.addTask { (index, try await store.pool.read { db in try scan(db, rows: plan.rows, range: range) }) }
+            }
+            var scans = [Scan](repeating: Scan(), count: plan.ranges.count)
+            for try await (index, scan) in group { scans[index] = scan }
+            return scans
+        }
+        var report = plan.report
+        var problems = plan.problems
+        judge(scans, seals: plan.seals, &report, &problems)
+        problems += plan.recordProblems
+        report.problems = Array(problems.prefix(limit))
+        return report
     }
 
     // MARK: The audit chain
@@ -70,8 +93,17 @@ public enum AuditVerifier {
 
     // MARK: Readings and their seals
 
-    private static func checkSeals(_ db: Database, _ report: inout Report, _ problems: inout [String]) throws {
-        var seals: [Int64: (count: Int, digest: String, time: Int64)] = [:]
+    struct SealInfo: Sendable {
+        var count: Int
+        var digest: String
+        var time: Int64
+    }
+
+    /// The seals, each checked against its hash and its predecessor.
+    private static func checkSealChain(_ db: Database, _ report: inout Report, _ problems: inout [String]) throws
+        -> [Int64: SealInfo]
+    {
+        var seals: [Int64: SealInfo] = [:]
         var expected: Int64 = 1
         var prev = FieldDigest.zero
         for row in try Row.fetchAll(db, sql: "SELECT id, time, count, digest, prev, hash FROM reading_seal ORDER BY id") {
@@ -89,46 +121,76 @@ public enum AuditVerifier {
             if ReadingSeal.hash(id: id, time: time, count: count, digest: digest, prev: row[4]) != hash {
                 problems.append("reading seal \(id) was changed: its content does not match its hash")
             }
-            seals[id] = (count, digest, time)
+            seals[id] = SealInfo(count: count, digest: digest, time: time)
             expected = id + 1
             prev = hash
         }
-        // Every reading, in the order written, against the seal of its batch.
+        return seals
+    }
+
+    /// Row ranges covering every reading, split only where one seal's rows end and another's
+    /// begin, so that scanning them apart finds what one scan would.
+    static func rowRanges(_ db: Database, parts: Int, splitAbove: Int64) throws -> [ClosedRange<Int64>] {
+        guard let bounds = try Row.fetchOne(db, sql: "SELECT min(rowid), max(rowid) FROM reading"),
+            let first = bounds[0] as Int64?, let last = bounds[1] as Int64?
+        else { return [] }
+        var starts = [first]
+        if parts > 1, last - first >= splitAbove {
+            let statement = try db.makeStatement(sql: "SELECT rowid, seal FROM reading WHERE rowid >= ? ORDER BY rowid LIMIT 200000")
+            for part in 1..<parts {
+                let middle = first + (last - first) * Int64(part) / Int64(parts)
+                guard middle > starts.last! else { continue }
+                statement.arguments = [middle]
+                let cursor = try Row.fetchCursor(statement)
+                var previous: Int64?
+                while let row = try cursor.next() {
+                    let seal: Int64? = row[1]
+                    if let seal, let before = previous, seal != before {
+                        starts.append(row[0])
+                        break
+                    }
+                    previous = seal
+                }
+            }
+        }
+        return starts.indices.map { index in
+            starts[index]...(index + 1 < starts.count ? starts[index + 1] - 1 : last)
+        }
+    }
+
+    /// What one range of readings held, in row order: runs of rows of one seal with their count
+    /// and digest, and rows that belong nowhere.
+    struct Scan: Sendable {
+        enum Event: Sendable {
+            case run(seal: Int64, count: Int, digest: String)
+            case problem(String)
+        }
+
+        var events: [Event] = []
+        var readings = 0
+    }
+
+    private static func scan(_ db: Database, rows: SealedRows, range: ClosedRange<Int64>) throws -> Scan {
+        var scan = Scan()
         var current: Int64?
         var digest = FieldDigest()
         var count = 0
-        var finished: Set<Int64> = []
         func finish() {
-            guard let seal = current else { return }
-            finished.insert(seal)
-            guard let sealed = seals[seal] else {
-                problems.append("\(count) reading(s) claim seal \(seal), which does not exist (inserted behind the daemon's back)")
-                return
-            }
-            let when = UTCTime.format(Date(millisecondsSince1970: sealed.time))
-            if count != sealed.count {
-                let what = count < sealed.count ? "\(sealed.count - count) deleted" : "\(count - sealed.count) added"
-                problems.append("readings of seal \(seal) (committed \(when)): \(count) stored, \(sealed.count) sealed — \(what)")
-            } else if digest.hex() != sealed.digest {
-                problems.append("readings of seal \(seal) (committed \(when)) were changed: their digest does not match the seal")
-            }
+            if let seal = current { scan.events.append(.run(seal: seal, count: count, digest: digest.hex())) }
         }
-        let rows = try SealedRows(db: db)
-        let statement = try db.makeStatement(sql: SealedRows.sql + " ORDER BY rowid")
+        let statement = try db.makeStatement(sql: SealedRows.sql + " WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
+        statement.arguments = [range.lowerBound, range.upperBound]
         let cursor = try Row.fetchCursor(statement)
         let row = statement.sqliteStatement
         while try cursor.next() != nil {
-            report.readings += 1
+            scan.readings += 1
             guard let seal = Int64.fromStatement(row, atUncheckedIndex: 6) else {
                 let rowid = Int64(sqliteStatement: row, index: 7)
-                problems.append("reading row \(rowid) (\(rows.name(row))) belongs to no seal (inserted behind the daemon's back)")
+                scan.events.append(.problem("reading row \(rowid) (\(rows.name(row))) belongs to no seal (inserted behind the daemon's back)"))
                 continue
             }
             if seal != current {
                 finish()
-                if finished.contains(seal) {
-                    problems.append("readings of seal \(seal) are out of place (inserted behind the daemon's back)")
-                }
                 current = seal
                 digest = FieldDigest()
                 count = 0
@@ -137,10 +199,40 @@ public enum AuditVerifier {
                 count += 1
             } else {
                 let rowid = Int64(sqliteStatement: row, index: 7)
-                problems.append("reading row \(rowid) (\(rows.name(row))) names a series that does not exist (changed behind the daemon's back)")
+                scan.events.append(.problem("reading row \(rowid) (\(rows.name(row))) names a series that does not exist (changed behind the daemon's back)"))
             }
         }
         finish()
+        return scan
+    }
+
+    /// Every run of readings against the seal it claims, in the order written.
+    private static func judge(_ scans: [Scan], seals: [Int64: SealInfo], _ report: inout Report, _ problems: inout [String]) {
+        var finished: Set<Int64> = []
+        for scan in scans {
+            report.readings += scan.readings
+            for event in scan.events {
+                guard case let .run(seal, count, digest) = event else {
+                    if case let .problem(text) = event { problems.append(text) }
+                    continue
+                }
+                if finished.contains(seal) {
+                    problems.append("readings of seal \(seal) are out of place (inserted behind the daemon's back)")
+                }
+                finished.insert(seal)
+                guard let sealed = seals[seal] else {
+                    problems.append("\(count) reading(s) claim seal \(seal), which does not exist (inserted behind the daemon's back)")
+                    continue
+                }
+                let when = UTCTime.format(Date(millisecondsSince1970: sealed.time))
+                if count != sealed.count {
+                    let what = count < sealed.count ? "\(sealed.count - count) deleted" : "\(count - sealed.count) added"
+                    problems.append("readings of seal \(seal) (committed \(when)): \(count) stored, \(sealed.count) sealed — \(what)")
+                } else if digest != sealed.digest {
+                    problems.append("readings of seal \(seal) (committed \(when)) were changed: their digest does not match the seal")
+                }
+            }
+        }
         for (id, sealed) in seals.sorted(by: { $0.key < $1.key }) where !finished.contains(id) && sealed.count > 0 {
             problems.append("all \(sealed.count) readings of seal \(id) (committed \(UTCTime.format(Date(millisecondsSince1970: sealed.time)))) are missing (deleted)")
         }

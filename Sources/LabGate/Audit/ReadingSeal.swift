@@ -63,7 +63,7 @@ enum ReadingSeal {
 /// Stored readings as their seal covers them (the fields of `ReadingSeal.add`), read without
 /// joins: the device, channel, quality and lots repeat on millions of rows, so their field bytes
 /// are encoded once per store and looked up by id.
-struct SealedRows {
+struct SealedRows: Sendable {
     /// Columns 0–7: series, time, value, quality, detail, lot_set, seal, rowid.
     static let sql = "SELECT series, time, value, quality, detail, lot_set, seal, rowid FROM reading"
 
@@ -127,7 +127,7 @@ struct SealedRows {
 
 /// Ranges by row id: an array for the small dense ids SQLite hands out, a dictionary for any
 /// other (a row inserted by hand with an id of 10^12 must not allocate 10^12 slots).
-private struct SpanTable {
+private struct SpanTable: Sendable {
     private var dense: [Range<Int>?] = []
     private var sparse: [Int64: Range<Int>] = [:]
     private static let denseLimit: Int64 = 1 << 20

@@ -31,7 +31,7 @@ public enum LotReportCSV {
                     let channel: String = row[1]
                     let value = (row[2] as Double?).map { String($0) } ?? ""
                     let cells = [
-                        UTCTime.format(Date(millisecondsSince1970: row[0])), placement.device, channel, value,
+                        UTCTime.format(milliseconds: row[0]), placement.device, channel, value,
                         units[channel] ?? "", (row[3] as String?) ?? "?", (row[4] as String?) ?? "",
                     ]
                     buffer += cells.map(cell).joined(separator: ",") + "\n"
@@ -46,7 +46,8 @@ public enum LotReportCSV {
     }
 
     static func cell(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        // Bytes, not Characters: this runs for seven cells of every reading.
+        guard text.utf8.contains(where: { $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

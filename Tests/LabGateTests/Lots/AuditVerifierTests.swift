@@ -49,6 +49,11 @@ struct AuditVerifierTests {
         let report = try await AuditVerifier.verify(store)
         #expect(report.problems == [])
         #expect(report.readings == 7)
+        // Split for reading side by side only where one seal's rows end: 1–3 | 4–6 | 7.
+        let ranges = try await store.pool.read { db in try AuditVerifier.rowRanges(db, parts: 3, splitAbove: 0) }
+        #expect(ranges == [1...3, 4...6, 7...7])
+        let split = try await AuditVerifier.verify(store, parts: 3, splitAbove: 0)
+        #expect(split.problems == [] && split.readings == 7 && split.seals == 3)
         #expect(report.seals == 3)
         #expect(report.lotEvents == 1)
         #expect(report.deviations == 1)
@@ -87,6 +92,10 @@ struct AuditVerifierTests {
             try await tamper(store, sql)
             let report = try await AuditVerifier.verify(store)
             #expect(report.problems.first?.hasPrefix(expected) == true, "\(sql): \(report.problems)")
+            // Read in row ranges side by side (as large stores are), it finds the same, in order.
+            let split = try await AuditVerifier.verify(store, parts: 3, splitAbove: 0)
+            #expect(split.problems == report.problems, "\(sql)")
+            #expect(split.readings == report.readings)
         }
     }
 }
