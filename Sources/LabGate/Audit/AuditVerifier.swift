@@ -24,6 +24,27 @@ public enum AuditVerifier {
     public static func verify(_ store: ReadingStore, limit: Int = 20, parts: Int = 2, splitAbove: Int64 = 100_000)
         async throws -> Report
     {
+        try await verify(store, limit: limit, parts: parts, splitAbove: splitAbove, picking: nil).report
+    }
+
+    /// Readings of some series picked out while every row is read anyway (a lot report's data,
+    /// so that the report reads each row once): per slot, a series over `[from, to)` with a lot
+    /// set among `lotSets`, in time order, as `SeriesData.fetch` returns them.
+    struct Pick: Sendable {
+        struct Window: Sendable {
+            var slot: Int
+            var from: Int64
+            var to: Int64
+        }
+
+        var windows: [Int64: [Window]]
+        var lotSets: Set<Int64>
+        var slots: Int
+    }
+
+    static func verify(
+        _ store: ReadingStore, limit: Int = 20, parts: Int = 2, splitAbove: Int64 = 100_000, picking pick: Pick?
+    ) async throws -> (report: Report, picked: [SeriesData]) {
         // Everything but the readings themselves is read in one transaction; the readings after
         // it, only up to the last row that transaction saw (rows are only ever appended, and
         // each batch commits with its seal, so later reads see the same rows up to there).
@@ -39,7 +60,7 @@ public enum AuditVerifier {
         }
         let scans = try await withThrowingTaskGroup(of: (Int, Scan).self) { group in
             for (index, range) in plan.ranges.enumerated() {
-                group.addTask { (index, try await store.pool.read { db in try scan(db, rows: plan.rows, range: range) }) }
+                group.addTask { (index, try await store.pool.read { db in try scan(db, rows: plan.rows, range: range, pick: pick) }) }
             }
             var scans = [Scan](repeating: Scan(), count: plan.ranges.count)
             for try await (index, scan) in group { scans[index] = scan }
@@ -50,7 +71,8 @@ public enum AuditVerifier {
         judge(scans, seals: plan.seals, &report, &problems)
         problems += plan.recordProblems
         report.problems = Array(problems.prefix(limit))
-        return report
+        let picked = (0..<(pick?.slots ?? 0)).map { slot in SeriesData.joined(scans.map { $0.picked[slot] }) }
+        return (report, picked)
     }
 
     // MARK: The audit chain
@@ -168,10 +190,13 @@ public enum AuditVerifier {
 
         var events: [Event] = []
         var readings = 0
+        var picked: [SeriesData] = []
     }
 
-    private static func scan(_ db: Database, rows: SealedRows, range: ClosedRange<Int64>) throws -> Scan {
+    private static func scan(_ db: Database, rows: SealedRows, range: ClosedRange<Int64>, pick: Pick?) throws -> Scan {
         var scan = Scan()
+        scan.picked = Array(repeating: SeriesData(), count: pick?.slots ?? 0)
+        let qualities = Quality.allCases
         var current: Int64?
         var digest = FieldDigest()
         var count = 0
@@ -184,6 +209,17 @@ public enum AuditVerifier {
         let row = statement.sqliteStatement
         while try cursor.next() != nil {
             scan.readings += 1
+            if let pick, let windows = pick.windows[Int64(sqliteStatement: row, index: 0)],
+                let lotSet = Int64.fromStatement(row, atUncheckedIndex: 5), pick.lotSets.contains(lotSet)
+            {
+                let time = Int64(sqliteStatement: row, index: 1)
+                for window in windows where window.from <= time && time < window.to {
+                    let code = Int(Int64(sqliteStatement: row, index: 3))
+                    scan.picked[window.slot].times.append(time)
+                    scan.picked[window.slot].values.append(Double.fromStatement(row, atUncheckedIndex: 2) ?? .nan)
+                    scan.picked[window.slot].qualities.append(qualities.indices.contains(code) ? qualities[code] : .badResponse)
+                }
+            }
             guard let seal = Int64.fromStatement(row, atUncheckedIndex: 6) else {
                 let rowid = Int64(sqliteStatement: row, index: 7)
                 scan.events.append(.problem("reading row \(rowid) (\(rows.name(row))) belongs to no seal (inserted behind the daemon's back)"))

@@ -8,24 +8,21 @@ extension LotReport {
         lot: String, store: ReadingStore, config: Config?, columns: Int = 1200, now: Date = Date(),
         verify: Bool = true
     ) async throws -> LotReport {
-        // The verifier reads the whole store; it and each channel's readings are read on
-        // connections of their own, side by side (a 6-week lot is 1.45 M readings).
-        async let integrity = verify ? Self.integrity(store) : nil
         let plan = try await store.pool.read { db in try Self.plan(lot: lot, db: db, config: config, now: now) }
-        let channels = try await withThrowingTaskGroup(of: (Int, Int, ChannelReport).self) { group in
-            for (p, placement) in plan.placements.enumerated() {
-                for (c, job) in placement.channels.enumerated() {
-                    group.addTask {
-                        let data = try await store.pool.read { db in
-                            try SeriesData.fetch(db, series: job.series, from: placement.start, to: placement.until, lotSets: plan.lotSets)
-                        }
-                        return (p, c, job.report(data, from: placement.start, to: placement.until, columns: columns))
-                    }
+        var checked: Integrity?
+        let channels: [[ChannelReport?]]
+        if verify {
+            // The integrity check reads every stored reading anyway: the lot's readings are
+            // picked out of that scan, so that each row is read once (a 6-week lot is 1.45 M).
+            let (integrity, picked) = try await Self.integrity(store, picking: plan.pick)
+            checked = integrity
+            channels = try await plan.channelReports(columns: columns) { slot, _, _ in picked[slot] }
+        } else {
+            channels = try await plan.channelReports(columns: columns) { _, job, placement in
+                try await store.pool.read { db in
+                    try SeriesData.fetch(db, series: job.series, from: placement.start, to: placement.until, lotSets: plan.lotSets)
                 }
             }
-            var reports = plan.placements.map { [ChannelReport?](repeating: nil, count: $0.channels.count) }
-            for try await (p, c, report) in group { reports[p][c] = report }
-            return reports
         }
         let placements = zip(plan.placements, channels).map { placement, channels in
             PlacementReport(
@@ -43,7 +40,7 @@ extension LotReport {
             integrity: Integrity(
                 ok: true, problems: [], auditEntries: 0, readingsChecked: 0, auditHead: FieldDigest.zero,
                 auditHeadSeq: 0, readingSealHead: FieldDigest.zero))
-        if let checked = try await integrity { report.integrity = checked }
+        if let checked { report.integrity = checked }
         return report
     }
 
@@ -63,6 +60,42 @@ extension LotReport {
         var placements: [PlannedPlacement]
         /// The lot sets naming the lot, as an SQL list.
         var lotSets: String
+        var lotSetIDs: Set<Int64>
+
+        /// Every channel of every placement numbered in order: slot numbers for the verifier.
+        var pick: AuditVerifier.Pick {
+            var windows: [Int64: [AuditVerifier.Pick.Window]] = [:]
+            var slot = 0
+            for placement in placements {
+                for job in placement.channels {
+                    windows[job.series, default: []].append(.init(slot: slot, from: placement.start, to: placement.until))
+                    slot += 1
+                }
+            }
+            return AuditVerifier.Pick(windows: windows, lotSets: lotSetIDs, slots: slot)
+        }
+
+        /// Each channel's report, side by side; `data` gives a channel's readings by its slot.
+        func channelReports(
+            columns: Int, data: @escaping @Sendable (Int, ChannelJob, PlannedPlacement) async throws -> SeriesData
+        ) async throws -> [[ChannelReport?]] {
+            try await withThrowingTaskGroup(of: (Int, Int, ChannelReport).self) { group in
+                var slot = 0
+                for (p, placement) in placements.enumerated() {
+                    for (c, job) in placement.channels.enumerated() {
+                        let this = slot
+                        group.addTask {
+                            let series = try await data(this, job, placement)
+                            return (p, c, job.report(series, from: placement.start, to: placement.until, columns: columns))
+                        }
+                        slot += 1
+                    }
+                }
+                var reports = placements.map { [ChannelReport?](repeating: nil, count: $0.channels.count) }
+                for try await (p, c, report) in group { reports[p][c] = report }
+                return reports
+            }
+        }
     }
 
     /// One channel of a placement: where its readings are and what to judge them by.
@@ -111,7 +144,9 @@ extension LotReport {
                 placement: placement, start: placement.start, until: placement.end ?? max(nowMS, placement.start),
                 channels: channels)
         }
-        return Plan(placements: placements, lotSets: lotSets.isEmpty ? "NULL" : lotSets.map(String.init).joined(separator: ","))
+        return Plan(
+            placements: placements, lotSets: lotSets.isEmpty ? "NULL" : lotSets.map(String.init).joined(separator: ","),
+            lotSetIDs: Set(lotSets))
     }
 
     private struct Records: Sendable {
@@ -135,16 +170,17 @@ extension LotReport {
         return Records(deviations: deviations, audit: audit)
     }
 
-    static func integrity(_ store: ReadingStore) async throws -> Integrity {
-        let verified = try await AuditVerifier.verify(store)
+    static func integrity(_ store: ReadingStore, picking pick: AuditVerifier.Pick) async throws -> (Integrity, [SeriesData]) {
+        let (verified, picked) = try await AuditVerifier.verify(store, picking: pick)
         let heads = try await store.pool.read { db in
             let audit = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             let seal = try ReadingSeal.head(db: db)
             return (seq: audit.map { $0[0] as Int64 } ?? 0, hash: audit.map { $0[1] as String } ?? FieldDigest.zero, seal: seal.hash)
         }
-        return Integrity(
+        let integrity = Integrity(
             ok: verified.ok, problems: verified.problems, auditEntries: verified.auditEntries,
             readingsChecked: verified.readings, auditHead: heads.hash, auditHeadSeq: heads.seq, readingSealHead: heads.seal)
+        return (integrity, picked)
     }
 }
 
@@ -161,6 +197,21 @@ public struct SeriesData: Sendable {
         self.times = times
         self.values = values.map { $0 ?? .nan }
         self.qualities = qualities ?? values.map { $0 == nil ? .timeout : .good }
+    }
+
+    /// Parts read from consecutive row ranges, as one series in time order (rows are written in
+    /// time order per series, except readings held back while the store could not be written).
+    static func joined(_ parts: [SeriesData]) -> SeriesData {
+        var data = SeriesData()
+        for part in parts {
+            data.times += part.times
+            data.values += part.values
+            data.qualities += part.qualities
+        }
+        guard zip(data.times, data.times.dropFirst()).contains(where: { $0 > $1 }) else { return data }
+        // Stable, like the index on (series, time) that `fetch` reads: equal times keep row order.
+        let order = data.times.indices.sorted { (data.times[$0], $0) < (data.times[$1], $1) }
+        return SeriesData(times: order.map { data.times[$0] }, values: order.map { data.values[$0] }, qualities: order.map { data.qualities[$0] })
     }
 
     static func fetch(_ db: Database, series: Int64, from: Int64, to: Int64, lotSets: String) throws -> SeriesData {

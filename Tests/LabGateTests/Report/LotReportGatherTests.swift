@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+@testable import LabGate
+
+/// A lot inside INC-01 for 100 s; readings before, during and after, some tagged with another
+/// lot, one timeout, and 10 s of readings written late (as after a full disk), in batches of 7.
+private func lotStore(_ folder: TemporaryFolder) async throws -> (ReadingStore, Config) {
+    let store = try ReadingStore(path: folder.path + "/store.sqlite")
+    let config = incubatorConfig(folder: folder.path)
+    let book = LotBook(store: store, registry: LotRegistry(), config: config)
+    let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+    let started = try await book.start(lot: "LOT-1", device: "INC-01", spec: "msc-culture", note: nil, user: "alice")
+    let ended = try await book.end(lot: "LOT-1", note: nil, user: "alice")
+    _ = try await book.correct(lot: "LOT-1", event: started.id, device: nil, spec: nil, at: t0, reason: "test", user: "alice")
+    _ = try await book.correct(
+        lot: "LOT-1", event: ended.id, device: nil, spec: nil, at: t0.addingTimeInterval(100), reason: "test", user: "alice")
+    let writer = ReadingWriter(store: store, batchSize: 7)
+    func poll(_ second: Int) -> [Reading] {
+        let time = t0.addingTimeInterval(Double(second))
+        let lots: [String] = (0..<100).contains(second) ? (second % 9 == 0 ? ["LOT-1", "LOT-2"] : ["LOT-1"]) : ["LOT-X"]
+        if second == 33 {
+            return [Reading(device: "INC-01", channel: "co2", time: time, value: nil, quality: .timeout, detail: "no reply", lots: lots)]
+        }
+        return [
+            Reading(device: "INC-01", channel: "co2", time: time, value: 5 + Double(second % 7) / 10, quality: .good, lots: lots),
+            Reading(device: "INC-01", channel: "temperature", time: time, value: 37 - Double(second % 5) / 10, quality: .good, lots: lots),
+        ]
+    }
+    let late = Array(50..<60)
+    for second in -10..<110 where !late.contains(second) { try await writer.append(poll(second)) }
+    for second in late { try await writer.append(poll(second)) }
+    try await writer.flush()
+    return (store, config)
+}
+
+@Suite("lot report gathering")
+struct LotReportGatherTests {
+    @Test("readings picked out of the integrity check's scan are the readings the report's own queries find")
+    func pickedFromTheScan() async throws {
+        let folder = try TemporaryFolder()
+        let (store, config) = try await lotStore(folder)
+        let now = Date(timeIntervalSince1970: 1_700_000_500)
+        let verified = try await LotReport.gather(lot: "LOT-1", store: store, config: config, now: now, verify: true)
+        let queried = try await LotReport.gather(lot: "LOT-1", store: store, config: config, now: now, verify: false)
+        #expect(verified.integrity.ok && verified.integrity.readingsChecked == 239)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        #expect(try encoder.encode(verified.placements) == encoder.encode(queried.placements))
+        let co2 = try #require(verified.placements.first?.channels.first { $0.channel == "co2" })
+        #expect(co2.statistics.count == 100, "the lot's 100 co2 readings, the timeout and the late ones included")
+
+        // Read in row ranges side by side, the picked readings are each series in time order.
+        let sets = try await store.pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM lot_set WHERE lots LIKE '%LOT-1%'") }
+        let co2Series = try #require(try await store.pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT id FROM series WHERE channel = 'co2'")
+        })
+        let plan = AuditVerifier.Pick(
+            windows: [co2Series: [.init(slot: 0, from: 1_700_000_000_000, to: 1_700_000_100_000)]], lotSets: Set(sets), slots: 1)
+        for parts in [1, 3, 5] {
+            let (report, picked) = try await AuditVerifier.verify(store, parts: parts, splitAbove: 0, picking: plan)
+            #expect(report.problems == [])
+            let fetched = try await store.pool.read { db in
+                try SeriesData.fetch(
+                    db, series: co2Series, from: 1_700_000_000_000, to: 1_700_000_100_000,
+                    lotSets: sets.map(String.init).joined(separator: ","))
+            }
+            #expect(picked.first?.times == fetched.times, "\(parts) parts")
+            #expect(picked.first?.qualities == fetched.qualities)
+            #expect(picked.first?.times == picked.first?.times.sorted())
+            #expect(picked.first?.times.count == 100)
+        }
+    }
+}
