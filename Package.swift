@@ -83,15 +83,16 @@ let package = Package(
                 "Modbus", "CModbus", "LabGate", "LabGateSim",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Lot report generation time on a 6-week store (scripts/bench-report, BENCHMARKS.md).
-        .executableTarget(name: "labgate-bench-report", dependencies: ["LabGate"]),
+        .executableTarget(name: "labgate-bench-report", dependencies: ["LabGate", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The daemon at scale (250 devices), alert latency, startup and stop (scripts/bench-scale,
         // scripts/bench-alerts, scripts/bench-startup, BENCHMARKS.md).
         .executableTarget(
             name: "labgate-bench-scale",
-            dependencies: ["LabGate", "LabGateSim", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["LabGate", "LabGateSim", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Loopback ports and waiting, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "TestSupport"]),

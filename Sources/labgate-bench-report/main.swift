@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import LabGate
 
@@ -8,10 +9,13 @@ import LabGate
 //
 //   labgate-bench-report [--weeks 6] [--keep FILE]
 
-func option(_ name: String, default value: String) -> String {
-    let arguments = CommandLine.arguments
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return value }
-    return arguments[index + 1]
+struct Arguments: ParsableArguments {
+    @Option(help: "Weeks the lot spent in the incubator.") var weeks = 6.0
+    @Option(help: "Keep the store at this path (default: a temporary folder, removed).") var keep: String?
+
+    func validate() throws {
+        guard weeks > 0 else { throw ValidationError("--weeks: a number above 0") }
+    }
 }
 
 func fail(_ message: String) -> Never {
@@ -21,11 +25,12 @@ func fail(_ message: String) -> Never {
 
 func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
-guard let weeks = Double(option("--weeks", default: "6")), weeks > 0 else { fail("--weeks: a number above 0") }
+let arguments = Arguments.parseOrExit()
+let weeks = arguments.weeks
 let folder = NSTemporaryDirectory() + "labgate-bench-report-" + UUID().uuidString
 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: folder) }
-let path = option("--keep", default: folder + "/bench.sqlite")
+let path = arguments.keep ?? folder + "/bench.sqlite"
 
 let channels: [(String, String, Double)] = [("temperature", "°C", 37), ("co2", "%", 5), ("humidity", "%", 95), ("o2", "%", 20)]
 let profile = Profile(name: "bench", fields: channels.enumerated().map { index, channel in

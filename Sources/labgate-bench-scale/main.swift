@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Glibc
 
@@ -9,32 +10,56 @@ import Glibc
 //   labgate-bench-scale alerts  [--switches 400] [--devices 10] [--keep]
 //   labgate-bench-scale startup [--repeats 10] [--run 3] [--keep]
 
-func option(_ name: String, default value: String) -> String {
-    let arguments = CommandLine.arguments
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return value }
-    return arguments[index + 1]
+struct LabGateBenchScale: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "labgate-bench-scale", abstract: "The daemon at 250 devices, alert latency, startup and stop.",
+        subcommands: [Scale.self, Alerts.self, Startup.self])
 }
 
-func number(_ name: String, default value: String) -> Double {
-    guard let number = Double(option(name, default: value)), number > 0 else { fail("\(name): a number above 0") }
-    return number
+/// Keeps the run's folder (config, store, daemon log) for a look afterwards.
+struct Keep: ParsableArguments {
+    @Flag(help: "Keep the folder (config, store, daemon log).") var keep = false
+}
+
+struct Scale: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "250 devices × 4 channels every 1 s: CPU, peak RSS, jitter, missed polls.")
+    @Option(help: "Minutes to run.") var minutes = 10.0
+    @Option(help: "Seconds to run (instead of --minutes).") var seconds: Double?
+    @Option(help: "Seconds of warm-up not measured.") var warmup = 5.0
+    @OptionGroup var keep: Keep
+
+    func validate() throws {
+        guard minutes > 0, (seconds ?? 1) > 0, warmup >= 0 else { throw ValidationError("durations: numbers above 0") }
+    }
+
+    func run() throws { try scaleBench(seconds: seconds ?? minutes * 60, warmup: warmup, keep: keep.keep) }
+}
+
+struct Alerts: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "From a value leaving its limits to the line in alerts.log.")
+    @Option(help: "Switches out of limits and back.") var switches = 400
+    @Option(help: "Devices switching independently.") var devices = 10
+    @OptionGroup var keep: Keep
+
+    func validate() throws {
+        guard switches > 0, devices > 0 else { throw ValidationError("--switches, --devices: whole numbers above 0") }
+    }
+
+    func run() throws { try alertBench(switches: switches, devices: devices, keep: keep.keep) }
+}
+
+struct Startup: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "exec to READY=1, and SIGTERM to exit with nothing lost.")
+    @Option(help: "Starts and stops.") var repeats = 10
+    @Option(name: .customLong("run"), help: "Seconds each run polls before SIGTERM.") var runSeconds = 3.0
+    @OptionGroup var keep: Keep
+
+    func validate() throws {
+        guard repeats > 0, runSeconds > 0 else { throw ValidationError("--repeats, --run: numbers above 0") }
+    }
+
+    func run() throws { try startupBench(repeats: repeats, run: runSeconds, keep: keep.keep) }
 }
 
 signal(SIGPIPE, SIG_IGN)
-let keep = CommandLine.arguments.contains("--keep")
-let mode = CommandLine.arguments.dropFirst().first ?? ""
-do {
-    switch mode {
-    case "scale":
-        let seconds = CommandLine.arguments.contains("--seconds") ? number("--seconds", default: "60") : number("--minutes", default: "10") * 60
-        try scaleBench(seconds: seconds, warmup: number("--warmup", default: "5"), keep: keep)
-    case "alerts":
-        try alertBench(switches: Int(number("--switches", default: "400")), devices: Int(number("--devices", default: "10")), keep: keep)
-    case "startup":
-        try startupBench(repeats: Int(number("--repeats", default: "10")), run: number("--run", default: "3"), keep: keep)
-    default:
-        fail("usage: labgate-bench-scale scale [--minutes N | --seconds N] | alerts [--switches N] | startup [--repeats N]")
-    }
-} catch {
-    fail("\(error)")
-}
+LabGateBenchScale.main()

@@ -10,14 +10,7 @@ import Modbus
 //
 //   labgate-bench [rtu] [--seconds 10] [--baud 19200] [--parity even|odd|none] [--stop-bits 1|2]
 
-func runRTU(_ options: Options) async {
-    func option(_ name: String, default value: String) -> String { options.value(name, default: value) }
-    guard let seconds = Double(option("--seconds", default: "10")), seconds > 0 else { fail("--seconds: a number above 0") }
-    guard let baud = Int(option("--baud", default: "19200")), RTUSettings.supportedBauds.contains(baud) else {
-        fail("--baud: one of \(RTUSettings.supportedBauds.map(String.init).joined(separator: ", "))")
-    }
-    guard let parity = RTUSettings.Parity(rawValue: option("--parity", default: "even")) else { fail("--parity: none, even or odd") }
-    guard let stopBits = Int(option("--stop-bits", default: "1")), [1, 2].contains(stopBits) else { fail("--stop-bits: 1 or 2") }
+func runRTU(seconds: Double, baud: Int, parity: RTUSettings.Parity, stopBits: Int) async {
 
     let folder = NSTemporaryDirectory() + "labgate-bench-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -41,12 +41,7 @@ func storeBytes(_ path: String) throws -> (database: Int, wal: Int) {
     return (size(path), size(path + "-wal"))
 }
 
-func runStore(_ options: Options) async {
-    let total = options.count("--readings", default: 1_000_000)
-    let deviceCount = options.count("--devices", default: 20)
-    let rounds = options.count("--rounds", default: 3)
-    let only = options.value("--only")  // "labgate" for profiling runs
-    let batchSize = options.count("--batch", default: 0)  // 0: the daemon's (ReadingWriter's default)
+func runStore(total: Int, deviceCount: Int, rounds: Int, only: String?, batchSize: Int) async {
     let channels = ["temperature", "co2", "humidity", "o2"]
     let devices = (1...deviceCount).map { String(format: "INC-%02d", $0) }
     let lots: [[String]] = devices.indices.map { index in

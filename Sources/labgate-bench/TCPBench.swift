@@ -63,8 +63,8 @@ struct LoopResult: Sendable {
 }
 
 /// Serves the bench device until standard input closes (the parent benchmark ended).
-func serveTCP(_ options: Options) {
-    let config = TCPBench.config(port: Int(options.value("--port", default: "0")) ?? 0, store: "unused", alerts: "unused")
+func serveTCP(port: Int) {
+    let config = TCPBench.config(port: port, store: "unused", alerts: "unused")
     let simulator = Simulator(config: config, speed: 1, seed: 1, announce: { _ in })
     do {
         try simulator.start()
@@ -188,15 +188,8 @@ func pymodbusLoop(python: String, script: String, port: Int, registers: Int, sec
         note: "pymodbus \(version), Python \(object["python"] as? String ?? "?")")
 }
 
-func runTCP(_ options: Options) async {
-    let seconds = options.number("--seconds", default: 10)
-    let rounds = options.count("--rounds", default: 3)
-    let channels = options.count("--channels", default: 4)
-    guard channels <= TCPBench.allChannels.count else { fail("--channels: 1 to \(TCPBench.allChannels.count)") }
+func runTCP(seconds: Double, rounds: Int, channels: Int, only: String?, python: String?, script: String) async {
     let registers = channels * 2
-    let only = options.value("--only")  // one loop alone (for profiling)
-    let python = options.value("--python")
-    let script = options.value("--script", default: "bench/pymodbus_loop.py")
     if let python, !FileManager.default.isExecutableFile(atPath: python) { fail("--python: \(python) is not executable") }
     if python != nil, !FileManager.default.fileExists(atPath: script) { fail("--script: \(script) not found") }
 

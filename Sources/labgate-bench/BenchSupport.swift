@@ -1,0 +1,21 @@
+import Foundation
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("labgate-bench: \(message)\n".utf8))
+    exit(2)
+}
+
+func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+
+/// Monotonic seconds.
+func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+/// The CPU model and core count, for the record.
+func machineSummary() -> String {
+    let model = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("model name") }
+        .map { String($0.split(separator: ":").last ?? "").trimmingCharacters(in: .whitespaces) } ?? "?"
+    let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
+        .split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+    return "\(model), \(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(load)"
+}
