@@ -11,12 +11,8 @@ public enum LotReportCSV {
         lot: String, store: ReadingStore, config: Config?, now: Date = Date(), to write: (Data) -> Void
     ) throws {
         try store.pool.read { db in
-            let events = try LotEvent.fetchAll(db, lot: lot)
-            guard !events.isEmpty else { throw LotReport.NotFound(description: "no lot '\(lot)' in the store") }
-            let sets = try Row.fetchAll(db, sql: "SELECT id, lots FROM lot_set").compactMap { row -> Int64? in
-                (row[1] as String).split(separator: ",").contains(where: { $0 == lot }) ? row[0] : nil
-            }
-            let setList = sets.isEmpty ? "NULL" : sets.map(String.init).joined(separator: ",")
+            let (events, sets) = try LotReport.lotRecords(lot, db: db)
+            let setList = LotReport.sqlList(sets)
             var buffer = header
             for placement in Placement.fold(events) {
                 let device = config?.device(placement.device)

@@ -118,13 +118,23 @@ extension LotReport {
         }
     }
 
-    private static func plan(lot: String, db: Database, config: Config?, now: Date) throws -> Plan {
+    /// The lot's events and the lot sets naming it (the tags of its readings); NotFound when the
+    /// store has no such lot.
+    static func lotRecords(_ lot: String, db: Database) throws -> (events: [LotEvent], lotSets: [Int64]) {
         let events = try LotEvent.fetchAll(db, lot: lot)
         guard !events.isEmpty else { throw NotFound(description: "no lot '\(lot)' in the store") }
         let lotSets = try Row.fetchAll(db, sql: "SELECT id, lots FROM lot_set").compactMap { row -> Int64? in
             let lots: String = row[1]
             return lots.split(separator: ",").contains(where: { $0 == lot }) ? row[0] : nil
         }
+        return (events, lotSets)
+    }
+
+    /// Ids as an SQL list for `IN (…)` ("NULL" when there are none, which matches nothing).
+    static func sqlList(_ ids: [Int64]) -> String { ids.isEmpty ? "NULL" : ids.map(String.init).joined(separator: ",") }
+
+    private static func plan(lot: String, db: Database, config: Config?, now: Date) throws -> Plan {
+        let (events, lotSets) = try lotRecords(lot, db: db)
         let nowMS = now.millisecondsSince1970
         let placements = try Placement.fold(events).map { placement in
             let device = config?.device(placement.device)
@@ -145,7 +155,7 @@ extension LotReport {
                 channels: channels)
         }
         return Plan(
-            placements: placements, lotSets: lotSets.isEmpty ? "NULL" : lotSets.map(String.init).joined(separator: ","),
+            placements: placements, lotSets: sqlList(lotSets),
             lotSetIDs: Set(lotSets))
     }
 
