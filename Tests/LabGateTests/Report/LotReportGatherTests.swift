@@ -3,7 +3,8 @@ import Testing
 @testable import LabGate
 
 /// A lot inside INC-01 for 100 s; readings before, during and after, some tagged with another
-/// lot, one timeout, and 10 s of readings written late (as after a full disk), in batches of 7.
+/// lot, one timeout, none for 10 s (a gap), and 10 s of readings written late (as after a full
+/// disk), in batches of 7.
 private func lotStore(_ folder: TemporaryFolder) async throws -> (ReadingStore, Config) {
     let store = try ReadingStore(path: folder.path + "/store.sqlite")
     let config = incubatorConfig(folder: folder.path)
@@ -27,7 +28,8 @@ private func lotStore(_ folder: TemporaryFolder) async throws -> (ReadingStore, 
         ]
     }
     let late = Array(50..<60)
-    for second in -10..<110 where !late.contains(second) { try await writer.append(poll(second)) }
+    let gap = 70..<80
+    for second in -10..<110 where !late.contains(second) && !gap.contains(second) { try await writer.append(poll(second)) }
     for second in late { try await writer.append(poll(second)) }
     try await writer.flush()
     return (store, config)
@@ -42,12 +44,25 @@ struct LotReportGatherTests {
         let now = Date(timeIntervalSince1970: 1_700_000_500)
         let verified = try await LotReport.gather(lot: "LOT-1", store: store, config: config, now: now, verify: true)
         let queried = try await LotReport.gather(lot: "LOT-1", store: store, config: config, now: now, verify: false)
-        #expect(verified.integrity.ok && verified.integrity.readingsChecked == 239)
+        #expect(verified.integrity.ok && verified.integrity.readingsChecked == 219)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         #expect(try encoder.encode(verified.placements) == encoder.encode(queried.placements))
         let co2 = try #require(verified.placements.first?.channels.first { $0.channel == "co2" })
-        #expect(co2.statistics.count == 100, "the lot's 100 co2 readings, the timeout and the late ones included")
+        #expect(co2.statistics.count == 90, "the lot's 90 co2 readings, the timeout and the late ones included")
+        #expect(co2.completeness.gaps.count == 1 && co2.completeness.expected == 100)
+        #expect(!co2.excursions.isEmpty, "5.6 % is above the spec's 5.5 %")
+
+        // The HTML shows what QA signs: the gap and the excursions on the chart, MKT for the
+        // temperature, the lot's audit entries, the integrity statement.
+        let html = verified.html()
+        #expect(html.contains("<title>gap "))
+        #expect(html.contains("<title>excursion "))
+        let temperature = try #require(verified.placements.first?.channels.first { $0.channel == "temperature" })
+        let mkt = try #require(temperature.statistics.meanKineticTemperature)
+        #expect(html.contains(String(format: "%.2f °C", mkt)))
+        #expect(html.contains("Audit entries about the lot (4)") && html.contains("lot_correct"))
+        #expect(html.contains("Integrity OK"))
 
         // Read in row ranges side by side, the picked readings are each series in time order.
         let sets = try await store.pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM lot_set WHERE lots LIKE '%LOT-1%'") }
@@ -67,7 +82,7 @@ struct LotReportGatherTests {
             #expect(picked.first?.times == fetched.times, "\(parts) parts")
             #expect(picked.first?.qualities == fetched.qualities)
             #expect(picked.first?.times == picked.first?.times.sorted())
-            #expect(picked.first?.times.count == 100)
+            #expect(picked.first?.times.count == 90)
         }
     }
 }
