@@ -71,8 +71,13 @@ public struct DeviationEngine {
     }
 
     private let config: Config
+    /// The configured devices by id: the engine sees every poll of every device.
+    private let devices: [String: Device]
     private let clock: StampClock
     private var states: [Key: ChannelState] = [:]
+    /// Each channel's limits for the lots last inside, kept until those lots change: the lots
+    /// inside change a few times a week, the readings come every second.
+    private var limitsInForce: [Key: (exposure: [LotSpec], limits: ExposureLimits)] = [:]
     /// Set when the state changed in a way a crash must not lose (a run began or ended).
     public private(set) var urgent = false
     /// Set when anything changed since the last `snapshot`.
@@ -80,6 +85,7 @@ public struct DeviationEngine {
 
     public init(config: Config, state: String? = nil) {
         self.config = config
+        self.devices = Dictionary(config.devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         self.clock = StampClock()
         if let state, let saved = try? AuditJSON.decode([SavedChannel].self, state) {
             for channel in saved { states[Key(device: channel.device, channel: channel.channel)] = channel.state }
@@ -89,13 +95,13 @@ public struct DeviationEngine {
     // MARK: Readings
 
     public mutating func evaluate(_ poll: PollResult, exposure: [LotSpec]) -> [Change] {
-        guard let device = config.device(poll.device) else { return [] }
+        guard let device = devices[poll.device] else { return [] }
         var changes: [Change] = []
         let now = clock.stamp(wall: poll.time, instant: poll.instant)
         for reading in poll.readings {
             let key = Key(device: reading.device, channel: reading.channel)
             var state = states[key] ?? ChannelState()
-            let limits = ExposureLimits(config: config, device: device, channel: reading.channel, exposure: exposure)
+            let limits = limits(key, device: device, exposure: exposure)
             if reading.quality == .good, let value = reading.value {
                 if let gap = state.gap {
                     if let id = gap.deviation {
@@ -199,7 +205,14 @@ public struct DeviationEngine {
     }
 
     private func unit(_ key: Key) -> String? {
-        config.device(key.device).flatMap { config.profile(of: $0).field(key.channel)?.unit }
+        devices[key.device].flatMap { config.profile(of: $0).field(key.channel)?.unit }
+    }
+
+    private mutating func limits(_ key: Key, device: Device, exposure: [LotSpec]) -> ExposureLimits {
+        if let kept = limitsInForce[key], kept.exposure == exposure { return kept.limits }
+        let limits = ExposureLimits(config: config, device: device, channel: key.channel, exposure: exposure)
+        limitsInForce[key] = (exposure, limits)
+        return limits
     }
 
     // MARK: Gaps
@@ -237,8 +250,7 @@ public struct DeviationEngine {
                 dirty = true
                 continue
             }
-            let limits = ExposureLimits(config: config, device: device, channel: field.channel, exposure: exposure)
-            guard !exposure.isEmpty, let maxGap = limits.maxGap, Stamp.elapsed(from: lastGood, to: now) > maxGap.value
+            guard !exposure.isEmpty, let maxGap = limits(key, device: device, exposure: exposure).maxGap, Stamp.elapsed(from: lastGood, to: now) > maxGap.value
             else { continue }
             let kind: DeviationRecord.Kind = state.lastBad == Quality.sensorFault.rawValue ? .sensorFault : .dataGap
             let lots = exposure.map(\.lot).sorted()

@@ -132,6 +132,18 @@ struct DeviationEngineTests {
         #expect(added == ["LOT-B"])
     }
 
+    @Test("the limits follow the lots inside from one poll to the next: a tighter spec placed applies at its first reading, and goes with its lot")
+    func limitsFollowTheLots() throws {
+        var feed = Feed(config: engineConfig(delay: .zero))
+        for second in 0...4 { #expect(feed.co2(4.3, at: second, lots: [("LOT-B", "loose")]).isEmpty) }
+        let opened = try #require(feed.co2(4.3, at: 5, lots: [("LOT-B", "loose"), ("LOT-A", "tight")]).first?.opening)
+        #expect(opened.lots == ["LOT-A"])
+        #expect(opened.limit.value == 4.5)
+        // LOT-A taken out: the loose spec alone holds 4.3 inside, so the excursion ends.
+        let changes = feed.co2(4.3, at: 6, lots: [("LOT-B", "loose")])
+        #expect(changes.compactMap(\.recovery).map(\.id) == [opened.id])
+    }
+
     @Test("equipment limits broken with lots inside name every lot inside")
     func equipment() throws {
         var feed = Feed(config: engineConfig(equipment: ChannelLimits(high: 5.2, delay: .zero, source: "equipment")))
