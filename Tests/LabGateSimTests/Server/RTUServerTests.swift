@@ -43,6 +43,14 @@ final class SerialLine: @unchecked Sendable {
 
     var traffic: [RTUTraffic] { simulator.serialTraffic(bus: "line") }
 
+    /// The traffic once it holds `count` transactions: the simulator records a transaction just
+    /// after writing its reply, so the client may read the reply first (waits up to 1 s).
+    func traffic(count: Int) async throws -> [RTUTraffic] {
+        let deadline = ContinuousClock.now + .seconds(1)
+        while traffic.count < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        return traffic
+    }
+
     /// The simulator's current temperature of a unit, as the registers encode it.
     func temperature(unit: Int) -> Double? {
         simulator.value(device: "INC-0\(unit)", channel: "temperature")
@@ -151,7 +159,7 @@ struct RTUServerTests {
         for unit in [1, 2, 3, 1, 2] {
             _ = try await bus.incubator(unit: unit, options: .init(timeout: .seconds(1)))
         }
-        let traffic = line.traffic
+        let traffic = try await line.traffic(count: 5)
         try #require(traffic.count == 5)
         let silence = line.settings.silence.inNanoseconds
         for (previous, next) in zip(traffic, traffic.dropFirst()) {
@@ -173,7 +181,7 @@ struct RTUServerTests {
         _ = try await bus.incubator(unit: 1)
         _ = try await bus.incubator(unit: 2, options: gap)  // waits 80 ms after unit 1's reply
         _ = try await bus.incubator(unit: 3)  // only t3.5 after unit 2's reply
-        let traffic = line.traffic
+        let traffic = try await line.traffic(count: 3)
         try #require(traffic.count == 3)
         let first = traffic[1].requestAt - traffic[0].replyAt!
         let second = traffic[2].requestAt - traffic[1].replyAt!
