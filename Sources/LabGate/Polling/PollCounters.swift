@@ -60,8 +60,7 @@ public final class PollCounters: Sendable {
     /// Records one transaction (one request sent) and how long it took. Replies (registers or an
     /// exception) go into the latency histogram; timeouts and connection failures do not.
     func transaction(device: String, _ outcome: Result<Void, ModbusError>, duration: Duration, at time: Date = Date()) {
-        let replied = state.withLock { all in
-            var entry = all[device] ?? DeviceState(status: DeviceStatus(device: device, updated: time))
+        let replied = update(device, at: time) { entry in
             var replied = true
             switch outcome {
             case .success:
@@ -85,7 +84,6 @@ public final class PollCounters: Sendable {
                 let micros = max(1, min(Self.histogramHighest, UInt64(max(0, duration.seconds * 1e6).rounded())))
                 entry.latency.record(micros)
             }
-            all[device] = entry
             return replied
         }
         observer?.transaction(device: device, outcome: outcome, duration: duration, replied: replied)
@@ -94,8 +92,7 @@ public final class PollCounters: Sendable {
     /// Records a poll's outcome and its readings (the latest value of each channel).
     func poll(_ result: PollResult) {
         observer?.poll(result)
-        state.withLock { all in
-            var entry = all[result.device] ?? DeviceState(status: DeviceStatus(device: result.device, updated: result.time))
+        update(result.device, at: result.time) { entry in
             entry.status.lastPoll = result.time
             if result.skipped {
                 entry.status.pollsSkipped += 1
@@ -122,18 +119,23 @@ public final class PollCounters: Sendable {
                     entry.status.channels[index].lastGoodTime = reading.time
                 }
             }
-            all[result.device] = entry
         }
     }
 
     /// Records the device's backoff state after a poll: failed polls in a row and, while backing
     /// off, when the next attempt is due.
     func backoff(device: String, failures: Int, nextTry: Date?) {
-        state.withLock { all in
-            var entry = all[device] ?? DeviceState(status: DeviceStatus(device: device, updated: Date()))
+        update(device, at: Date()) { entry in
             entry.status.consecutiveFailures = failures
             entry.status.nextTry = nextTry
-            all[device] = entry
+        }
+    }
+
+    /// Changes a device's entry where it lies: a copy taken out and put back would copy its
+    /// histogram's 10 KB of counts at every transaction (the copy shares them until written).
+    private func update<T>(_ device: String, at time: Date, _ change: (inout DeviceState) -> T) -> T {
+        state.withLock { all in
+            change(&all[device, default: DeviceState(status: DeviceStatus(device: device, updated: time))])
         }
     }
 
