@@ -137,12 +137,11 @@ func labgateLoop(
     var logger = Logger(label: "labgate-bench")
     logger.logLevel = .critical  // the schedule is always "behind": its warnings are expected
     let counters = PollCounters()
-    let (stream, continuation) = AsyncStream.makeStream(of: PollingEvent.self)
     let pipeline = ReadingPipeline(
-        input: stream, writer: writer, alerts: alerts, config: config, registry: registry,
+        writer: writer, alerts: alerts, config: config, registry: registry,
         deviations: DeviationBook(store: store, daemonUser: "bench"), logger: logger)
     let polling = PollingService(
-        config: config, output: continuation, counters: counters, heartbeat: SchedulerHeartbeat(), logger: logger)
+        config: config, deliver: pipeline.deliver, end: pipeline.endOfInput, counters: counters, heartbeat: SchedulerHeartbeat(), logger: logger)
 
     let cpuBefore = selfCPU()
     let start = monotonicSeconds()

@@ -98,7 +98,6 @@ public struct Daemon: Sendable {
     /// Runs the services for one config until SIGTERM/SIGINT (returns nil) or a SIGHUP with a
     /// valid new config (returns it, once this generation has drained).
     private func runGeneration(_ config: Config) async throws -> Config? {
-        let (stream, continuation) = AsyncStream.makeStream(of: PollingEvent.self)
         let echo: (@Sendable (PollResult) -> Void)?
         if options.printReadings {
             let formatter = ReadingEcho(config: config)
@@ -108,13 +107,13 @@ public struct Daemon: Sendable {
         }
         let engineState = try await deviations.engineState()
         let pipeline = ReadingPipeline(
-            input: stream, writer: writer, alerts: alerts, config: config, registry: registry, deviations: deviations,
+            writer: writer, alerts: alerts, config: config, registry: registry, deviations: deviations,
             engineState: engineState, progress: progress, flushInterval: options.flushInterval, echo: echo, logger: logger)
         let notifier = SystemdNotifier()
         let heartbeat = SchedulerHeartbeat()
         let readyStatus = "polling \(config.devices.count) devices on \(config.buses.count) buses"
         let polling = PollingService(
-            config: config, output: continuation, counters: counters, heartbeat: heartbeat, logger: logger,
+            config: config, deliver: pipeline.deliver, end: pipeline.endOfInput, counters: counters, heartbeat: heartbeat, logger: logger,
             started: {
                 notifier.ready(status: readyStatus)
                 heartbeat.markStarted()

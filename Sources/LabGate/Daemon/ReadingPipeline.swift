@@ -11,7 +11,7 @@ import ServiceLifecycle
 /// lots' specs for deviations (`DeviationEngine`), whose changes are committed with their audit
 /// entries before they are alerted.
 public struct ReadingPipeline: Service {
-    private let input: AsyncStream<PollingEvent>
+    private let inbox = PipelineInbox()
     private let writer: ReadingWriter
     private let alerts: AlertLog
     private let config: Config
@@ -23,12 +23,17 @@ public struct ReadingPipeline: Service {
     private let flushInterval: Duration
     private let logger: Logger
 
+    /// The shortest time between two looks into the inbox: polls arriving faster than this are
+    /// taken together, at most this much later, instead of waking the pipeline for each (which
+    /// cost a device polled back to back a third of its bus thread's time: BENCHMARKS.md, Modbus
+    /// TCP polling). The alert latency target (poll interval + 50 ms) leaves room for it.
+    static let coalescing = Duration.milliseconds(1)
+
     public init(
-        input: AsyncStream<PollingEvent>, writer: ReadingWriter, alerts: AlertLog, config: Config,
+        writer: ReadingWriter, alerts: AlertLog, config: Config,
         registry: LotRegistry = LotRegistry(), deviations: DeviationBook? = nil, engineState: String? = nil,
         progress: DeviationProgress = DeviationProgress(), flushInterval: Duration = .seconds(1), echo: (@Sendable (PollResult) -> Void)? = nil, logger: Logger
     ) {
-        self.input = input
         self.writer = writer
         self.alerts = alerts
         self.config = config
@@ -41,25 +46,27 @@ public struct ReadingPipeline: Service {
         self.logger = logger
     }
 
-    private enum Input: Sendable {
-        case event(PollingEvent)
-        case tick
+    /// Hands the pipeline a poll or a bus change (from any thread; it never blocks).
+    public func deliver(_ event: PollingEvent) {
+        inbox.deliver(event)
+    }
+
+    /// No more events will come: the pipeline takes what it has, flushes and returns.
+    public func endOfInput() {
+        inbox.end()
     }
 
     public func run() async {
-        let (merged, feed) = AsyncStream.makeStream(of: Input.self)
-        let input = input
-        let forward = Task {
-            for await event in input { feed.yield(.event(event)) }
-            feed.finish()
-        }
+        let inbox = inbox
         let interval = flushInterval
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                feed.yield(.tick)
+                inbox.tick()
             }
         }
+        let clock = ContinuousClock()
+        var lastLook = clock.now - Self.coalescing
         var evaluator = Evaluator(config: config)
         var engine = DeviationEngine(config: config, state: engineState)
         var ticks = 0
@@ -71,42 +78,57 @@ public struct ReadingPipeline: Service {
             if changed { anyOpen = !engine.openDeviations.isEmpty }
             if changed || anyOpen { progress.update(from: engine) }
         }
-        for await item in merged {
-            switch item {
-            case .tick:
-                await flushStore()
-                ticks += 1
-                let registry = registry
-                let changes = engine.tick { registry.exposure(device: $0, at: Date()) }
-                // Progress (last valid readings, worst values) is saved every few seconds; runs
-                // that begin or end and every deviation change are saved at once.
-                await commit(changes, engine: &engine, save: engine.dirty && ticks % 5 == 0)
-                refreshProgress(!changes.isEmpty)
-            case let .event(event):
-                guard case var .poll(poll) = event else {
-                    evaluator.evaluate(event).forEach(raise)
-                    continue
-                }
+        while true {
+            let due = lastLook + Self.coalescing
+            if clock.now < due { try? await clock.sleep(until: due) }
+            lastLook = clock.now
+            guard let batch = await inbox.take() else { break }
+            // Each poll's readings carry the lots inside its device at its time; the batch goes to
+            // the writer at once, before any deviation it causes is committed (which flushes it).
+            var polls: [(poll: PollResult, exposure: [LotSpec])] = []
+            var readings: [Reading] = []
+            for case var .poll(poll) in batch.events {
                 let exposure = registry.exposure(device: poll.device, at: poll.time)
                 let lots = exposure.map(\.lot)
                 for index in poll.readings.indices { poll.readings[index].lots = lots }
+                readings += poll.readings
+                polls.append((poll, exposure))
+            }
+            if !readings.isEmpty {
                 do {
-                    try await writer.append(poll.readings)
+                    try await writer.append(readings)
                 } catch {
                     await flushStore()
+                }
+            }
+            var tagged = polls.makeIterator()
+            for event in batch.events {
+                guard case .poll = event, let (poll, exposure) = tagged.next() else {
+                    evaluator.evaluate(event).forEach(raise)
+                    continue
                 }
                 echo?(poll)
                 if let failure = poll.failure {
                     logger.debug("poll of \(poll.device) failed: \(failure)")
                 }
-                evaluator.evaluate(event).forEach(raise)
+                evaluator.evaluate(.poll(poll)).forEach(raise)
                 let changes = engine.evaluate(poll, exposure: exposure)
                 await commit(changes, engine: &engine, save: false)
                 refreshProgress(!changes.isEmpty)
             }
+            if batch.ticks > 0 {
+                await flushStore()
+                let before = ticks
+                ticks += batch.ticks
+                let registry = registry
+                let changes = engine.tick { registry.exposure(device: $0, at: Date()) }
+                // Progress (last valid readings, worst values) is saved every few seconds; runs
+                // that begin or end and every deviation change are saved at once.
+                await commit(changes, engine: &engine, save: engine.dirty && ticks / 5 > before / 5)
+                refreshProgress(!changes.isEmpty)
+            }
         }
         ticker.cancel()
-        forward.cancel()
         await flushStore()
         await commit([], engine: &engine, save: true)
         let left = await writer.pendingCount

@@ -3,13 +3,14 @@ import Logging
 import Modbus
 import ServiceLifecycle
 
-/// Runs one poller per bus and hands every poll result to the pipeline's stream. On graceful
-/// shutdown it lets the polls in flight finish, then ends the stream so the pipeline can drain.
+/// Runs one poller per bus and hands every poll result to `deliver` (the pipeline's). On graceful
+/// shutdown it lets the polls in flight finish, then calls `end` so the pipeline can drain.
 public struct PollingService: Service {
     private let buses: [(ModbusBus, [DevicePoller])]
     /// Each bus owner with its configuration (for the adapter watch).
     let owners: [(bus: ModbusBus, config: Bus)]
-    private let output: AsyncStream<PollingEvent>.Continuation
+    private let deliver: @Sendable (PollingEvent) -> Void
+    private let end: @Sendable () -> Void
     private let counters: PollCounters
     private let heartbeat: SchedulerHeartbeat
     private let started: @Sendable () -> Void
@@ -17,7 +18,8 @@ public struct PollingService: Service {
 
     /// `started` is called once every bus's poller is running.
     public init(
-        config: Config, output: AsyncStream<PollingEvent>.Continuation, counters: PollCounters,
+        config: Config, deliver: @escaping @Sendable (PollingEvent) -> Void, end: @escaping @Sendable () -> Void,
+        counters: PollCounters,
         heartbeat: SchedulerHeartbeat, logger: Logger, started: @escaping @Sendable () -> Void = {}
     ) {
         self.buses = config.buses.map { bus in
@@ -32,7 +34,8 @@ public struct PollingService: Service {
             return (ModbusBus(name: bus.id, transport: transport, resolvePort: bus.adapter.map(Self.resolver)), pollers)
         }
         self.owners = zip(buses, config.buses).map { ($0.0, $1) }
-        self.output = output
+        self.deliver = deliver
+        self.end = end
         self.counters = counters
         self.heartbeat = heartbeat
         self.started = started
@@ -50,7 +53,7 @@ public struct PollingService: Service {
     }
 
     public func run() async {
-        let output = output
+        let deliver = deliver
         let logger = logger
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
@@ -62,7 +65,7 @@ public struct PollingService: Service {
                         phase: Double(number) / Double(polled.count))
                     group.addTask {
                         await poller.run(
-                            deliver: { output.yield($0) },
+                            deliver: deliver,
                             missed: { logger.warning("\($1) poll(s) of \($0) skipped: bus \(bus.name) is behind its schedule") })
                         await bus.disconnect()
                     }
@@ -70,6 +73,6 @@ public struct PollingService: Service {
                 started()
             }
         }
-        output.finish()
+        end()
     }
 }
