@@ -19,3 +19,12 @@ func machineSummary() -> String {
         .split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
     return "\(model), \(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(load)"
 }
+
+func cpuCount() -> Int { ProcessInfo.processInfo.activeProcessorCount }
+
+/// The middle value (the mean of the two middle ones for an even count); nil for none.
+func median(_ values: [Double]) -> Double? {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return nil }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}

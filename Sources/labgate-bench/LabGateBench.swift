@@ -51,6 +51,10 @@ struct TCP: AsyncParsableCommand {
     @Option(help: "One loop alone, for profiling: direct, labgate or pymodbus.") var only: String?
     @Option(help: "The Python with pymodbus (scripts/bench-tcp makes a venv); without it, no pymodbus loop.") var python: String?
     @Option(help: "The pymodbus loop script.") var script = "bench/pymodbus_loop.py"
+    @Option(help: "The CPU the simulator server is pinned to (default: the last one, when there are two or more; -1: not pinned).")
+    var serverCPU: Int?
+    @Flag(name: .customLong("busy-cpus"), help: "Keep every CPU busy with a lowest-priority spinner (nice 19) during the loops: a virtual machine's idle CPUs are slow to wake, which slows a ping-pong loop several-fold.")
+    var busyCPUs = false
 
     func validate() throws {
         guard channels.value <= TCPBench.allChannels.count else {
@@ -59,11 +63,15 @@ struct TCP: AsyncParsableCommand {
         if let only, !["direct", "labgate", "pymodbus"].contains(only) { throw ValidationError("--only: direct, labgate or pymodbus") }
         if let python, !FileManager.default.isExecutableFile(atPath: python) { throw ValidationError("--python: \(python) is not executable") }
         if python != nil, !FileManager.default.fileExists(atPath: script) { throw ValidationError("--script: \(script) not found") }
+        if let serverCPU, serverCPU < -1 || serverCPU >= cpuCount() { throw ValidationError("--server-cpu: -1 to \(cpuCount() - 1)") }
     }
 
     func run() async {
+        let cpus = cpuCount()
+        let pinned = serverCPU ?? (cpus >= 2 ? cpus - 1 : -1)
         await runTCP(
-            seconds: seconds.value, rounds: rounds.value, channels: channels.value, only: only, python: python, script: script)
+            seconds: seconds.value, rounds: rounds.value, channels: channels.value, only: only, python: python, script: script,
+            serverCPU: pinned >= 0 ? pinned : nil, busyCPUs: busyCPUs)
     }
 }
 

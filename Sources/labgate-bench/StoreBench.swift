@@ -174,18 +174,12 @@ func runStore(total: Int, deviceCount: Int, rounds: Int, only: String?, batchSiz
             }
         }
     }
-    func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
     print("")
     print("median of \(rounds) round(s)")
-    let labgate = median(labgateRates)
+    let labgate = median(labgateRates) ?? 0
     print("  labgate ReadingWriter       \(fixed(labgate, 0)) readings/s  (target at least 200000: \(fixed(labgate / 200_000, 2)) of it)")
     print("  bytes on disk               \(fixed(Double(labgateBytes) / Double(total), 1)) MB per million readings (bytes per reading)")
-    if !batchRates.isEmpty {
-        let batches = median(batchRates)
-        let one = median(oneRates)
+    if let batches = median(batchRates), let one = median(oneRates) {
         print("  bare GRDB, batches          \(fixed(batches, 0)) readings/s")
         print("  bare GRDB, one transaction  \(fixed(one, 0)) readings/s")
         print("ratio labgate/bare batches    \(fixed(labgate / batches, 3))")

@@ -100,6 +100,30 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
     }
 }
 
+/// Lowest-priority busy loops, one per CPU, so that no CPU idles (see `--busy-cpus`). Each ends
+/// by itself once this process is gone, even if it ends without stopping them.
+func startSpinners(_ count: Int) -> [Process] {
+    (0..<count).map { _ in
+        let spinner = Process()
+        spinner.executableURL = URL(fileURLWithPath: "/usr/bin/nice")
+        spinner.arguments = ["-n", "19", "/bin/sh", "-c", "while kill -0 $PPID 2>/dev/null; do :; done"]
+        do {
+            try spinner.run()
+        } catch {
+            fail("cannot start a spinner: \(error)")
+        }
+        return spinner
+    }
+}
+
+func stopSpinners(_ spinners: [Process]) {
+    // SIGKILL: a shell started from here may inherit SIGTERM ignored.
+    for spinner in spinners {
+        kill(spinner.processIdentifier, SIGKILL)
+        spinner.waitUntilExit()
+    }
+}
+
 /// The minimal loop: libmodbus called directly, one request after another, nothing else.
 func directLoop(port: Int, registers count: Int, seconds: Double) -> (transactions: Int, failed: Int, seconds: Double) {
     guard let context = modbus_new_tcp("127.0.0.1", Int32(port)) else { fail("modbus_new_tcp failed") }
@@ -187,7 +211,10 @@ func pymodbusLoop(python: String, script: String, port: Int, registers: Int, sec
         note: "pymodbus \(version), Python \(object["python"] as? String ?? "?")")
 }
 
-func runTCP(seconds: Double, rounds: Int, channels: Int, only: String?, python: String?, script: String) async {
+func runTCP(
+    seconds: Double, rounds: Int, channels: Int, only: String?, python: String?, script: String, serverCPU: Int?,
+    busyCPUs: Bool
+) async {
     let registers = channels * 2
     if let python, !FileManager.default.isExecutableFile(atPath: python) { fail("--python: \(python) is not executable") }
     if python != nil, !FileManager.default.fileExists(atPath: script) { fail("--script: \(script) not found") }
@@ -195,8 +222,14 @@ func runTCP(seconds: Double, rounds: Int, channels: Int, only: String?, python: 
     // The server: this same program, `serve-tcp`, in a process of its own.
     let server = Process()
     let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    server.executableURL = URL(fileURLWithPath: me)
-    server.arguments = ["serve-tcp"]
+    // Pinned by taskset (util-linux, on every Debian): the affinity of every thread it starts.
+    if let serverCPU {
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        server.arguments = ["--cpu-list", String(serverCPU), me, "serve-tcp"]
+    } else {
+        server.executableURL = URL(fileURLWithPath: me)
+        server.arguments = ["serve-tcp"]
+    }
     let serverInput = Pipe()
     let serverOutput = Pipe()
     server.standardInput = serverInput
@@ -225,6 +258,9 @@ func runTCP(seconds: Double, rounds: Int, channels: Int, only: String?, python: 
     defer { try? FileManager.default.removeItem(atPath: folder) }
 
     print("server         simulator Modbus TCP server (labgate-bench serve-tcp, pid \(server.processIdentifier)) on 127.0.0.1:\(port)")
+    // Standing in for a device elsewhere on the network: on a CPU of its own, so that where the
+    // scheduler happens to put it (beside the client or not) does not decide the round.
+    print("server CPU     \(serverCPU.map { "pinned to CPU \($0); the clients are not pinned" } ?? "not pinned")")
     print("request        read \(registers) input registers (\(channels) float32 channel(s)) of unit 1, one connection, back to back")
     print("each loop      \(fixed(seconds, 1)) s; \(rounds) round(s) of direct, labgate, pymodbus")
     print("machine        \(machineSummary())")
@@ -233,6 +269,9 @@ func runTCP(seconds: Double, rounds: Int, channels: Int, only: String?, python: 
         let pad = name.padding(toLength: 9, withPad: " ", startingAt: 0)
         print("  \(pad) \(fixed(result.rate, 0).leftPad(7)) tx/s  \(String(result.transactions).leftPad(7)) good \(result.failed) failed  \(fixed(result.seconds, 2)) s  client CPU \(fixed(100 * result.clientCPU / result.seconds, 0))%  server CPU \(fixed(100 * result.serverCPU / result.seconds, 0))%  \(result.note)")
     }
+    let spinners = busyCPUs ? startSpinners(cpuCount()) : []
+    defer { stopSpinners(spinners) }
+    print("other load     \(busyCPUs ? "\(spinners.count) spinners at nice 19 (--busy-cpus), one per CPU" : "none started")")
     var results: [String: [LoopResult]] = ["direct": [], "labgate": [], "pymodbus": []]
     let serverPID = server.processIdentifier
     for round in 1...rounds {
@@ -275,11 +314,7 @@ func runTCP(seconds: Double, rounds: Int, channels: Int, only: String?, python: 
             results["pymodbus"]!.append(result)
         }
     }
-    func median(_ name: String) -> Double? {
-        let rates = (results[name] ?? []).map(\.rate).sorted()
-        guard !rates.isEmpty else { return nil }
-        return rates.count % 2 == 1 ? rates[rates.count / 2] : (rates[rates.count / 2 - 1] + rates[rates.count / 2]) / 2
-    }
+    func median(_ name: String) -> Double? { labgate_bench.median((results[name] ?? []).map(\.rate)) }
     print("")
     print("median of \(rounds) round(s)")
     let labgate = median("labgate")
@@ -289,8 +324,13 @@ func runTCP(seconds: Double, rounds: Int, channels: Int, only: String?, python: 
     if let pymodbus = median("pymodbus") { print("  pymodbus  \(fixed(pymodbus, 0)) tx/s") }
     guard let labgate else { return }
     if let direct {
-        print("ratio labgate/direct    \(fixed(labgate / direct, 3))  (target at least 0.90)")
-        print("note: on a virtual machine the direct loop slows several-fold when its CPUs idle between replies; compare with its rate on a busy machine (BENCHMARKS.md)")
+        print("ratio labgate/direct    \(fixed(labgate / direct, 3))  (medians; target at least 0.90)")
+        // Each round's two loops run seconds apart: their ratio is the one least moved by the
+        // machine's state changing between rounds.
+        let paired = zip(results["labgate"]!, results["direct"]!).map { $0.rate / $1.rate }
+        if paired.count > 1, let middle = labgate_bench.median(paired) {
+            print("ratio per round         \(paired.map { fixed($0, 2) }.joined(separator: " ")): median \(fixed(middle, 3))")
+        }
     }
     if let pymodbus = median("pymodbus") { print("ratio labgate/pymodbus  \(fixed(labgate / pymodbus, 2))") }
     // On a virtual machine a ping-pong loop that leaves the CPUs idle pays for waking them at
