@@ -8,7 +8,7 @@ import Modbus
 struct LabGateBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "labgate-bench", abstract: "labgate's benchmarks (BENCHMARKS.md); without a name, the RTU one.",
-        subcommands: [RTU.self, TCP.self, Store.self, ServeTCP.self], defaultSubcommand: RTU.self)
+        subcommands: [RTU.self, TCP.self, Store.self, Overflow.self, ServeTCP.self], defaultSubcommand: RTU.self)
 }
 
 extension RTUSettings.Parity: ExpressibleByArgument {}
@@ -91,6 +91,15 @@ struct Store: AsyncParsableCommand {
     func run() async {
         await runStore(total: readings.value, deviceCount: devices.value, rounds: rounds.value, only: only, batchSize: batch?.value ?? 0)
     }
+}
+
+struct Overflow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The writer's full buffer while the store refuses writes: the cost of each poll's append.")
+    @Option(help: "Polls (4 readings each) appended past the full buffer.") var polls = Positive(2000)
+    @Option(help: "Readings the buffer holds (default: the daemon's store_buffer).") var capacity = Positive(defaultOverflowCapacity)
+
+    func run() async { await runOverflow(polls: polls.value, capacity: capacity.value) }
 }
 
 struct ServeTCP: AsyncParsableCommand {
