@@ -85,14 +85,14 @@ public struct ReadingPipeline: Service {
             guard let batch = await inbox.take() else { break }
             // Each poll's readings carry the lots inside its device at its time; the batch goes to
             // the writer at once, before any deviation it causes is committed (which flushes it).
-            var polls: [(poll: PollResult, exposure: [LotSpec])] = []
             var readings: [Reading] = []
-            for case var .poll(poll) in batch.events {
+            let tagged = batch.events.map { event -> (event: PollingEvent, exposure: [LotSpec]) in
+                guard case var .poll(poll) = event else { return (event, []) }
                 let exposure = registry.exposure(device: poll.device, at: poll.time)
                 let lots = exposure.map(\.lot)
                 for index in poll.readings.indices { poll.readings[index].lots = lots }
                 readings += poll.readings
-                polls.append((poll, exposure))
+                return (.poll(poll), exposure)
             }
             if !readings.isEmpty {
                 do {
@@ -101,9 +101,8 @@ public struct ReadingPipeline: Service {
                     await flushStore()
                 }
             }
-            var tagged = polls.makeIterator()
-            for event in batch.events {
-                guard case .poll = event, let (poll, exposure) = tagged.next() else {
+            for (event, exposure) in tagged {
+                guard case let .poll(poll) = event else {
                     evaluator.evaluate(event).forEach(raise)
                     continue
                 }
@@ -111,7 +110,7 @@ public struct ReadingPipeline: Service {
                 if let failure = poll.failure {
                     logger.debug("poll of \(poll.device) failed: \(failure)")
                 }
-                evaluator.evaluate(.poll(poll)).forEach(raise)
+                evaluator.evaluate(event).forEach(raise)
                 let changes = engine.evaluate(poll, exposure: exposure)
                 await commit(changes, engine: &engine, save: false)
                 refreshProgress(!changes.isEmpty)
