@@ -124,7 +124,7 @@ public actor ReadingWriter {
             if writing == running { writing = nil }
         }
         guard !pending.isEmpty || !lost.isEmpty else { return }
-        let batch = Array(pending)
+        let batch = pending
         pending.removeAll(keepingCapacity: true)
         let known = Known(series: seriesIDs, lotSets: lotSetIDs)
         let pool = store.pool
@@ -193,7 +193,7 @@ public actor ReadingWriter {
     /// The loop binds each row through SQLite's C API on GRDB's prepared statement: building a
     /// `StatementArguments` of boxed values per reading cost more than the insert itself
     /// (BENCHMARKS.md, store ingest).
-    private static func insert(_ batch: [Reading], known: Known, db: Database) throws -> Known {
+    private static func insert(_ batch: Deque<Reading>, known: Known, db: Database) throws -> Known {
         var ids = known
         var created = Known()
         let seal = try ReadingSeal.head(db: db).id + 1
