@@ -30,7 +30,7 @@ struct ControlHandlers: Sendable {
             let lot = context.parameters.get("lot") ?? ""
             return await reply(context, needs: [.operator_, .qa], action: "lot_show", object: "lot \(lot)") { _, _ in
                 let events = registry.events(of: lot)
-                guard !events.isEmpty else { throw RequestError(.notFound, "no lot '\(lot)'") }
+                guard !events.isEmpty else { throw LotError.unknownLot(lot) }
                 return ControlAPI.LotView(lot: lot, events: events)
             }
         }
@@ -88,7 +88,7 @@ struct ControlHandlers: Sendable {
         router.get("/deviations/:id") { _, context in
             let id = context.parameters.get("id") ?? ""
             return await reply(context, needs: [.operator_, .qa], action: "deviation_show", object: "deviation \(id)") { _, _ in
-                guard let record = try await deviations.get(id) else { throw RequestError(.notFound, "no deviation '\(id)'") }
+                guard let record = try await deviations.get(id) else { throw DeviationError.unknownDeviation(id) }
                 return view(record)
             }
         }
@@ -181,7 +181,11 @@ struct ControlHandlers: Sendable {
             }
             return Self.json(.ok, try await body(peer, roles))
         } catch let error as RequestError {
-            return Self.json(.init(code: error.kind.rawValue), ControlAPI.Failure(error: error.message))
+            return Self.failure(error)
+        } catch let error as LotError {
+            return Self.failure(RequestError(error))
+        } catch let error as DeviationError {
+            return Self.failure(RequestError(error))
         } catch {
             logger.error("control request failed: \(error)")
             return Self.json(.internalServerError, ControlAPI.Failure(error: "\(error)"))
@@ -191,6 +195,10 @@ struct ControlHandlers: Sendable {
     private struct RefusedRequest<Body: Encodable>: Encodable {
         var action: String
         var request: Body?
+    }
+
+    private static func failure(_ error: RequestError) -> Response {
+        json(.init(code: error.kind.rawValue), ControlAPI.Failure(error: error.message))
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {

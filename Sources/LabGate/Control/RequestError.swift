@@ -17,3 +17,26 @@ public struct RequestError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 }
+
+extension RequestError {
+    /// What a refused lot action means on the wire.
+    init(_ error: LotError) {
+        let kind: Kind =
+            switch error {
+            case .invalidLotID, .specNotMeasured, .invalidCorrection: .invalid
+            case .unknownDevice, .unknownSpec, .unknownLot, .unknownAction: .notFound
+            case .alreadyExists, .ended, .alreadyEnded, .alreadyThere, .outOfOrder: .conflict
+            }
+        self.init(kind, error.description)
+    }
+
+    /// What a refused action on a deviation means on the wire.
+    init(_ error: DeviationError) {
+        let kind: Kind =
+            switch error {
+            case .unknownDeviation: .notFound
+            case .alreadyAcknowledged, .closed, .alreadyClosed, .stillOpen, .notAcknowledged: .conflict
+            }
+        self.init(kind, error.description)
+    }
+}

@@ -108,8 +108,8 @@ public struct DeviationBook: Sendable {
     public func acknowledge(_ id: String, user: String, comment: String) async throws -> DeviationRecord {
         try await change(id, user: user, action: "deviation_acknowledged", reason: comment) { record in
             switch record.state {
-            case .acknowledged: throw RequestError(.conflict, "\(id) was already acknowledged by \(record.ackedBy ?? "?")")
-            case .closed: throw RequestError(.conflict, "\(id) is closed")
+            case .acknowledged: throw DeviationError.alreadyAcknowledged(id: id, by: record.ackedBy ?? "?")
+            case .closed: throw DeviationError.closed(id: id)
             case .open, .recovered: break
             }
             record.ackedBy = user
@@ -121,12 +121,12 @@ public struct DeviationBook: Sendable {
     /// QA closes a recovered, acknowledged deviation with an impact assessment.
     public func close(_ id: String, user: String, impact: String) async throws -> DeviationRecord {
         try await change(id, user: user, action: "deviation_closed", reason: impact) { record in
-            guard record.state != .closed else { throw RequestError(.conflict, "\(id) is already closed") }
+            guard record.state != .closed else { throw DeviationError.alreadyClosed(id: id) }
             guard record.end != nil else {
-                throw RequestError(.conflict, "\(id) is still open: it can be closed once conditions have recovered")
+                throw DeviationError.stillOpen(id: id)
             }
             guard record.ackedAt != nil else {
-                throw RequestError(.conflict, "\(id) has not been acknowledged yet: an operator acknowledges it first")
+                throw DeviationError.notAcknowledged(id: id)
             }
             record.closedBy = user
             record.closedAt = Date().millisecondsSince1970
@@ -139,7 +139,7 @@ public struct DeviationBook: Sendable {
         update: @escaping @Sendable (inout DeviationRecord) throws -> Void
     ) async throws -> DeviationRecord {
         try await store.pool.write { db in
-            guard let old = try Self.fetch(id, db: db) else { throw RequestError(.notFound, "no deviation '\(id)'") }
+            guard let old = try Self.fetch(id, db: db) else { throw DeviationError.unknownDeviation(id) }
             var record = old
             try update(&record)
             try write(record, old: old, action: action, user: user, reason: reason, db: db)

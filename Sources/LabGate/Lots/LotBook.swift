@@ -15,33 +15,30 @@ public struct LotBook: Sendable {
     }
 
     /// Lot ids: letters, digits and `.-_`, at most 64 characters (e.g. MSC-AT-0042).
-    static func checkLotID(_ lot: String) throws(RequestError) {
+    static func checkLotID(_ lot: String) throws(LotError) {
         let allowed = lot.unicodeScalars.allSatisfy {
             ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "-_.".unicodeScalars.contains($0)
         }
         guard !lot.isEmpty, lot.count <= 64, allowed else {
-            throw RequestError(.invalid, "'\(lot)' is not a lot id (letters, digits, '-', '_', '.'; at most 64)")
+            throw .invalidLotID(lot)
         }
     }
 
-    private func checkDevice(_ device: String) throws(RequestError) {
+    private func checkDevice(_ device: String) throws(LotError) {
         guard config.device(device) != nil else {
-            let known = config.devices.map(\.id).joined(separator: ", ")
-            throw RequestError(.notFound, "no device '\(device)' (devices: \(known))")
+            throw .unknownDevice(device, known: config.devices.map(\.id))
         }
     }
 
-    private func checkSpec(_ spec: String, device: String) throws(RequestError) {
+    private func checkSpec(_ spec: String, device: String) throws(LotError) {
         guard let found = config.specs[spec] else {
-            let known = config.specs.keys.sorted().joined(separator: ", ")
-            throw RequestError(.notFound, "no spec '\(spec)' (specs: \(known.isEmpty ? "none" : known))")
+            throw .unknownSpec(spec, known: config.specs.keys.sorted())
         }
         if let device = config.device(device) {
             let channels = Set(config.profile(of: device).fields.map(\.channel))
             let missing = found.limits.keys.filter { !channels.contains($0) }.sorted()
             if !missing.isEmpty {
-                throw RequestError(
-                    .invalid, "spec \(spec) sets limits for \(missing.joined(separator: ", ")), which device \(device.id) does not measure")
+                throw .specNotMeasured(spec: spec, device: device.id, channels: missing)
             }
         }
     }
@@ -53,7 +50,7 @@ public struct LotBook: Sendable {
         return try await record(lot: lot, action: .start, device: device, note: note, user: user) { events in
             if let last = events.last {
                 let state = last.action == .end ? "ended" : "in \(last.device ?? "?")"
-                throw RequestError(.conflict, "lot \(lot) already exists (\(state)); lot ids are never reused")
+                throw LotError.alreadyExists(lot: lot, state: state)
             }
             return spec
         }
@@ -63,13 +60,13 @@ public struct LotBook: Sendable {
         try Self.checkLotID(lot)
         try checkDevice(device)
         return try await record(lot: lot, action: .move, device: device, note: note, user: user) { events in
-            guard let last = events.last else { throw RequestError(.notFound, "no lot '\(lot)'") }
-            guard last.action != .end else { throw RequestError(.conflict, "lot \(lot) has ended") }
+            guard let last = events.last else { throw LotError.unknownLot(lot) }
+            guard last.action != .end else { throw LotError.ended(lot: lot) }
             let current = Placement.fold(events).last
             let settled = spec ?? current?.spec ?? ""
             try checkSpec(settled, device: device)
             if current?.device == device && current?.spec == settled {
-                throw RequestError(.conflict, "lot \(lot) is already in \(device) with spec \(settled)")
+                throw LotError.alreadyThere(lot: lot, device: device, spec: settled)
             }
             return settled
         }
@@ -78,8 +75,8 @@ public struct LotBook: Sendable {
     public func end(lot: String, note: String?, user: String) async throws -> LotEvent {
         try Self.checkLotID(lot)
         return try await record(lot: lot, action: .end, device: nil, note: note, user: user) { events in
-            guard let last = events.last else { throw RequestError(.notFound, "no lot '\(lot)'") }
-            guard last.action != .end else { throw RequestError(.conflict, "lot \(lot) has already ended") }
+            guard let last = events.last else { throw LotError.unknownLot(lot) }
+            guard last.action != .end else { throw LotError.alreadyEnded(lot: lot) }
             return nil
         }
     }
@@ -94,24 +91,24 @@ public struct LotBook: Sendable {
     ) async throws -> LotEvent {
         try Self.checkLotID(lot)
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw RequestError(.invalid, "a correction needs a reason")
+            throw LotError.invalidCorrection("a correction needs a reason")
         }
         guard device != nil || spec != nil || effective != nil else {
-            throw RequestError(.invalid, "a correction changes a device, a spec or a time")
+            throw LotError.invalidCorrection("a correction changes a device, a spec or a time")
         }
         if let device { try checkDevice(device) }
         let now = Date().millisecondsSince1970
         let ms = effective?.millisecondsSince1970
-        if let ms, ms > now { throw RequestError(.invalid, "a correction cannot take effect in the future") }
+        if let ms, ms > now { throw LotError.invalidCorrection("a correction cannot take effect in the future") }
         return try await record(
             lot: lot, action: .correct, device: device, note: reason, user: user, corrects: target, effective: ms
         ) { events in
-            guard !events.isEmpty else { throw RequestError(.notFound, "no lot '\(lot)'") }
+            guard !events.isEmpty else { throw LotError.unknownLot(lot) }
             guard let original = events.first(where: { $0.id == target }), original.action != .correct else {
-                throw RequestError(.notFound, "lot \(lot) has no action #\(target) to correct (see labgate lot show)")
+                throw LotError.unknownAction(lot: lot, event: target)
             }
             if original.action == .end && (device != nil || spec != nil) {
-                throw RequestError(.invalid, "an end has no device or spec to correct, only its time")
+                throw LotError.invalidCorrection("an end has no device or spec to correct, only its time")
             }
             let current = Placement.corrected(events).first { $0.id == target }
             if spec != nil || device != nil {
@@ -122,7 +119,7 @@ public struct LotBook: Sendable {
                 corrects: target, effective: ms)
             let after = Placement.corrected(events + [proposal])
             guard after.first?.action == .start, !after.dropLast().contains(where: { $0.action == .end }) else {
-                throw RequestError(.conflict, "that correction would put lot \(lot)'s actions out of order (a start first, an end last)")
+                throw LotError.outOfOrder(lot: lot)
             }
             return spec
         }
