@@ -24,27 +24,15 @@ public enum AuditVerifier {
     public static func verify(_ store: ReadingStore, limit: Int = 20, parts: Int = 2, splitAbove: Int64 = 100_000)
         async throws -> Report
     {
-        try await verify(store, limit: limit, parts: parts, splitAbove: splitAbove, picking: nil).report
+        try await verify(store, limit: limit, parts: parts, splitAbove: splitAbove, visitor: IgnoringVisitor.init).report
     }
 
-    /// Readings of some series picked out while every row is read anyway (a lot report's data,
-    /// so that the report reads each row once): per slot, a series over `[from, to)` with a lot
-    /// set among `lotSets`, in time order, as `SeriesData.fetch` returns them.
-    struct Pick: Sendable {
-        struct Window: Sendable {
-            var slot: Int
-            var from: Int64
-            var to: Int64
-        }
-
-        var windows: [Int64: [Window]]
-        var lotSets: Set<Int64>
-        var slots: Int
-    }
-
-    static func verify(
-        _ store: ReadingStore, limit: Int = 20, parts: Int = 2, splitAbove: Int64 = 100_000, picking pick: Pick?
-    ) async throws -> (report: Report, picked: [SeriesData]) {
+    /// The check, with every reading also handed to a visitor: one made by `makeVisitor` for each
+    /// row range, returned in range (row) order.
+    public static func verify<Visitor: ReadingVisitor>(
+        _ store: ReadingStore, limit: Int = 20, parts: Int = 2, splitAbove: Int64 = 100_000,
+        visitor makeVisitor: @escaping @Sendable () -> Visitor
+    ) async throws -> (report: Report, visitors: [Visitor]) {
         // Everything but the readings themselves is read in one transaction; the readings after
         // it, only up to the last row that transaction saw (rows are only ever appended, and
         // each batch commits with its seal, so later reads see the same rows up to there).
@@ -58,21 +46,26 @@ public enum AuditVerifier {
             let ranges = try rowRanges(db, parts: parts, splitAbove: splitAbove)
             return (report: report, problems: problems, recordProblems: recordProblems, seals: seals, ranges: ranges, rows: try SealedRows(db: db))
         }
-        let scans = try await withThrowingTaskGroup(of: (Int, Scan).self) { group in
+        let scans = try await withThrowingTaskGroup(of: (Int, Scan, Visitor).self) { group in
             for (index, range) in plan.ranges.enumerated() {
-                group.addTask { (index, try await store.pool.read { db in try scan(db, rows: plan.rows, range: range, pick: pick) }) }
+                group.addTask {
+                    try await store.pool.read { db in
+                        var visitor = makeVisitor()
+                        let scan = try scan(db, rows: plan.rows, range: range, visitor: &visitor)
+                        return (index, scan, visitor)
+                    }
+                }
             }
-            var scans = [Scan](repeating: Scan(), count: plan.ranges.count)
-            for try await (index, scan) in group { scans[index] = scan }
-            return scans
+            var scans = [(Scan, Visitor)?](repeating: nil, count: plan.ranges.count)
+            for try await (index, scan, visitor) in group { scans[index] = (scan, visitor) }
+            return scans.compactMap { $0 }
         }
         var report = plan.report
         var problems = plan.problems
-        judge(scans, seals: plan.seals, &report, &problems)
+        judge(scans.map(\.0), seals: plan.seals, &report, &problems)
         problems += plan.recordProblems
         report.problems = Array(problems.prefix(limit))
-        let picked = (0..<(pick?.slots ?? 0)).map { slot in SeriesData.joined(scans.map { $0.picked[slot] }) }
-        return (report, picked)
+        return (report, scans.map(\.1))
     }
 
     // MARK: The audit chain
@@ -190,13 +183,12 @@ public enum AuditVerifier {
 
         var events: [Event] = []
         var readings = 0
-        var picked: [SeriesData] = []
     }
 
-    private static func scan(_ db: Database, rows: SealedRows, range: ClosedRange<Int64>, pick: Pick?) throws -> Scan {
+    private static func scan<Visitor: ReadingVisitor>(
+        _ db: Database, rows: SealedRows, range: ClosedRange<Int64>, visitor: inout Visitor
+    ) throws -> Scan {
         var scan = Scan()
-        scan.picked = Array(repeating: SeriesData(), count: pick?.slots ?? 0)
-        let qualities = Quality.allCases
         var current: Int64?
         var digest = FieldDigest()
         var count = 0
@@ -209,17 +201,7 @@ public enum AuditVerifier {
         let row = statement.sqliteStatement
         while try cursor.next() != nil {
             scan.readings += 1
-            if let pick, let windows = pick.windows[Int64(sqliteStatement: row, index: 0)],
-                let lotSet = Int64.fromStatement(row, atUncheckedIndex: 5), pick.lotSets.contains(lotSet)
-            {
-                let time = Int64(sqliteStatement: row, index: 1)
-                for window in windows where window.from <= time && time < window.to {
-                    let code = Int(Int64(sqliteStatement: row, index: 3))
-                    scan.picked[window.slot].times.append(time)
-                    scan.picked[window.slot].values.append(Double.fromStatement(row, atUncheckedIndex: 2) ?? .nan)
-                    scan.picked[window.slot].qualities.append(qualities.indices.contains(code) ? qualities[code] : .badResponse)
-                }
-            }
+            visitor.visit(ScannedReading(row: row))
             guard let seal = Int64.fromStatement(row, atUncheckedIndex: 6) else {
                 let rowid = Int64(sqliteStatement: row, index: 7)
                 scan.events.append(.problem("reading row \(rowid) (\(rows.name(row))) belongs to no seal (inserted behind the daemon's back)"))

@@ -62,9 +62,10 @@ extension LotReport {
         var lotSets: String
         var lotSetIDs: Set<Int64>
 
-        /// Every channel of every placement numbered in order: slot numbers for the verifier.
-        var pick: AuditVerifier.Pick {
-            var windows: [Int64: [AuditVerifier.Pick.Window]] = [:]
+        /// Every channel of every placement numbered in order: the slots the lot's readings are
+        /// picked into.
+        var pick: LotReadingPicker {
+            var windows: [Int64: [LotReadingPicker.Window]] = [:]
             var slot = 0
             for placement in placements {
                 for job in placement.channels {
@@ -72,7 +73,7 @@ extension LotReport {
                     slot += 1
                 }
             }
-            return AuditVerifier.Pick(windows: windows, lotSets: lotSetIDs, slots: slot)
+            return LotReadingPicker(windows: windows, lotSets: lotSetIDs, slots: slot)
         }
 
         /// Each channel's report, side by side; `data` gives a channel's readings by its slot.
@@ -180,8 +181,9 @@ extension LotReport {
         return Records(deviations: deviations, audit: audit)
     }
 
-    static func integrity(_ store: ReadingStore, picking pick: AuditVerifier.Pick) async throws -> (Integrity, [SeriesData]) {
-        let (verified, picked) = try await AuditVerifier.verify(store, picking: pick)
+    static func integrity(_ store: ReadingStore, picking pick: LotReadingPicker) async throws -> (Integrity, [SeriesData]) {
+        let (verified, pickers) = try await AuditVerifier.verify(store, visitor: { pick })
+        let picked = LotReadingPicker.joined(pickers, slots: pick.slots)
         let heads = try await store.pool.read { db in
             let audit = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             let seal = try ReadingSeal.head(db: db)

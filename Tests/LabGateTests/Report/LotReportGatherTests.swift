@@ -69,10 +69,11 @@ struct LotReportGatherTests {
         let co2Series = try #require(try await store.pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT id FROM series WHERE channel = 'co2'")
         })
-        let plan = AuditVerifier.Pick(
+        let plan = LotReadingPicker(
             windows: [co2Series: [.init(slot: 0, from: 1_700_000_000_000, to: 1_700_000_100_000)]], lotSets: Set(sets), slots: 1)
         for parts in [1, 3, 5] {
-            let (report, picked) = try await AuditVerifier.verify(store, parts: parts, splitAbove: 0, picking: plan)
+            let (report, pickers) = try await AuditVerifier.verify(store, parts: parts, splitAbove: 0, visitor: { plan })
+            let picked = LotReadingPicker.joined(pickers, slots: 1)
             #expect(report.problems == [])
             let fetched = try await store.pool.read { db in
                 try SeriesData.fetch(
