@@ -86,21 +86,14 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 }
 
 public struct Bus: Sendable, Hashable {
-    public enum Transport: Sendable, Hashable {
-        case tcp(host: String, port: Int)
-        /// A serial line: port path, baud and character format (validated against what libmodbus
-        /// really supports).
-        case rtu(RTUSettings)
-    }
-
     public var id: String
-    public var transport: Transport
+    public var transport: ModbusTransport
     /// An RTU adapter named by its USB identity: its device node is looked up at each (re)open,
     /// and the transport's port only describes it.
     public var adapter: USBAdapterMatch?
     public var location: SourceLocation?
 
-    public init(id: String, transport: Transport, adapter: USBAdapterMatch? = nil, location: SourceLocation? = nil) {
+    public init(id: String, transport: ModbusTransport, adapter: USBAdapterMatch? = nil, location: SourceLocation? = nil) {
         self.id = id
         self.transport = transport
         self.adapter = adapter
@@ -221,10 +214,6 @@ public struct BackoffPolicy: Sendable, Hashable {
     }
 }
 
-public enum RegisterTable: String, Sendable, CaseIterable {
-    case holding, input
-}
-
 /// A device model's register map: which registers hold which channel, and how to read them.
 public struct Profile: Sendable, Hashable {
     public var name: String
@@ -254,7 +243,7 @@ extension Device {
 /// One channel of a profile: `value = raw * scale + offset`, unless `raw` is a sentinel.
 public struct Field: Sendable, Hashable {
     public var channel: String
-    public var table: RegisterTable
+    public var table: ModbusTable
     /// 0-based wire address (manuals often print 1-based register numbers).
     public var address: Int
     public var type: RegisterType
@@ -267,7 +256,7 @@ public struct Field: Sendable, Hashable {
     public var location: SourceLocation?
 
     public init(
-        channel: String, table: RegisterTable, address: Int, type: RegisterType, order: WordOrder? = nil,
+        channel: String, table: ModbusTable, address: Int, type: RegisterType, order: WordOrder? = nil,
         scale: Double = 1, offset: Double = 0, unit: String = "", invalid: [Double] = [],
         location: SourceLocation? = nil
     ) {

@@ -60,7 +60,7 @@ extension ConfigReader {
         return Bus(id: id, transport: transport, adapter: adapter, location: location(of: node))
     }
 
-    private mutating func readTCP(_ node: Node, in context: String) -> Bus.Transport? {
+    private mutating func readTCP(_ node: Node, in context: String) -> ModbusTransport? {
         let tcpContext = "\(context), tcp"
         guard let tcp = entries(of: node, keys: Self.tcpKeys, required: Self.tcpKeys, for: "tcp", in: tcpContext)
         else { return nil }
@@ -74,7 +74,7 @@ extension ConfigReader {
     /// data_bits and stop_bits default to even, 8 and 1 (the Modbus serial line default, 8E1).
     /// Instead of `port`, `usb: { vendor: "0403", product: "6001", serial: "A10K1ABC" }` names the
     /// adapter by its USB identity (as `labgate ports` shows it).
-    private mutating func readRTU(_ node: Node, in context: String, adapter: inout USBAdapterMatch?) -> Bus.Transport? {
+    private mutating func readRTU(_ node: Node, in context: String, adapter: inout USBAdapterMatch?) -> ModbusTransport? {
         let rtuContext = "\(context), rtu"
         guard let rtu = entries(of: node, keys: Self.rtuKeys, required: ["baud"], for: "rtu", in: rtuContext)
         else { return nil }
@@ -135,7 +135,7 @@ extension ConfigReader {
     }
 
     /// The serial port of an rtu transport (nil for tcp), to find two buses on one port.
-    private static func port(of transport: Bus.Transport) -> String? {
+    private static func port(of transport: ModbusTransport) -> String? {
         if case let .rtu(settings) = transport { return settings.port }
         return nil
     }

@@ -77,7 +77,7 @@ extension ConfigReader {
     /// overlaps are reported even for a field with other mistakes.
     struct Placement {
         var channel: String
-        var table: RegisterTable
+        var table: ModbusTable
         var registers: Range<Int>
         /// Where overlaps are reported.
         var addressNode: Node
@@ -93,7 +93,7 @@ extension ConfigReader {
         else { return (nil, nil) }
 
         let errorsBefore = errors.count
-        let table: RegisterTable? = choice("table", of: map)
+        let table: ModbusTable? = choice("table", of: map)
         let address = integer("address", of: map, range: 0...65535)
         let type: RegisterType? = choice("type", of: map)
         let order: WordOrder? = choice("order", of: map)

@@ -1,3 +1,4 @@
+import Modbus
 import Yams
 
 /// Turns a composed YAML tree into a `Config`, collecting every problem on the way instead of
@@ -13,7 +14,7 @@ struct ConfigReader {
     var readFile: (String) -> Result<String, ConfigLoader.ReadProblem> = ConfigLoader.readText(path:)
 
     /// Bus ids seen so far, where each was first defined, and its transport when that was valid.
-    var buses: [String: (location: SourceLocation, transport: Bus.Transport?)] = [:]
+    var buses: [String: (location: SourceLocation, transport: ModbusTransport?)] = [:]
     /// Profile names with their channel names (nil when the profile is not a readable mapping).
     var profileChannels: [String: Set<String>?] = [:]
     /// Where each profile was defined (profiles may come from several files).

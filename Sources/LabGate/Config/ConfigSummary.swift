@@ -1,3 +1,5 @@
+import Modbus
+
 /// A one-screen overview of a loaded config, for `labgate check-config` and the daemon's start-up log.
 public enum ConfigSummary {
     public static func render(_ config: Config) -> String {
@@ -66,7 +68,7 @@ public enum ConfigSummary {
         return quirks
     }
 
-    private static func describe(_ transport: Bus.Transport) -> String {
+    private static func describe(_ transport: ModbusTransport) -> String {
         switch transport {
         case .tcp(let host, let port): "tcp \(host):\(port)"
         case .rtu(let settings): "rtu \(settings.port) \(settings.baud) \(settings.format)"

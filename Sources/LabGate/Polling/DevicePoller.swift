@@ -145,7 +145,7 @@ struct DevicePoller: Sendable {
             let start = clock.now
             do {
                 let words = try await reader.read(
-                    unit: device.unit, table: request.table.modbus, address: request.address,
+                    unit: device.unit, table: request.table, address: request.address,
                     count: request.count, options: device.transactionOptions)
                 counters.transaction(device: device.id, .success(()), duration: start.duration(to: clock.now))
                 return .success(words)

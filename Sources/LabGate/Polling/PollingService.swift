@@ -23,15 +23,10 @@ public struct PollingService: Service {
         heartbeat: SchedulerHeartbeat, logger: Logger, started: @escaping @Sendable () -> Void = {}
     ) {
         self.buses = config.buses.map { bus in
-            let transport: ModbusTransport
-            switch bus.transport {
-            case let .tcp(host, port): transport = .tcp(host: host, port: port)
-            case let .rtu(settings): transport = .rtu(settings)
-            }
             let pollers = config.devices(on: bus.id).map {
                 DevicePoller(device: $0, profile: config.profile(of: $0), logger: logger)
             }
-            return (ModbusBus(name: bus.id, transport: transport, resolvePort: bus.adapter.map(Self.resolver)), pollers)
+            return (ModbusBus(name: bus.id, transport: bus.transport, resolvePort: bus.adapter.map(Self.resolver)), pollers)
         }
         self.owners = zip(buses, config.buses).map { ($0.0, $1) }
         self.deliver = deliver

@@ -2,13 +2,13 @@ import Modbus
 
 /// One read request covering one or more fields of a profile.
 public struct PlannedRequest: Sendable, Hashable, CustomStringConvertible {
-    public var table: RegisterTable
+    public var table: ModbusTable
     public var address: Int
     public var count: Int
     /// In address order.
     public var fields: [Field]
 
-    public init(table: RegisterTable, address: Int, count: Int, fields: [Field]) {
+    public init(table: ModbusTable, address: Int, count: Int, fields: [Field]) {
         self.table = table
         self.address = address
         self.count = count
@@ -53,7 +53,7 @@ public enum RequestPlanner {
     public static func plan(_ fields: [Field], options: Options = Options()) -> [PlannedRequest] {
         let limit = min(max(1, options.maxRegisters), maxRegisters)
         var requests: [PlannedRequest] = []
-        for table in RegisterTable.allCases {
+        for table in ModbusTable.allCases {
             let sorted = fields.filter { $0.table == table }.sorted { $0.address < $1.address }
             var current: PlannedRequest?
             for field in sorted {
@@ -93,11 +93,3 @@ public enum RequestPlanner {
     }
 }
 
-extension RegisterTable {
-    var modbus: ModbusTable {
-        switch self {
-        case .holding: .holding
-        case .input: .input
-        }
-    }
-}

@@ -4,7 +4,7 @@ import LabGate
 /// A request PDU as a server sees it, whatever the framing (TCP now, RTU later).
 public enum ModbusRequest: Sendable, Hashable {
     /// Function 3 (holding registers) or 4 (input registers).
-    case read(table: RegisterTable, address: Int, count: Int)
+    case read(table: ModbusTable, address: Int, count: Int)
     /// Any other function code: answered with exception 1.
     case unsupported(function: UInt8)
 

@@ -135,7 +135,7 @@ public struct SimulatedDevice: Sendable {
     }
 
     /// The registers `address..<address+count` of `table`, or nil unless every one belongs to a field.
-    public func registers(table: RegisterTable, address: Int, count: Int) -> [UInt16]? {
+    public func registers(table: ModbusTable, address: Int, count: Int) -> [UInt16]? {
         let wanted = address..<(address + count)
         var words = [UInt16?](repeating: nil, count: count)
         for field in profile.fields where field.table == table && field.addresses.overlaps(wanted) {

@@ -24,7 +24,8 @@ public enum ModbusTransport: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-public enum ModbusTable: Sendable, Hashable {
+/// The register tables a device is read from; the names are the config's (`table: holding`).
+public enum ModbusTable: String, Sendable, Hashable, CaseIterable {
     case holding, input
 }
 
