@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LabGate
 
 /// The real daemon (`labgate run`, the binary next to this one) as a child process, with a
 /// NOTIFY_SOCKET held here as systemd holds it, its stdout and stderr in files.
@@ -129,15 +130,8 @@ final class NotifySocket {
         self.path = path
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw BenchError("socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw BenchError("socket path too long: \(path)") }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0 else { throw BenchError("bind \(path): \(String(cString: strerror(errno)))") }
+        guard let address = UnixSocketAddress(path: path) else { throw BenchError("socket path too long: \(path)") }
+        guard address.bind(fd) else { throw BenchError("bind \(path): \(String(cString: strerror(errno)))") }
     }
 
     deinit {

@@ -44,7 +44,7 @@ extension Harness {
 
     func waitForSocket() async throws {
         let path = folder + "/control.sock"
-        try await waitFor("control socket", timeout: .seconds(20)) { ControlClient.isListening(path) }
+        try await waitFor("control socket", timeout: .seconds(20)) { UnixSocketAddress.isListening(path) }
     }
 
     func deviations() async throws -> [DeviationRecord] {

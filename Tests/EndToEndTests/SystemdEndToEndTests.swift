@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LabGate
 import Testing
 
 /// systemd's side of the notify protocol: a datagram socket that collects what the daemon says.
@@ -14,13 +15,7 @@ private final class NotifySocket: @unchecked Sendable {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         self.path = path
         self.fd = fd
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0 else { throw HarnessError("cannot bind \(path)") }
+        guard let address = UnixSocketAddress(path: path), address.bind(fd) else { throw HarnessError("cannot bind \(path)") }
         Thread.detachNewThread { [weak self] in
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {

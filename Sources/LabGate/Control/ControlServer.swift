@@ -29,7 +29,7 @@ public struct ControlServer: Service {
     /// Fails when the socket's folder is missing or not writable, or another daemon answers on it.
     public static func checkPath(_ path: String) throws(StartupError) {
         try StartupError.checkWritableFolder(of: path, what: "control socket")
-        if ControlClient.isListening(path) {
+        if UnixSocketAddress.isListening(path) {
             throw StartupError("control socket \(path) is in use: is another labgate running with this config?")
         }
     }
