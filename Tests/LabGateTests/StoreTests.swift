@@ -51,6 +51,15 @@ func schemaGuards() async throws {
     }
 }
 
+@Test("the writer connection syncs every commit (synchronous=FULL), so what was reported done survives a power cut")
+func commitsAreDurable() async throws {
+    let folder = try TemporaryFolder()
+    let store = try ReadingStore(path: folder.path + "/store.sqlite")
+    // 2 is FULL; GRDB's default for WAL is NORMAL (1), which syncs only at checkpoints.
+    let writer = try await store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+    #expect(writer == 2)
+}
+
 @Test("a missing or unwritable store folder is a startup error naming the path")
 func storeFolderErrors() throws {
     let folder = try TemporaryFolder()

@@ -14,6 +14,11 @@ public final class ReadingStore: Sendable {
             var configuration = Configuration()
             configuration.busyMode = .timeout(5)
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB opens WAL with synchronous=NORMAL (after prepareDatabase, so it is set here on
+            // the pool's one writer connection), which syncs the WAL only at checkpoints: a power
+            // cut could then lose commits labgate had already reported as done. FULL syncs the
+            // WAL at every commit.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } catch {
             throw StartupError("cannot open store \(path): \(error)")
