@@ -27,6 +27,11 @@ extension ConfigReader {
     /// A whole number (decimal, or hexadecimal with `0x`), within `range` when one is given.
     mutating func integer(_ node: Node, _ name: String, in context: String, range: ClosedRange<Int>?) -> Int? {
         guard let text = node.plainText, let value = Self.parseInteger(text) else {
+            if let text = node.plainText, Self.isIntegerSyntax(text) {
+                let bounds = range.map { " out of range \($0.lowerBound)..\($0.upperBound)" } ?? " out of range"
+                report("\(name) \(text)\(bounds)", at: node, in: context)
+                return nil
+            }
             let isFraction = node.plainText.flatMap(Self.parseNumber) != nil
             let expected = isFraction ? "a whole number" : "a number"
             report("expected \(expected) for \(name), got \(node.described)", at: node, in: context)
@@ -46,8 +51,14 @@ extension ConfigReader {
             report("expected a duration for \(name) (e.g. 500ms, 10s, 2m, 1h), got \(node.described)", at: node, in: context)
             return nil
         }
-        guard let value = DurationText.parse(scalar.string) else {
+        let value: Duration
+        switch DurationText.parseChecked(scalar.string) {
+        case let .success(parsed): value = parsed
+        case .failure(.notADuration):
             report("bad duration '\(scalar.string)' (use e.g. 500ms, 10s, 2m, 1h)", at: node, in: context)
+            return nil
+        case .failure(.tooLong):
+            report("\(name) \(scalar.string) is above the maximum \(DurationText.format(DurationText.longest))", at: node, in: context)
             return nil
         }
         if value < minimum {
@@ -117,6 +128,17 @@ extension ConfigReader {
             magnitude = digits.allSatisfy { $0.isASCII && $0.isNumber } ? Int(digits) : nil
         }
         return magnitude.map { negative ? -$0 : $0 }
+    }
+
+    /// Whether `text` is written as `parseInteger` reads it, whatever its size.
+    static func isIntegerSyntax(_ text: String) -> Bool {
+        var digits = Substring(text)
+        if digits.first == "-" || digits.first == "+" { digits = digits.dropFirst() }
+        if digits.hasPrefix("0x") || digits.hasPrefix("0X") {
+            let hex = digits.dropFirst(2)
+            return !hex.isEmpty && hex.allSatisfy(\.isHexDigit)
+        }
+        return !digits.isEmpty && digits.allSatisfy { ("0"..."9").contains($0) }
     }
 
     /// A finite number; integers as for `parseInteger`.

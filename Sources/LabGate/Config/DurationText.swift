@@ -6,21 +6,37 @@ public enum DurationText {
         ("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400),
     ]
 
-    /// The duration `text` names, or nil when it is not a duration.
+    /// The longest duration labgate takes anywhere (100 years): anything longer is a typo, and
+    /// durations are added to clock instants and doubled by back-offs, which must not overflow.
+    public static let longest = Duration.seconds(100 * 365 * 86_400)
+
+    public enum Failure: Error, Equatable {
+        case notADuration
+        case tooLong
+    }
+
+    /// The duration `text` names, or nil when it is not a duration or is longer than `longest`.
     public static func parse(_ text: String) -> Duration? {
+        try? parseChecked(text).get()
+    }
+
+    /// The duration `text` names, or why it is none.
+    public static func parseChecked(_ text: String) -> Result<Duration, Failure> {
         var rest = Substring(text.trimmingCharacters(in: .whitespaces))
-        guard !rest.isEmpty else { return nil }
+        guard !rest.isEmpty else { return .failure(.notADuration) }
         var total = 0.0
         while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard !number.isEmpty, let value = Double(number) else { return nil }
+            let number = rest.prefix { ("0"..."9").contains($0) || $0 == "." }
+            guard !number.isEmpty, let value = Double(number) else { return .failure(.notADuration) }
             rest = rest.dropFirst(number.count)
             let suffix = rest.prefix { $0.isLetter }
-            guard let unit = units.first(where: { $0.suffix == suffix }) else { return nil }
+            guard let unit = units.first(where: { $0.suffix == suffix }) else { return .failure(.notADuration) }
             rest = rest.dropFirst(suffix.count)
             total += value * unit.seconds
         }
-        return .milliseconds(Int64((total * 1000).rounded()))
+        // Compared as a Double before any conversion: Int64(1e23) would trap.
+        guard total.isFinite, total <= longest.seconds else { return .failure(.tooLong) }
+        return .success(.milliseconds(Int64((total * 1000).rounded())))
     }
 
     /// The shortest text that `parse` reads back as `duration` (to the millisecond).
