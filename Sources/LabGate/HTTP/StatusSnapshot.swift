@@ -197,12 +197,10 @@ extension StatusSnapshot.ChannelView {
         time = latest?.time
         lastGoodValue = latest?.lastGoodValue
         lastGoodTime = latest?.lastGoodTime
-        let sources = [config.limits(of: device, channel: channel)]
-            + lots.map { config.specs[$0.spec]?.limits[channel] }
-        let effective = ChannelLimits.tightest(sources.compactMap { $0 })
-        limits = effective.map(StatusSnapshot.LimitsView.init)
+        let shown = LimitsInForce(config: config, device: device, channel: channel, lots: lots).shown
+        limits = shown.map(StatusSnapshot.LimitsView.init)
         if let value {
-            let violation = effective.flatMap { ExposureLimits.violation(value, $0) }
+            let violation = shown.flatMap { $0.violation(by: value) }
             inSpec = violation == nil
             breached = violation?.limit.name
         }
