@@ -106,18 +106,18 @@ struct ConfigLoaderTests {
 
     @Test func effectiveLimitsAreTheTightestOfSpecAndEquipment() throws {
         let incubator = try #require(config.device("INC-01"))
-        let temperature = try #require(config.limits(of: incubator, channel: "temperature"))
+        let temperature = try #require(LimitsInForce(config: config, device: incubator, channel: "temperature", lots: []).device)
         #expect(temperature.low == ChannelLimits.Bound(value: 36, delay: .seconds(600), source: "spec msc-culture"))
         #expect(temperature.high == ChannelLimits.Bound(value: 38, delay: .seconds(600), source: "spec msc-culture"))
         #expect(temperature.criticalLow == 30)  // only the equipment sets one
         #expect(temperature.criticalHigh == 39)  // the spec's 39 is tighter than the equipment's 40
-        #expect(config.limits(of: incubator, channel: "co2")?.low?.value == 4.5)
-        #expect(config.limits(of: incubator, channel: "door") == nil)
+        #expect(LimitsInForce(config: config, device: incubator, channel: "co2", lots: []).device?.low?.value == 4.5)
+        #expect(LimitsInForce(config: config, device: incubator, channel: "door", lots: []).device == nil)
 
         let freezer = try #require(config.device("FRZ-01"))
-        #expect(config.limits(of: freezer, channel: "temperature") == nil)
+        #expect(LimitsInForce(config: config, device: freezer, channel: "temperature", lots: []).device == nil)
         let tank = try #require(config.device("LN2-01"))
-        #expect(config.limits(of: tank, channel: "temperature")?.high?.source == "spec ln2-storage")
+        #expect(LimitsInForce(config: config, device: tank, channel: "temperature", lots: []).device?.high?.source == "spec ln2-storage")
     }
 
     @Test func baseFixtureIsValid() throws {

@@ -22,26 +22,42 @@ struct DeviceStatusTests {
         counters.transaction(device: "INC-01", .failure(.exception(.busy)), duration: .milliseconds(3), at: t0)
         counters.transaction(device: "INC-01", .failure(.badCRC), duration: .milliseconds(6), at: t0)
         counters.transaction(device: "INC-01", .failure(.timeout), duration: .seconds(1), at: t0.addingTimeInterval(20))
-        let instant = ContinuousClock.now
-        counters.poll(PollResult(device: "INC-01", time: t0, instant: instant, readings: [
-            reading("temperature", 37.01, at: 0), reading("co2", 5.02, at: 0),
-        ], failure: nil))
-        counters.poll(PollResult(device: "INC-01", time: t0.addingTimeInterval(10), instant: instant, readings: [
-            reading("temperature", 37.05, at: 10), reading("co2", nil, .sensorFault, at: 10, detail: "sentinel -32768 at input 2"),
-        ], failure: nil))
-        counters.poll(PollResult(device: "INC-01", time: t0.addingTimeInterval(20), instant: instant, readings: [
-            reading("temperature", nil, .timeout, at: 20, detail: "timeout"), reading("co2", nil, .timeout, at: 20, detail: "timeout"),
-        ], failure: "input 0+3: timeout"))
         counters.backoff(device: "INC-01", failures: 1, nextTry: t0.addingTimeInterval(40))
-        counters.poll(PollResult(device: "INC-01", time: t0.addingTimeInterval(30), instant: instant, readings: [
-            reading("temperature", nil, .skipped, at: 30, detail: "backoff"), reading("co2", nil, .skipped, at: 30, detail: "backoff"),
-        ], failure: "backoff", skipped: true))
+        for poll in polls() { counters.poll(poll) }
         return counters
     }
 
-    @Test("counters: transactions by outcome, reply times of replies only, latest and latest good value per channel")
+    /// INC-01's polls: two answered (a sensor fault in the second), one timed out, one skipped slot.
+    func polls() -> [PollResult] {
+        let instant = ContinuousClock.now
+        return [
+            PollResult(device: "INC-01", time: t0, instant: instant, readings: [
+                reading("temperature", 37.01, at: 0), reading("co2", 5.02, at: 0),
+            ], failure: nil),
+            PollResult(device: "INC-01", time: t0.addingTimeInterval(10), instant: instant, readings: [
+                reading("temperature", 37.05, at: 10), reading("co2", nil, .sensorFault, at: 10, detail: "sentinel -32768 at input 2"),
+            ], failure: nil),
+            PollResult(device: "INC-01", time: t0.addingTimeInterval(20), instant: instant, readings: [
+                reading("temperature", nil, .timeout, at: 20, detail: "timeout"), reading("co2", nil, .timeout, at: 20, detail: "timeout"),
+            ], failure: "input 0+3: timeout"),
+            PollResult(device: "INC-01", time: t0.addingTimeInterval(30), instant: instant, readings: [
+                reading("temperature", nil, .skipped, at: 30, detail: "backoff"), reading("co2", nil, .skipped, at: 30, detail: "backoff"),
+            ], failure: "backoff", skipped: true),
+        ]
+    }
+
+    /// INC-01's row as `StatusService` writes it: the counters, with the readings the pipeline accepted.
+    func row(at time: Date) -> DeviceStatus? {
+        let readings = LatestReadings()
+        for poll in polls() { readings.record(poll.readings) }
+        var status = counters().status(of: "INC-01", at: time)
+        status?.channels = readings.snapshot()["INC-01"] ?? []
+        return status
+    }
+
+    @Test("counters: transactions by outcome, reply times of replies only; the accepted readings: latest and latest good value per channel")
     func snapshot() throws {
-        let status = try #require(counters().status(of: "INC-01", at: t0.addingTimeInterval(31)))
+        let status = try #require(row(at: t0.addingTimeInterval(31)))
         #expect(status.transactions.ok == 5 && status.transactions.badCRC == 1 && status.transactions.timeout == 1)
         #expect(status.transactions.exceptions == [6: 1])
         #expect(status.transactions.total == 8)
@@ -68,7 +84,7 @@ struct DeviceStatusTests {
         let folder = try TemporaryFolder()
         let store = try ReadingStore(path: folder.path + "/store.sqlite")
         let now = t0.addingTimeInterval(31)
-        let status = try #require(counters().status(of: "INC-01", at: now))
+        let status = try #require(row(at: now))
         let empty = DeviceStatus(device: "FRZ-01", updated: now)
         try await DeviceStatusStore.save([status, empty], to: store)
         try await DeviceStatusStore.save([status, empty], to: store)  // rewritten, not added
@@ -104,7 +120,7 @@ struct DeviceStatusTests {
     func report() throws {
         let config = incubatorConfig()
         let now = t0.addingTimeInterval(31)
-        var status = try #require(counters().status(of: "INC-01", at: now))
+        var status = try #require(row(at: now))
         status.consecutiveFailures = 2
         let text = DeviceStatusReport.render(config: config, statuses: ["INC-01": status], now: now)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -131,17 +147,28 @@ struct DeviceStatusTests {
 
     @Test("a good value shows with its unit and age")
     func goodValues() throws {
+        // Counted by the pollers, accepted by the pipeline, written together as StatusService does.
         let counters = PollCounters()
-        counters.poll(PollResult(device: "INC-01", time: t0, instant: .now, readings: [
+        let readings = LatestReadings()
+        func polled(_ poll: PollResult) {
+            counters.poll(poll)
+            readings.record(poll.readings)
+        }
+        func row() -> DeviceStatus? {
+            var status = counters.status(of: "INC-01", at: t0.addingTimeInterval(3))
+            status?.channels = readings.snapshot()["INC-01"] ?? []
+            return status
+        }
+        polled(PollResult(device: "INC-01", time: t0, instant: .now, readings: [
             reading("temperature", 37.01, at: 0), reading("co2", 5.02, at: 0),
         ], failure: nil))
-        let status = try #require(counters.status(of: "INC-01", at: t0.addingTimeInterval(3)))
+        let status = try #require(row())
         let text = DeviceStatusReport.render(config: incubatorConfig(), statuses: ["INC-01": status], now: t0.addingTimeInterval(3))
         #expect(text.contains("INC-01  incubator  bus sim, unit 1  —  OK\n  temperature  37.01 °C  3 s ago\n  co2          5.02 %  3 s ago\n"), "\(text)")
-        counters.poll(PollResult(device: "INC-01", time: t0.addingTimeInterval(1), instant: .now, readings: [
+        polled(PollResult(device: "INC-01", time: t0.addingTimeInterval(1), instant: .now, readings: [
             reading("temperature", 37.02, at: 1), reading("co2", nil, .sensorFault, at: 1, detail: "sentinel -32768 at input 2"),
         ], failure: nil))
-        let faulty = try #require(counters.status(of: "INC-01", at: t0.addingTimeInterval(3)))
+        let faulty = try #require(row())
         let faultyText = DeviceStatusReport.render(config: incubatorConfig(), statuses: ["INC-01": faulty], now: t0.addingTimeInterval(3))
         #expect(faultyText.contains("—  OK: 1 of 2 channels without a value\n"), "\(faultyText)")
         #expect(faultyText.contains("  co2          no value: sensor_fault (sentinel -32768 at input 2), 2 s ago; last good 5.02 % 3 s ago\n"), "\(faultyText)")

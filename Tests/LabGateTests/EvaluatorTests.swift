@@ -68,6 +68,31 @@ func criticalAtOnce() throws {
     #expect(feed.co2(5.0, at: 3).map(\.event) == [.excursionRecovered])
 }
 
+@Test("a critical limit passed during an announced excursion raises excursion_critical too; the recovery names the bound first passed")
+func criticalDuringExcursion() {
+    var feed = Feed(config: incubatorConfig(delay: .seconds(10)))
+    #expect(feed.co2(4.2, at: 0).isEmpty)
+    #expect(feed.co2(4.2, at: 10).map(\.event) == [.excursionBegan])
+    let critical = feed.co2(1.5, at: 11)
+    #expect(critical.map(\.event) == [.excursionCritical])
+    #expect(critical.first?.limit == .init(name: "critical_low", value: 2.0, source: "spec msc-culture"))
+    #expect(critical.first?.since == feed.wallStart)
+    let recovered = feed.co2(5.0, at: 12)
+    #expect(recovered.map(\.event) == [.excursionRecovered])
+    #expect(recovered.first?.limit == .init(name: "low", value: 4.5, source: "spec msc-culture"))
+    #expect(recovered.first?.worst == 1.5)
+}
+
+@Test("a value past the other side ends an announced excursion and starts another, stamped with that reading")
+func otherSide() {
+    var feed = Feed(config: incubatorConfig(delay: .zero))
+    #expect(feed.co2(4.2, at: 0).map(\.event) == [.excursionBegan])
+    let flip = feed.co2(5.8, at: 1)
+    #expect(flip.map(\.event) == [.excursionRecovered, .excursionBegan])
+    #expect(flip.first?.worst == 4.2 && flip.first?.since == feed.wallStart)
+    #expect(flip.last?.limit?.name == "high" && flip.last?.since == feed.wallStart.addingTimeInterval(1))
+}
+
 @Test("readings without a value never feed the excursion logic, and a fault is raised once")
 func badQualityIsNotAValue() {
     var feed = Feed(config: incubatorConfig(delay: .seconds(10)))
@@ -98,7 +123,7 @@ func reachability() throws {
 @Test("the tightest of equipment limits and spec applies, with its own delay and source")
 func tightestLimits() throws {
     let config = incubatorConfig()
-    let limits = try #require(config.limits(of: config.devices[0], channel: "temperature"))
+    let limits = try #require(LimitsInForce(config: config, device: config.devices[0], channel: "temperature", lots: []).device)
     #expect(limits.low == .init(value: 36, delay: .seconds(10), source: "spec msc-culture"))
     #expect(limits.high == .init(value: 37.5, delay: .seconds(60), source: "equipment"))
     #expect(limits.criticalHigh == 39)

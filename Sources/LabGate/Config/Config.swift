@@ -62,12 +62,6 @@ public struct Config: Sendable {
     public func profile(of device: Device) -> Profile {
         profiles[device.profile] ?? Profile(name: device.profile, fields: [])
     }
-
-    /// Limits that apply to a device's channel: the tightest of its equipment limits and its spec.
-    public func limits(of device: Device, channel: String) -> ChannelLimits? {
-        let sources = [device.limits[channel], device.spec.flatMap { specs[$0]?.limits[channel] }]
-        return ChannelLimits.tightest(sources.compactMap { $0 })
-    }
 }
 
 /// Where something was written in a config or scenario file, for error messages.

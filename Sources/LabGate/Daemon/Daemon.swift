@@ -37,6 +37,8 @@ public struct Daemon: Sendable {
     public let registry: LotRegistry
     public let deviations: DeviationBook
     public let progress = DeviationProgress()
+    /// The latest readings the pipeline accepted, for the status views; kept across reloads.
+    public let readings = LatestReadings()
     /// The control socket, or nil when the config names none and the default folder is missing.
     public let control: String?
     private let options: Options
@@ -108,7 +110,7 @@ public struct Daemon: Sendable {
         let engineState = try await deviations.engineState()
         let pipeline = ReadingPipeline(
             writer: writer, alerts: alerts, config: config, registry: registry, deviations: deviations,
-            engineState: engineState, progress: progress, flushInterval: options.flushInterval, echo: echo, logger: logger)
+            engineState: engineState, progress: progress, latest: readings, flushInterval: options.flushInterval, echo: echo, logger: logger)
         let notifier = SystemdNotifier()
         let heartbeat = SchedulerHeartbeat()
         let readyStatus = "polling \(config.devices.count) devices on \(config.buses.count) buses"
@@ -119,7 +121,7 @@ public struct Daemon: Sendable {
                 heartbeat.markStarted()
             })
         let status = StatusService(
-            counters: counters, store: store, devices: config.devices.map(\.id), interval: options.statusInterval,
+            counters: counters, readings: readings, store: store, devices: config.devices.map(\.id), interval: options.statusInterval,
             logger: logger)
         let deviations = deviations
         let watchdog = WatchdogService(
@@ -144,7 +146,7 @@ public struct Daemon: Sendable {
         if let http = config.http, let metrics {
             metrics.configure(config)
             let sources = HTTPServer.Sources(
-                config: config, counters: counters, metrics: metrics, registry: registry, deviations: deviations,
+                config: config, counters: counters, readings: readings, metrics: metrics, registry: registry, deviations: deviations,
                 progress: progress, writer: writer, started: started)
             services.append(.init(service: HTTPServer(settings: http, sources: sources, logger: logger), serviceName: "http"))
         }

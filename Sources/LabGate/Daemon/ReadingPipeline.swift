@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Everything after polling, in the order data flows: tag, store, evaluate, alert. It consumes the
+/// Everything after polling, in the order data flows: tag, store, evaluate, alert. What it takes
+/// and tags is what the status views show as the latest readings (`LatestReadings`). It consumes the
 /// pollers' stream until it ends (so on shutdown every accepted reading is written), flushing
 /// the writer at least once per `flushInterval` meanwhile.
 ///
@@ -19,6 +20,7 @@ public struct ReadingPipeline: Service {
     private let deviations: DeviationBook?
     private let engineState: String?
     private let progress: DeviationProgress
+    private let latest: LatestReadings
     private let echo: (@Sendable (PollResult) -> Void)?
     private let flushInterval: Duration
     private let logger: Logger
@@ -32,7 +34,8 @@ public struct ReadingPipeline: Service {
     public init(
         writer: ReadingWriter, alerts: AlertLog, config: Config,
         registry: LotRegistry = LotRegistry(), deviations: DeviationBook? = nil, engineState: String? = nil,
-        progress: DeviationProgress = DeviationProgress(), flushInterval: Duration = .seconds(1), echo: (@Sendable (PollResult) -> Void)? = nil, logger: Logger
+        progress: DeviationProgress = DeviationProgress(), latest: LatestReadings = LatestReadings(),
+        flushInterval: Duration = .seconds(1), echo: (@Sendable (PollResult) -> Void)? = nil, logger: Logger
     ) {
         self.writer = writer
         self.alerts = alerts
@@ -41,6 +44,7 @@ public struct ReadingPipeline: Service {
         self.deviations = deviations
         self.engineState = engineState
         self.progress = progress
+        self.latest = latest
         self.echo = echo
         self.flushInterval = flushInterval
         self.logger = logger
@@ -94,6 +98,8 @@ public struct ReadingPipeline: Service {
                 readings += poll.readings
                 return (.poll(poll), exposure)
             }
+            // Accepted: from here on the status views show them.
+            latest.record(readings)
             if !readings.isEmpty {
                 do {
                     try await writer.append(readings)

@@ -3,11 +3,12 @@ import Foundation
 /// The deviation engine: one state machine per device and channel, fed every poll with the lots
 /// inside the device at its time.
 ///
-/// - A value past the effective limits (the tightest of the specs of the lots inside and the
-///   equipment limits) starts a run stamped with that first reading. It opens a deviation once
-///   it has lasted the limit's delay (monotonic clock), or at once past a critical limit — but
-///   only while lots are exposed: a reading names the lots whose own spec it breaks (all lots
-///   inside when it breaks the equipment limits), and lots placed during the run join it.
+/// - A value past the limits the lots inside are exposed to (`LimitsInForce.exposure`: the
+///   tightest of their specs and the equipment limits) starts a run (`ExcursionTracker`) stamped
+///   with that first reading. It opens a deviation once the run is due (it has lasted the
+///   limit's delay, or passed a critical limit) — but only while lots are exposed: a reading names
+///   the lots whose own spec it breaks (all lots inside when it breaks the equipment limits), and
+///   lots placed during the run join it.
 /// - The run recovers when values are back inside the limit by its deadband and stay there for
 ///   its hold time; the deviation ends at the first reading of that hold.
 /// - No valid reading for longer than `max_gap` while lots are inside opens a data-gap deviation
@@ -39,20 +40,12 @@ public struct DeviationEngine {
         var channel: String
     }
 
-    struct Run: Sendable, Codable {
-        var side: ExposureLimits.Side
-        var limit: AlertEvent.Limit
-        var delayMS: Int64
-        var first: Stamp
-        var valueAtFirst: Double
-        var worst: Double
-        /// Unit-minutes past the limit so far.
-        var area: Double
-        var lastWall: Int64
+    /// A channel's run past its limits, with the lots it exposed and its deviation.
+    struct Run: Sendable {
+        var excursion: ExcursionRun
         var lots: [String]
-        var backSince: Stamp?
-        var critical: Bool
         var deviation: String?
+        /// Asked to open, waiting for its id.
         var opening = false
     }
 
@@ -77,7 +70,7 @@ public struct DeviationEngine {
     private var states: [Key: ChannelState] = [:]
     /// Each channel's limits for the lots last inside, kept until those lots change: the lots
     /// inside change a few times a week, the readings come every second.
-    private var limitsInForce: [Key: (exposure: [LotSpec], limits: ExposureLimits)] = [:]
+    private var limitsInForce: [Key: (exposure: [LotSpec], limits: LimitsInForce)] = [:]
     /// Set when the state changed in a way a crash must not lose (a run began or ended).
     public private(set) var urgent = false
     /// Set when anything changed since the last `snapshot`.
@@ -124,15 +117,26 @@ public struct DeviationEngine {
     }
 
     private mutating func evaluate(
-        _ value: Double, at now: Stamp, key: Key, limits: ExposureLimits, state: inout ChannelState,
+        _ value: Double, at now: Stamp, key: Key, limits: LimitsInForce, state: inout ChannelState,
         changes: inout [Change]
     ) {
-        let violation = limits.effective.flatMap { ExposureLimits.violation(value, $0) }
-        if var run = state.run, let violation, run.side == violation.side {
-            run.area += Self.excess(value, run) * Double(now.wall - run.lastWall) / 60_000
-            run.lastWall = now.wall
-            run.worst = run.side == .low ? min(run.worst, value) : max(run.worst, value)
-            run.backSince = nil
+        var tracker = ExcursionTracker(run: state.run?.excursion)
+        // Back at once when no lots are exposed any more.
+        let step = tracker.record(
+            value, at: now, limits: limits.exposure, recovery: limits.lotsInside.isEmpty ? .atOnce : .deadbandAndHold)
+        if let ended = step.ended {
+            if let id = state.run?.deviation {
+                changes.append(.recovered(id: id, end: ended.at.wall, worst: ended.run.worst, size: ended.run.size, value: value))
+            }
+            state.run = nil
+            urgent = true
+        }
+        guard let excursion = tracker.run else { return }
+        var run = state.run ?? Run(excursion: excursion, lots: limits.lotsBroken(by: value).sorted())
+        run.excursion = excursion
+        if step.began {
+            urgent = true
+        } else if step.violation != nil {
             let added = limits.lotsBroken(by: value).subtracting(run.lots)
             if !added.isEmpty {
                 run.lots = (run.lots + added).sorted()
@@ -141,76 +145,30 @@ public struct DeviationEngine {
                 }
                 urgent = true
             }
-            if violation.critical && !run.critical {
-                run.critical = true
-                run.limit = violation.limit
-            }
-            state.run = run
-        } else if let violation {
-            if let old = state.run { end(old, at: now.wall, value: value, changes: &changes) }
-            state.run = Run(
-                side: violation.side, limit: violation.limit, delayMS: Self.milliseconds(violation.bound.delay),
-                first: now, valueAtFirst: value, worst: value, area: 0, lastWall: now.wall,
-                lots: limits.lotsBroken(by: value).sorted(), backSince: nil, critical: violation.critical)
-            urgent = true
-        } else if var run = state.run {
-            run.lastWall = now.wall
-            // Back when inside the limit now in force by its deadband; at once when no lots are
-            // exposed any more or no limit applies on that side.
-            var back = true
-            var hold = Duration.zero
-            if !limits.lotsInside.isEmpty, let bound = limits.bound(run.side) {
-                back = run.side == .low ? value >= bound.value + bound.deadband : value <= bound.value - bound.deadband
-                hold = bound.hold
-            }
-            if back {
-                let since = run.backSince ?? now
-                run.backSince = since
-                if Stamp.elapsed(from: since, to: now) >= hold {
-                    end(run, at: since.wall, value: value, changes: &changes)
-                    state.run = nil
-                    urgent = true
-                    return
-                }
-            } else {
-                run.backSince = nil
-            }
-            state.run = run
         }
-        // Opens on a reading that is itself out of spec, once the run has lasted its delay.
-        if violation != nil, var run = state.run, run.deviation == nil, !run.opening, !run.lots.isEmpty,
-            run.critical || Stamp.elapsed(from: run.first, to: now) >= .milliseconds(run.delayMS)
-        {
+        // Opens on a reading that is itself out of spec, once the run is due.
+        if step.violation != nil, run.deviation == nil, !run.opening, !run.lots.isEmpty, excursion.isDue(at: now) {
             run.opening = true
-            state.run = run
             changes.append(.open(Opening(ref: Ref(key: key, gap: false), record: record(for: run, key: key, now: now, value: value))))
         }
-    }
-
-    private func end(_ run: Run, at end: Int64, value: Double?, changes: inout [Change]) {
-        guard let id = run.deviation else { return }
-        changes.append(.recovered(id: id, end: end, worst: run.worst, size: run.area, value: value))
-    }
-
-    private static func excess(_ value: Double, _ run: Run) -> Double {
-        let limit = run.limit.value
-        return run.side == .low ? max(0, limit - value) : max(0, value - limit)
+        state.run = run
     }
 
     private func record(for run: Run, key: Key, now: Stamp, value: Double) -> DeviationRecord {
-        DeviationRecord(
-            id: "", kind: .excursion, device: key.device, channel: key.channel, unit: unit(key), limit: run.limit,
-            start: run.first.wall, opened: now.wall, valueAtOpening: value, critical: run.critical, end: nil,
-            worst: run.worst, size: nil, lots: run.lots)
+        let excursion = run.excursion
+        return DeviationRecord(
+            id: "", kind: .excursion, device: key.device, channel: key.channel, unit: unit(key), limit: excursion.limit,
+            start: excursion.first.wall, opened: now.wall, valueAtOpening: value, critical: excursion.critical, end: nil,
+            worst: excursion.worst, size: nil, lots: run.lots)
     }
 
     private func unit(_ key: Key) -> String? {
         devices[key.device].flatMap { config.profile(of: $0).field(key.channel)?.unit }
     }
 
-    private mutating func limits(_ key: Key, device: Device, exposure: [LotSpec]) -> ExposureLimits {
+    private mutating func limits(_ key: Key, device: Device, exposure: [LotSpec]) -> LimitsInForce {
         if let kept = limitsInForce[key], kept.exposure == exposure { return kept.limits }
-        let limits = ExposureLimits(config: config, device: device, channel: key.channel, exposure: exposure)
+        let limits = LimitsInForce(config: config, device: device, channel: key.channel, lots: exposure)
         limitsInForce[key] = (exposure, limits)
         return limits
     }
@@ -293,7 +251,7 @@ public struct DeviationEngine {
     /// The running size and worst value of an open deviation, for display.
     public func progress(of id: String) -> (worst: Double?, size: Double?)? {
         for state in states.values {
-            if let run = state.run, run.deviation == id { return (run.worst, run.area) }
+            if let run = state.run, run.deviation == id { return (run.excursion.worst, run.excursion.size) }
             if let gap = state.gap, gap.deviation == id { return (nil, nil) }
         }
         return nil
@@ -313,9 +271,28 @@ public struct DeviationEngine {
             .map { SavedChannel(device: $0.key.device, channel: $0.key.channel, state: $0.value) }
         return AuditJSON.encode(saved)
     }
+}
 
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+/// A run is saved as one object: the run's own keys (`ExcursionRun`) beside the deviation's, as
+/// before the run tracker was shared.
+extension DeviationEngine.Run: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case lots, deviation, opening
+    }
+
+    init(from decoder: any Decoder) throws {
+        excursion = try ExcursionRun(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        lots = try container.decode([String].self, forKey: .lots)
+        deviation = try container.decodeIfPresent(String.self, forKey: .deviation)
+        opening = try container.decode(Bool.self, forKey: .opening)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try excursion.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(lots, forKey: .lots)
+        try container.encodeIfPresent(deviation, forKey: .deviation)
+        try container.encode(opening, forKey: .opening)
     }
 }

@@ -1,30 +1,30 @@
 import Foundation
 
-/// The excursion state machine of one device channel.
+/// The equipment excursion alerts of one device channel, against the device's own limits
+/// (`LimitsInForce.device`), whether lots are inside or not.
 ///
-/// A reading past `low` or `high` starts an out-of-spec run stamped with that first reading; the
-/// run becomes an excursion once it has lasted the limit's delay (measured on the monotonic
-/// clock), or at once past a critical limit. A reading back within limits ends it. A run shorter
-/// than the delay (a door opening) ends silently.
+/// The run (`ExcursionTracker`) is announced once it is due: `excursion_began` after the limit's
+/// delay, `excursion_critical` at once when a critical limit is passed (also during a run already
+/// announced); an announced run that ends (at the first reading back within the limits, or past
+/// the other side) says `excursion_recovered`. A run that ends before it is due (a door opening)
+/// says nothing. Every line is stamped with the run's first reading.
 struct ChannelEvaluator {
     let device: String
     let channel: String
     let unit: String
     let limits: ChannelLimits
 
-    private struct Run {
-        var side: Side
-        var bound: ChannelLimits.Bound
-        var firstTime: Date
-        var firstInstant: ContinuousClock.Instant
-        var worst: Double
-        var alerted = false
-        var critical = false
+    private var tracker = ExcursionTracker()
+    /// What the alerts say of the run in progress.
+    private var announced: Announcement?
+
+    private struct Announcement {
+        /// The wall time of the run's first reading.
+        var since: Date
+        /// The bound the run passed first (`low`/`high`), which `began` and `recovered` name.
+        var bound: AlertEvent.Limit
+        var raised = false
     }
-
-    enum Side { case low, high }
-
-    private var run: Run?
 
     init(device: String, channel: String, unit: String, limits: ChannelLimits) {
         self.device = device
@@ -33,56 +33,33 @@ struct ChannelEvaluator {
         self.limits = limits
     }
 
-    mutating func evaluate(value: Double, time: Date, instant: ContinuousClock.Instant) -> [AlertEvent] {
+    mutating func evaluate(value: Double, time: Date, at now: Stamp) -> [AlertEvent] {
         var events: [AlertEvent] = []
-        guard let (side, bound, critical) = violation(value) else {
-            if let run, run.alerted { events.append(recovered(run, value: value, time: time)) }
-            run = nil
+        let step = tracker.record(value, at: now, limits: limits, recovery: .atOnce)
+        if let ended = step.ended, let announced, announced.raised {
+            events.append(event(
+                .excursionRecovered, .info, value: value, time: time, since: announced.since, worst: ended.run.worst,
+                limit: announced.bound))
+        }
+        guard let run = tracker.run, let violation = step.violation else {
+            announced = nil
             return events
         }
-        if let current = run, current.side != side {
-            if current.alerted { events.append(recovered(current, value: value, time: time)) }
-            run = nil
-        }
-        var current = run ?? Run(side: side, bound: bound, firstTime: time, firstInstant: instant, worst: value)
-        current.worst = side == .low ? min(current.worst, value) : max(current.worst, value)
-        if critical, !current.critical {
-            current.critical = true
-            current.alerted = true
-            let name = side == .low ? "critical_low" : "critical_high"
-            let limitValue = (side == .low ? limits.criticalLow : limits.criticalHigh) ?? bound.value
+        if step.began { announced = Announcement(since: time, bound: violation.boundLimit) }
+        guard var current = announced else { return events }
+        if step.becameCritical {
+            current.raised = true
             events.append(event(
-                .excursionCritical, .critical, value: value, time: time, since: current.firstTime, worst: current.worst,
-                limit: .init(name: name, value: limitValue, source: bound.source)))
-        } else if !current.alerted, instant - current.firstInstant >= current.bound.delay {
-            current.alerted = true
+                .excursionCritical, .critical, value: value, time: time, since: current.since, worst: run.worst,
+                limit: violation.limit))
+        } else if !current.raised, run.isDue(at: now) {
+            current.raised = true
             events.append(event(
-                .excursionBegan, .warning, value: value, time: time, since: current.firstTime, worst: current.worst,
-                limit: limit(current)))
+                .excursionBegan, .warning, value: value, time: time, since: current.since, worst: run.worst,
+                limit: current.bound))
         }
-        run = current
+        announced = current
         return events
-    }
-
-    /// Which side is violated, the bound that applies there, and whether a critical limit is passed.
-    private func violation(_ value: Double) -> (Side, ChannelLimits.Bound, Bool)? {
-        if let critical = limits.criticalLow, value < critical {
-            return (.low, limits.low ?? .init(value: critical, delay: .zero, source: "critical limit"), true)
-        }
-        if let critical = limits.criticalHigh, value > critical {
-            return (.high, limits.high ?? .init(value: critical, delay: .zero, source: "critical limit"), true)
-        }
-        if let low = limits.low, value < low.value { return (.low, low, false) }
-        if let high = limits.high, value > high.value { return (.high, high, false) }
-        return nil
-    }
-
-    private func limit(_ run: Run) -> AlertEvent.Limit {
-        .init(name: run.side == .low ? "low" : "high", value: run.bound.value, source: run.bound.source)
-    }
-
-    private func recovered(_ run: Run, value: Double, time: Date) -> AlertEvent {
-        event(.excursionRecovered, .info, value: value, time: time, since: run.firstTime, worst: run.worst, limit: limit(run))
     }
 
     private func event(

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Turns poll results into alert events: excursions per channel against the device's limits,
+/// Turns poll results into alert events: excursions per channel against the device's own limits,
 /// sensor faults per channel, and reachability per device.
 public struct Evaluator {
     private var channels: [String: [String: ChannelEvaluator]] = [:]
@@ -8,6 +8,7 @@ public struct Evaluator {
     private var faulted: Set<String> = []
     private let units: [String: [String: String]]
     private let unreachableAfter: [String: Int]
+    private let clock = StampClock()
 
     private struct DeviceHealth {
         var failedPolls = 0
@@ -21,7 +22,8 @@ public struct Evaluator {
             let profile = config.profile(of: device)
             units[device.id] = Dictionary(profile.fields.map { ($0.channel, $0.unit) }, uniquingKeysWith: { a, _ in a })
             for field in profile.fields {
-                guard let limits = config.limits(of: device, channel: field.channel) else { continue }
+                let inForce = LimitsInForce(config: config, device: device, channel: field.channel, lots: [])
+                guard let limits = inForce.device else { continue }
                 channels[device.id, default: [:]][field.channel] = ChannelEvaluator(
                     device: device.id, channel: field.channel, unit: field.unit, limits: limits)
             }
@@ -46,6 +48,7 @@ public struct Evaluator {
 
     mutating func evaluate(_ poll: PollResult) -> [AlertEvent] {
         var events = reachability(poll)
+        let now = clock.stamp(wall: poll.time, instant: poll.instant)
         for reading in poll.readings {
             let key = "\(reading.device)\u{0}\(reading.channel)"
             switch reading.quality {
@@ -57,7 +60,7 @@ public struct Evaluator {
                 }
                 if let value = reading.value {
                     events += channels[reading.device]?[reading.channel]?
-                        .evaluate(value: value, time: reading.time, instant: poll.instant) ?? []
+                        .evaluate(value: value, time: reading.time, at: now) ?? []
                 }
             case .sensorFault, .exception, .badResponse:
                 // Reachable but no trustworthy value: a per-channel fault, raised once.

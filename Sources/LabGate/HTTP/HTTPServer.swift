@@ -14,6 +14,8 @@ public struct HTTPServer: Service {
     public struct Sources: Sendable {
         public var config: Config
         public var counters: PollCounters
+        /// The latest readings the pipeline accepted, which the status views show.
+        public var readings: LatestReadings
         public var metrics: DaemonMetrics
         public var registry: LotRegistry
         public var deviations: DeviationBook
@@ -22,11 +24,13 @@ public struct HTTPServer: Service {
         public var started: Date
 
         public init(
-            config: Config, counters: PollCounters, metrics: DaemonMetrics, registry: LotRegistry,
-            deviations: DeviationBook, progress: DeviationProgress, writer: ReadingWriter, started: Date
+            config: Config, counters: PollCounters, readings: LatestReadings, metrics: DaemonMetrics,
+            registry: LotRegistry, deviations: DeviationBook, progress: DeviationProgress, writer: ReadingWriter,
+            started: Date
         ) {
             self.config = config
             self.counters = counters
+            self.readings = readings
             self.metrics = metrics
             self.registry = registry
             self.deviations = deviations
@@ -110,7 +114,7 @@ public struct HTTPServer: Service {
         do {
             let deviations = try await sources.deviations.list(openOnly: true)
             let snapshot = StatusSnapshot.build(
-                config: sources.config, statuses: sources.counters.snapshot(at: now),
+                config: sources.config, statuses: sources.counters.snapshot(at: now), readings: sources.readings.snapshot(),
                 lots: { sources.registry.exposure(device: $0, at: now) }, deviations: deviations,
                 progress: sources.progress, backlog: await sources.writer.backlog(), started: sources.started, now: now)
             return body(snapshot)

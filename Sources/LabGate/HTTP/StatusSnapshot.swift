@@ -3,7 +3,8 @@ import Foundation
 /// What `/status` answers and the wall-screen page shows: every configured device with its
 /// polling state, each channel's latest value against the limits in force now, the lots inside,
 /// and every deviation not yet closed. Built from what the daemon holds in memory (the poll
-/// counters, the lot registry) plus the deviations in the store.
+/// counters for polling state, the latest readings the pipeline accepted, the lot registry) plus
+/// the deviations in the store.
 public struct StatusSnapshot: Sendable, Codable, Hashable {
     public var site: String
     public var started: Date
@@ -106,8 +107,11 @@ public struct StatusSnapshot: Sendable, Codable, Hashable {
 }
 
 extension StatusSnapshot {
+    /// `statuses` give each device's polling state, `readings` its channels' latest values: those
+    /// the pipeline accepted (`LatestReadings`), not what the pollers saw.
     public static func build(
-        config: Config, statuses: [String: DeviceStatus], lots: (String) -> [LotSpec], deviations: [DeviationRecord],
+        config: Config, statuses: [String: DeviceStatus], readings: [String: [ChannelStatus]], lots: (String) -> [LotSpec],
+        deviations: [DeviationRecord],
         progress: DeviationProgress? = nil, backlog: StoreBacklog, started: Date, now: Date
     ) -> StatusSnapshot {
         let shown = deviations.filter { $0.state != .closed }
@@ -115,7 +119,7 @@ extension StatusSnapshot {
             .map { DeviationView($0, live: progress?[$0.id]) }
         let devices = config.devices.map { device in
             DeviceView(
-                device, status: statuses[device.id], lots: lots(device.id),
+                device, status: statuses[device.id], readings: readings[device.id] ?? [], lots: lots(device.id),
                 deviations: shown.filter { $0.device == device.id }.map(\.id), config: config, now: now)
         }
         return StatusSnapshot(
@@ -136,7 +140,10 @@ extension StatusSnapshot {
 }
 
 extension StatusSnapshot.DeviceView {
-    init(_ device: Device, status: DeviceStatus?, lots: [LotSpec], deviations: [String], config: Config, now: Date) {
+    init(
+        _ device: Device, status: DeviceStatus?, readings: [ChannelStatus], lots: [LotSpec], deviations: [String],
+        config: Config, now: Date
+    ) {
         id = device.id
         kind = device.kind.rawValue
         bus = device.bus
@@ -163,7 +170,7 @@ extension StatusSnapshot.DeviceView {
         stale = lastPoll.map { now.timeIntervalSince($0) > staleAfter } ?? false
 
         let profile = config.profile(of: device)
-        var known = status?.channels ?? []
+        var known = readings
         var views: [StatusSnapshot.ChannelView] = []
         for field in profile.fields {
             let latest = known.firstIndex { $0.channel == field.channel }.map { known.remove(at: $0) }
@@ -197,12 +204,10 @@ extension StatusSnapshot.ChannelView {
         time = latest?.time
         lastGoodValue = latest?.lastGoodValue
         lastGoodTime = latest?.lastGoodTime
-        let sources = [config.limits(of: device, channel: channel)]
-            + lots.map { config.specs[$0.spec]?.limits[channel] }
-        let effective = ChannelLimits.tightest(sources.compactMap { $0 })
-        limits = effective.map(StatusSnapshot.LimitsView.init)
+        let shown = LimitsInForce(config: config, device: device, channel: channel, lots: lots).shown
+        limits = shown.map(StatusSnapshot.LimitsView.init)
         if let value {
-            let violation = effective.flatMap { ExposureLimits.violation(value, $0) }
+            let violation = shown.flatMap { $0.violation(by: value) }
             inSpec = violation == nil
             breached = violation?.limit.name
         }

@@ -5,8 +5,7 @@ import Synchronization
 
 /// Per-device diagnostics, shared between the bus pollers (which record) and whoever reports them
 /// (the status snapshot in the store, the daemon's summary at stop): transaction counters, a
-/// transaction-time histogram, the last error, poll outcomes, backoff state and the latest
-/// reading of every channel.
+/// transaction-time histogram, the last error, poll outcomes and backoff state.
 public final class PollCounters: Sendable {
     /// Transaction times are kept in microseconds, from 1 µs to 60 s, to 2 significant digits.
     /// Counts are 32-bit (a bucket overflows after 4 billion replies, 13 years of polls every
@@ -89,7 +88,8 @@ public final class PollCounters: Sendable {
         observer?.transaction(device: device, outcome: outcome, duration: duration, replied: replied)
     }
 
-    /// Records a poll's outcome and its readings (the latest value of each channel).
+    /// Records a poll's outcome. (Its readings reach the status views through the pipeline,
+    /// `LatestReadings`, which shows what was accepted, not what was polled.)
     func poll(_ result: PollResult) {
         observer?.poll(result)
         update(result.device, at: result.time) { entry in
@@ -101,23 +101,6 @@ public final class PollCounters: Sendable {
             } else {
                 entry.status.pollsAnswered += 1
                 entry.status.lastAnswer = result.time
-            }
-            for reading in result.readings {
-                var channel = ChannelStatus(
-                    channel: reading.channel, time: reading.time, value: reading.value, quality: reading.quality,
-                    detail: reading.detail)
-                if let index = entry.status.channels.firstIndex(where: { $0.channel == reading.channel }) {
-                    channel.lastGoodValue = entry.status.channels[index].lastGoodValue
-                    channel.lastGoodTime = entry.status.channels[index].lastGoodTime
-                    entry.status.channels[index] = channel
-                } else {
-                    entry.status.channels.append(channel)
-                }
-                if reading.quality == .good, let value = reading.value {
-                    let index = entry.status.channels.firstIndex { $0.channel == reading.channel }!
-                    entry.status.channels[index].lastGoodValue = value
-                    entry.status.channels[index].lastGoodTime = reading.time
-                }
             }
         }
     }

@@ -10,7 +10,8 @@ struct StatusPageTests {
         _ status: DeviceStatus?, lots: [LotSpec] = [], deviations: [DeviationRecord] = [], config: Config = statusConfig()
     ) -> StatusSnapshot {
         StatusSnapshot.build(
-            config: config, statuses: status.map { [$0.device: $0] } ?? [:], lots: { _ in lots }, deviations: deviations,
+            config: config, statuses: status.map { [$0.device: $0] } ?? [:],
+            readings: status.map { [$0.device: $0.channels] } ?? [:], lots: { _ in lots }, deviations: deviations,
             backlog: StoreBacklog(held: 0, oldest: nil), started: now, now: now)
     }
 

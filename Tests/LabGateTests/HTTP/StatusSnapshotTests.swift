@@ -31,7 +31,8 @@ struct StatusSnapshotTests {
 
     private func build(_ status: DeviceStatus?, lots: [LotSpec] = [], deviations: [DeviationRecord] = [], config: Config = statusConfig()) -> StatusSnapshot {
         StatusSnapshot.build(
-            config: config, statuses: status.map { [$0.device: $0] } ?? [:], lots: { _ in lots }, deviations: deviations,
+            config: config, statuses: status.map { [$0.device: $0] } ?? [:],
+            readings: status.map { [$0.device: $0.channels] } ?? [:], lots: { _ in lots }, deviations: deviations,
             backlog: StoreBacklog(held: 12, oldest: now.addingTimeInterval(-1.5)), started: started, now: now)
     }
 

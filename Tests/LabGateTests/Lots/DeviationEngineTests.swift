@@ -235,4 +235,24 @@ struct DeviationEngineTests {
         #expect(recovered.id == "DEV-2026-0001")
         #expect(recovered.worst == 4.0)
     }
+
+    /// What the engine saved before the equipment alerts and the deviations shared one run
+    /// tracker (written by that version, boot id and monotonic times replaced): an open deviation
+    /// waiting for its hold since 3 s, and a data gap open since then.
+    static let savedBeforeUpgrade = #"[{"channel":"co2","device":"INC-01","state":{"gap":{"deviation":"DEV-2026-0002","kind":"data_gap","lots":["LOT-A"],"start":1800000003000},"lastBad":"timeout","lastGood":{"boot":"boot-before-upgrade","mono":3000000000,"wall":1800000003000},"run":{"area":0.003333333333333336,"backSince":{"boot":"boot-before-upgrade","mono":3000000000,"wall":1800000003000},"critical":false,"delayMS":0,"deviation":"DEV-2026-0001","first":{"boot":"boot-before-upgrade","mono":0,"wall":1800000000000},"lastWall":1800000003000,"limit":{"name":"low","source":"spec held","value":4.5},"lots":["LOT-A"],"opening":false,"side":"low","valueAtFirst":4,"worst":4}}}]"#
+
+    @Test("state saved by the version before the shared run tracker is read as it was written, and its runs go on after the upgrade")
+    func stateFromBeforeTheUpgrade() throws {
+        var feed = Feed(config: engineConfig(), state: Self.savedBeforeUpgrade)
+        #expect(feed.engine.openDeviations == ["DEV-2026-0001", "DEV-2026-0002"])
+        #expect(feed.engine.snapshot() == Self.savedBeforeUpgrade, "written back the same way")
+        // Back after a reboot: the hold (5 s) is counted on the wall clock from the stretch that began at 3 s.
+        let changes = feed.co2(4.9, at: 40, lots: [("LOT-A", "held")])
+        let recoveries = changes.compactMap(\.recovery)
+        #expect(recoveries.map(\.id) == ["DEV-2026-0002", "DEV-2026-0001"])
+        #expect(recoveries.map(\.end) == [feed.ms(40), feed.ms(3)])
+        #expect(recoveries[1].worst == 4.0)
+        #expect(recoveries[1].size == 0.003333333333333336)
+        #expect(feed.engine.openDeviations.isEmpty)
+    }
 }
