@@ -1,29 +1,18 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// How the daemon binary is linked on Linux, for its memory (BENCHMARKS.md, "Peak RSS"). The kernel
-// maps code 64 KB at a time around each page touched, so what counts is how scattered the code
-// that runs is. The Swift runtime and Foundation are linked in, and lld places the functions the
-// daemon runs next to each other, in the order scripts/link-order recorded; a stale order file
-// only costs memory (functions it no longer names are placed after, as before), never a build.
-// Relative relocations, read in full at every start, are packed (DT_RELR: glibc 2.36, Debian 12).
-// No symbols are exported: the loader would search the binary's 2 MB table of them for every
-// symbol it binds in libc; crash backtraces read the symbols from the file, not from that table.
-let daemonLinkOrder = Context.packageDirectory + "/Sources/labgate/link-order.txt"
+// How the daemon binary is linked on Linux (BENCHMARKS.md, "Peak RSS"). The Swift runtime and
+// Foundation are linked in, so a lab host needs only C libraries. Relative relocations, read in
+// full at every start, are packed (DT_RELR: glibc 2.36, Debian 12; lld, which ships with the
+// toolchain, packs them). No symbols are exported: the loader would search the binary's table
+// of them for every symbol it binds in libc; crash backtraces read the symbols from the file.
 let daemonLinkerFlags = [
     "-static-stdlib", "-use-ld=lld",
     // What Foundation's static archives need besides themselves; the modules, compiled against the
     // shared runtime, name only the shared libraries (which carry these inside).
     "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims", "-l_FoundationCollections",
     "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
-    "-Xlinker", "--symbol-ordering-file=\(daemonLinkOrder)", "-Xlinker", "--no-warn-symbol-ordering",
     "-Xlinker", "--no-export-dynamic",
-]
-// The linker moves sections, not functions: without this, each file's code is one section, and a
-// file with one function the daemon runs would bring all of it. (Only this package's own modules:
-// SwiftPM gives a package no say over how its dependencies are compiled.)
-let functionSections: [SwiftSetting] = [
-    .unsafeFlags(["-Xfrontend", "-function-sections"], .when(platforms: [.linux], configuration: .release)),
 ]
 
 let package = Package(
@@ -65,7 +54,7 @@ let package = Package(
         ),
         // POSIX terminal calls Swift cannot import (variadic ioctl, XSI pty functions).
         .target(name: "CSerial"),
-        .target(name: "Modbus", dependencies: ["CModbus", "CSerial"], swiftSettings: functionSections),
+        .target(name: "Modbus", dependencies: ["CModbus", "CSerial"]),
         .target(
             name: "LabGate",
             dependencies: [
@@ -85,8 +74,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "DequeModule", package: "swift-collections"),
-            ],
-            swiftSettings: functionSections
+            ]
         ),
         .target(
             name: "LabGateSim",
@@ -95,8 +83,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
-            ],
-            swiftSettings: functionSections
+            ]
         ),
         .executableTarget(
             name: "labgate",
@@ -104,12 +91,8 @@ let package = Package(
                 "LabGate", "LabGateSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            exclude: ["link-order.txt"],
-            swiftSettings: functionSections,
             linkerSettings: [.unsafeFlags(daemonLinkerFlags, .when(platforms: [.linux]))]
         ),
-        // Which functions a program runs, in the order it first enters them (scripts/link-order).
-        .executableTarget(name: "labgate-first-calls"),
         // Benchmarks (BENCHMARKS.md): RTU bus efficiency (scripts/bench-rtu), Modbus TCP polling
         // against direct libmodbus and pymodbus (scripts/bench-tcp), store ingest (scripts/bench-store).
         .executableTarget(
