@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LabGate
+import LabGateDaemon
 import Testing
 
 /// Two incubators polled fast, a control socket in the test folder, and specs for lots.
@@ -44,7 +45,7 @@ extension Harness {
 
     func waitForSocket() async throws {
         let path = folder + "/control.sock"
-        try await waitFor("control socket", timeout: .seconds(20)) { ControlClient.isListening(path) }
+        try await waitFor("control socket", timeout: .seconds(20)) { UnixSocket.isListening(path) }
     }
 
     func deviations() async throws -> [DeviationRecord] {

@@ -30,19 +30,31 @@ public enum AuditVerifier {
     /// Readings of some series picked out while every row is read anyway (a lot report's data,
     /// so that the report reads each row once): per slot, a series over `[from, to)` with a lot
     /// set among `lotSets`, in time order, as `SeriesData.fetch` returns them.
-    struct Pick: Sendable {
-        struct Window: Sendable {
+    package struct Pick: Sendable {
+        package struct Window: Sendable {
             var slot: Int
             var from: Int64
             var to: Int64
+
+            package init(slot: Int, from: Int64, to: Int64) {
+                self.slot = slot
+                self.from = from
+                self.to = to
+            }
         }
 
         var windows: [Int64: [Window]]
         var lotSets: Set<Int64>
         var slots: Int
+
+        package init(windows: [Int64: [Window]], lotSets: Set<Int64>, slots: Int) {
+            self.windows = windows
+            self.lotSets = lotSets
+            self.slots = slots
+        }
     }
 
-    static func verify(
+    package static func verify(
         _ store: ReadingStore, limit: Int = 20, parts: Int = 2, splitAbove: Int64 = 100_000, picking pick: Pick?
     ) async throws -> (report: Report, picked: [SeriesData]) {
         // Everything but the readings themselves is read in one transaction; the readings after
@@ -320,10 +332,18 @@ public enum AuditVerifier {
 
 /// The head of the reading seals, recorded in the audit trail at each start and stop, so that
 /// deleting the newest seals with their readings is detected too.
-struct SealAnchor: Codable {
-    var seal: Int64
-    var sealHash: String
+package struct SealAnchor: Codable {
+    package var seal: Int64
+    package var sealHash: String
     var pid: Int32?
     var site: String?
     var readingsWritten: Int?
+
+    package init(seal: Int64, sealHash: String, pid: Int32? = nil, site: String? = nil, readingsWritten: Int? = nil) {
+        self.seal = seal
+        self.sealHash = sealHash
+        self.pid = pid
+        self.site = site
+        self.readingsWritten = readingsWritten
+    }
 }

@@ -1,6 +1,6 @@
 /// The limits in force on one device channel for the lots inside it at one moment: the tightest
 /// of their specs and the device's equipment limits, and which lots each reading breaks.
-struct ExposureLimits {
+package struct ExposureLimits {
     var equipment: ChannelLimits?
     var lots: [(lot: String, limits: ChannelLimits)]
     var effective: ChannelLimits?
@@ -27,16 +27,16 @@ struct ExposureLimits {
 
     enum Side: String, Codable, Sendable { case low, high }
 
-    struct Violation {
+    package struct Violation {
         var side: Side
         var bound: ChannelLimits.Bound
         var critical: Bool
         /// The limit as reported: low/high, or critical_low/critical_high when that was passed.
-        var limit: AlertEvent.Limit
+        package var limit: AlertEvent.Limit
     }
 
     /// How `value` breaks `limits`, critical limits first.
-    static func violation(_ value: Double, _ limits: ChannelLimits) -> Violation? {
+    package static func violation(_ value: Double, _ limits: ChannelLimits) -> Violation? {
         if let critical = limits.criticalLow, value < critical {
             let bound = limits.low ?? .init(value: critical, delay: .zero, source: "critical limit")
             return Violation(

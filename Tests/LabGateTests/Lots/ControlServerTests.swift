@@ -6,6 +6,8 @@ import Synchronization
 import TestSupport
 import Testing
 @testable import LabGate
+@testable import LabGateClient
+@testable import LabGateDaemon
 
 /// Whoever the test says is at the other end of the socket.
 private final class SwitchableIdentity: IdentityResolver {
@@ -44,7 +46,7 @@ private struct RunningServer {
         task = Task { try await group.run() }
         client = ControlClient(path: config.control!)
         let path = config.control!
-        #expect(await eventually(timeout: .seconds(10)) { ControlClient.isListening(path) })
+        #expect(await eventually(timeout: .seconds(10)) { UnixSocket.isListening(path) })
     }
 
     func stop() async {
