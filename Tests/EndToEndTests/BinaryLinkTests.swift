@@ -15,17 +15,42 @@ private func run(_ command: String, _ arguments: [String]) throws -> (status: In
     return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }
 
-/// How the daemon binary is linked (Package.swift).
-@Suite("the labgate binary's linking")
+/// How the binaries are linked (Package.swift), and what the daemon's holds.
+@Suite("the labgated and labgate binaries' linking")
 struct BinaryLinkTests {
-    @Test("the binary carries the Swift runtime and Foundation: a lab host needs only C libraries")
-    func selfContained() throws {
-        let (status, output) = try run("/usr/bin/env", ["readelf", "-dW", Harness.binary])
+    @Test("both binaries carry the Swift runtime and Foundation: a lab host needs only C libraries", arguments: ["labgated", "labgate"])
+    func selfContained(name: String) throws {
+        let (status, output) = try run("/usr/bin/env", ["readelf", "-dW", Harness.built(name)])
         #expect(status == 0, "\(output)")
         let needed = output.split(separator: "\n").filter { $0.contains("(NEEDED)") }
             .compactMap { $0.split(separator: "[").last?.dropLast() }.map(String.init)
         #expect(needed.contains("libmodbus.so.5"))
         let swift = needed.filter { $0.hasPrefix("libswift") || $0.contains("Foundation") || $0.hasPrefix("libdispatch") }
         #expect(swift.isEmpty, "\(needed)")
+    }
+
+    /// The modules of the operator's tool, as they appear in mangled Swift symbols (`$s10LabGateSim...`).
+    private static let toolModules = ["LabGateSim", "LabGateReport", "LabGateClient"]
+
+    /// How many of a binary's symbols belong to each module of `toolModules`.
+    private func toolSymbols(in binary: String) throws -> [String: Int] {
+        let (status, output) = try run("/usr/bin/env", ["nm", "--defined-only", binary])
+        #expect(status == 0, "\(output.prefix(500))")
+        var counts: [String: Int] = [:]
+        for line in output.split(separator: "\n") {
+            for module in Self.toolModules where line.contains("\(module.utf8.count)\(module)") {
+                counts[module, default: 0] += 1
+            }
+        }
+        return counts
+    }
+
+    @Test("labgated holds no code of the simulator, the lot report or the control client; labgate holds all three")
+    func daemonHoldsOnlyTheService() throws {
+        let tool = try toolSymbols(in: Harness.binary)
+        for module in Self.toolModules {
+            #expect(tool[module, default: 0] > 0, "labgate has symbols of \(module): the check finds them where they are")
+        }
+        #expect(try toolSymbols(in: Harness.daemonBinary).isEmpty)
     }
 }
