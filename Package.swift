@@ -1,35 +1,27 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// How the daemon binary is linked on Linux, for its memory (BENCHMARKS.md, "Peak RSS"). The kernel
-// maps code 64 KB at a time around each page touched, so what counts is how scattered the code
-// that runs is. The Swift runtime and Foundation are linked in, and lld places the functions the
-// daemon runs next to each other, in the order scripts/link-order recorded; a stale order file
-// only costs memory (functions it no longer names are placed after, as before), never a build.
-// Relative relocations, read in full at every start, are packed (DT_RELR: glibc 2.36, Debian 12).
-// No symbols are exported: the loader would search the binary's 2 MB table of them for every
-// symbol it binds in libc; crash backtraces read the symbols from the file, not from that table.
-let daemonLinkOrder = Context.packageDirectory + "/Sources/labgate/link-order.txt"
-let daemonLinkerFlags = [
-    "-static-stdlib", "-use-ld=lld",
-    // What Foundation's static archives need besides themselves; the modules, compiled against the
-    // shared runtime, name only the shared libraries (which carry these inside).
-    "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims", "-l_FoundationCollections",
-    "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
-    "-Xlinker", "--symbol-ordering-file=\(daemonLinkOrder)", "-Xlinker", "--no-warn-symbol-ordering",
-    "-Xlinker", "--no-export-dynamic",
-]
-// The linker moves sections, not functions: without this, each file's code is one section, and a
-// file with one function the daemon runs would bring all of it. (Only this package's own modules:
-// SwiftPM gives a package no say over how its dependencies are compiled.)
-let functionSections: [SwiftSetting] = [
-    .unsafeFlags(["-Xfrontend", "-function-sections"], .when(platforms: [.linux], configuration: .release)),
+// How the binaries are linked on Linux (BENCHMARKS.md, "Peak RSS"). The Swift runtime and
+// Foundation are linked in, so a lab host needs only C libraries. Relative relocations, read in
+// full at every start, are packed (DT_RELR: glibc 2.36, Debian 12; lld, which ships with the
+// toolchain, packs them). No symbols are exported: the loader would search the binary's table
+// of them for every symbol it binds in libc; crash backtraces read the symbols from the file.
+let selfContained: [LinkerSetting] = [
+    .unsafeFlags([
+        "-static-stdlib", "-use-ld=lld",
+        // What Foundation's static archives need besides themselves; the modules, compiled against
+        // the shared runtime, name only the shared libraries (which carry these inside).
+        "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims", "-l_FoundationCollections",
+        "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+        "-Xlinker", "--no-export-dynamic",
+    ], .when(platforms: [.linux])),
 ]
 
 let package = Package(
     name: "labgate",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "labgated", targets: ["labgated"]),
         .executable(name: "labgate", targets: ["labgate"]),
         .library(name: "LabGate", targets: ["LabGate"]),
     ],
@@ -65,28 +57,53 @@ let package = Package(
         ),
         // POSIX terminal calls Swift cannot import (variadic ioctl, XSI pty functions).
         .target(name: "CSerial"),
-        .target(name: "Modbus", dependencies: ["CModbus", "CSerial"], swiftSettings: functionSections),
+        .target(name: "Modbus", dependencies: ["CModbus", "CSerial"]),
+        // The domain both binaries share: config, polling, lots, deviations, evaluation, the store,
+        // the alert log, the audit trail, the control socket's request and reply types, text formats.
         .target(
             name: "LabGate",
             dependencies: [
                 "Modbus", "CUdev",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the store writer's insert loop (GRDB's prepared statement).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        // What only the service runs: the daemon and its pipeline, the control socket's server, the
+        // HTTP listener (status page, /status, /metrics), systemd notification.
+        .target(
+            name: "LabGateDaemon",
+            dependencies: [
+                "LabGate", "Modbus",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // A lot's batch-release report (HTML, CSV, JSON), read from the store.
+        .target(
+            name: "LabGateReport",
+            dependencies: ["LabGate", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // What the operator's tool prints and asks: the control socket's client, and the status,
+        // readings, alerts, ports and config summary for a terminal.
+        .target(
+            name: "LabGateClient",
+            dependencies: [
+                "LabGate", "Modbus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "DequeModule", package: "swift-collections"),
-            ],
-            swiftSettings: functionSections
+            ]
         ),
         .target(
             name: "LabGateSim",
@@ -95,34 +112,43 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
-            ],
-            swiftSettings: functionSections
+            ]
         ),
+        // The daemon, what systemd runs: only what the service needs (a test checks that the
+        // simulator, the report and the client are not in it).
+        .executableTarget(
+            name: "labgated",
+            dependencies: [
+                "LabGate", "LabGateDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: selfContained
+        ),
+        // The operator's tool: every command, the simulator, reports; `labgate run` execs labgated.
         .executableTarget(
             name: "labgate",
             dependencies: [
-                "LabGate", "LabGateSim",
+                "LabGate", "LabGateClient", "LabGateReport", "LabGateSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            exclude: ["link-order.txt"],
-            swiftSettings: functionSections,
-            linkerSettings: [.unsafeFlags(daemonLinkerFlags, .when(platforms: [.linux]))]
+            linkerSettings: selfContained
         ),
-        // Which functions a program runs, in the order it first enters them (scripts/link-order).
-        .executableTarget(name: "labgate-first-calls"),
         // Benchmarks (BENCHMARKS.md): RTU bus efficiency (scripts/bench-rtu), Modbus TCP polling
         // against direct libmodbus and pymodbus (scripts/bench-tcp), store ingest (scripts/bench-store).
         .executableTarget(
             name: "labgate-bench",
             dependencies: [
-                "Modbus", "CModbus", "LabGate", "LabGateSim",
+                "Modbus", "CModbus", "LabGate", "LabGateDaemon", "LabGateSim",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Lot report generation time on a 6-week store (scripts/bench-report, BENCHMARKS.md).
-        .executableTarget(name: "labgate-bench-report", dependencies: ["LabGate", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "labgate-bench-report", dependencies: ["LabGate", "LabGateReport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The daemon at scale (250 devices), alert latency, startup and stop (scripts/bench-scale,
         // scripts/bench-alerts, scripts/bench-startup, BENCHMARKS.md).
         .executableTarget(
@@ -133,15 +159,19 @@ let package = Package(
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "TestSupport"]),
         .testTarget(
             name: "LabGateTests",
-            dependencies: ["LabGate", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "LabGate", "LabGateDaemon", "LabGateReport", "LabGateClient", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(name: "LabGateSimTests", dependencies: ["LabGateSim", "LabGate", "Modbus", "TestSupport"]),
-        // These run the real `labgate` binary, which `swift build --build-tests` and `swift test`
-        // build with every other target. It is not a dependency: an executable's linker settings
-        // reach the test bundle that depends on it, and the daemon's (static runtime) must not.
+        // These run the real `labgated` and `labgate` binaries, which `swift build --build-tests`
+        // and `swift test` build with every other target. They are not dependencies: an
+        // executable's linker settings reach the test bundle that depends on it, and theirs
+        // (static runtime) must not.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["LabGate", "Modbus", "TestSupport"]
+            dependencies: ["LabGate", "LabGateDaemon", "LabGateClient", "Modbus", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import LabGate
 
-/// The real daemon (`labgate run`, the binary next to this one) as a child process, with a
+/// The real daemon (`labgated`, the binary next to this one) as a child process, with a
 /// NOTIFY_SOCKET held here as systemd holds it, its stdout and stderr in files.
 final class DaemonProcess {
     let pid: pid_t
@@ -12,11 +12,17 @@ final class DaemonProcess {
     private let notify: NotifySocket
     private(set) var exit: (status: Int32, usage: rusage)?
 
-    /// The `labgate` next to this benchmark, or $LABGATE (to compare two builds).
+    /// The `labgated` next to this benchmark, or $LABGATE (to compare two builds; a build from
+    /// before labgated is its `labgate`, run as `labgate run`).
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["LABGATE"], !path.isEmpty { return path }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("labgate").path
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("labgated").path
+    }
+
+    /// The daemon's command line before `--config`.
+    static var command: [String] {
+        URL(fileURLWithPath: binary).lastPathComponent == "labgate" ? [binary, "run"] : [binary]
     }
 
     init(config: String, folder: String, name: String = "daemon") throws {
@@ -27,13 +33,13 @@ final class DaemonProcess {
         environment["WATCHDOG_USEC"] = nil
         environment["NOTIFY_SOCKET"] = notify.path
         let binary = Self.binary
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError("no labgate binary at \(binary)") }
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError("no labgated binary at \(binary)") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, folder + "/\(name).out", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        let argv: [UnsafeMutablePointer<CChar>?] = [binary, "run", "--config", config].map { $0.withCString { strdup($0) } } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = (Self.command + ["--config", config]).map { $0.withCString { strdup($0) } } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { "\($0.key)=\($0.value)".withCString { strdup($0) } } + [nil]
         defer {
             argv.forEach { free($0) }

@@ -9,7 +9,7 @@ func scaleBench(seconds: Double, warmup: Double, keep: Bool) throws {
     let lab = try Lab()
     defer { lab.cleanUp(keep: keep) }
     say("setup         \(lab.gateways) Modbus TCP gateways × \(lab.unitsPerGateway) units = \(lab.devices) devices × 4 channels, every 1 s")
-    say("              simulator in this process (loopback, one server thread per connection); daemon: \(DaemonProcess.binary) run")
+    say("              simulator in this process (loopback, one server thread per connection); daemon: \(DaemonProcess.command.joined(separator: " "))")
     let loadStart = Machine.loadavg
     let daemon = try DaemonProcess(config: lab.configPath, folder: lab.folder)
     let ready = try daemon.waitReady()

@@ -6,7 +6,7 @@ import LabGateSim
 /// The simulated lab every mode runs: `gateways` Modbus TCP gateways on loopback (think of an
 /// RS-485-to-Ethernet gateway in each room), `unitsPerGateway` incubators behind each, 4 channels
 /// each, polled every `every`. The simulator runs in this process (so the bench can step a
-/// channel at a known instant); the daemon is the real `labgate run`, a separate process.
+/// channel at a known instant); the daemon is the real `labgated`, a separate process.
 struct Lab {
     let folder: String
     let gateways: Int

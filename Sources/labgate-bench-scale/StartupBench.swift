@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 
-/// Figure 6: from exec of `labgate run` (posix_spawn) to READY=1 on the NOTIFY_SOCKET held here,
+/// Figure 6: from exec of `labgated` (posix_spawn) to READY=1 on the NOTIFY_SOCKET held here,
 /// with the 250-device config; then, after `run` seconds of polling, from SIGTERM to the exit
 /// (wait4), checking that nothing was lost: the readings the daemon says it wrote at stop equal
 /// the rows it added to the store, and equal the polls its devices answered × 4 channels.

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 
-// Scale, alert latency, startup and stop of the real daemon (`labgate run`, the release binary
+// Scale, alert latency, startup and stop of the real daemon (`labgated`, the release binary
 // next to this one) against simulated devices served from this process: 25 Modbus TCP gateways ×
 // 10 units = 250 incubators × 4 channels, every 1 s (issue #7, figures 3, 5 and 6).
 //

@@ -1,6 +1,7 @@
 import CModbus
 import Foundation
 import LabGate
+import LabGateDaemon
 import LabGateSim
 import Logging
 import Modbus

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LabGate
+import LabGateClient
 
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

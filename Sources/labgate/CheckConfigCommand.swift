@@ -1,5 +1,6 @@
 import ArgumentParser
 import LabGate
+import LabGateClient
 
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

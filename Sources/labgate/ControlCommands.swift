@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LabGate
+import LabGateClient
 
 /// How a control command finds the daemon: `--socket`, else the config's `control:`, else the
 /// default socket.

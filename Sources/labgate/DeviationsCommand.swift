@@ -1,5 +1,6 @@
 import ArgumentParser
 import LabGate
+import LabGateClient
 
 struct DeviationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LabGate
+import LabGateClient
 
 struct LotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LabGate
+import LabGateClient
 
 struct PortsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LabGate
+import LabGateReport
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,36 +1,41 @@
 import ArgumentParser
+import Foundation
 import Glibc
-import LabGate
-import Logging
 
-struct RunCommand: AsyncParsableCommand {
+/// The daemon is `labgated` now; `labgate run` stays for the operator's habit and hands over to it.
+struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Run the daemon in the foreground (systemd runs this).")
+        commandName: "run",
+        abstract: "Run the daemon in the foreground: execs labgated with these options.",
+        discussion: """
+            The daemon is its own binary, labgated (systemd runs it), found next to this labgate \
+            or else on PATH. Options: --config FILE, --print-readings, --log-level L (labgated --help).
+            """)
 
-    @OptionGroup var options: ConfigOption
+    @Argument(parsing: .captureForPassthrough, help: "labgated's options.")
+    var options: [String] = []
 
-    @Flag(name: .long, help: "Print every poll to stdout as it is accepted.")
-    var printReadings = false
-
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
-
-    func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ValidationError("unknown log level '\(logLevel)'")
+    func run() throws {
+        let candidates = [Self.besideThisBinary, "labgated"]
+        for program in candidates {
+            let argv = ([program] + options).map { strdup($0) } + [nil]
+            // execvp searches PATH for a bare name; it returns only when it could not start it.
+            execvp(program, argv)
+            argv.forEach { free($0) }
+            guard errno == ENOENT else {
+                printError("labgate run: cannot start \(program): \(String(cString: strerror(errno)))")
+                throw ExitCode(1)
+            }
         }
-        LoggingSystem.bootstrap { DaemonLogHandler(label: $0, level: level) }
-        let logger = Logger(label: "labgate")
-        // A peer that closes its socket must give an error on send, not kill the daemon.
-        signal(SIGPIPE, SIG_IGN)
-        let config = try loadConfig(options.config)
-        let daemon: Daemon
-        do {
-            daemon = try Daemon(config: config, options: .init(printReadings: printReadings), logger: logger)
-        } catch {
-            logger.critical("cannot start: \(error)")
-            throw ExitCode(1)
-        }
-        try await daemon.run()
+        printError("labgate run: the daemon is labgated, and it is neither next to \(Self.ownPath) nor on PATH")
+        throw ExitCode(1)
+    }
+
+    private static var ownPath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    private static var besideThisBinary: String {
+        URL(fileURLWithPath: ownPath).deletingLastPathComponent().appendingPathComponent("labgated").path
     }
 }

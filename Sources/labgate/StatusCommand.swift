@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LabGate
+import LabGateClient
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -15,15 +15,12 @@ private func run(_ command: String, _ arguments: [String]) throws -> (status: In
     return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }
 
-private let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().path + "/config/example.yaml"
-
-/// How the daemon binary is linked (Package.swift) and the tool that records its link order.
-@Suite("the labgate binary's linking")
+/// How the binaries are linked (Package.swift), and what the daemon's holds.
+@Suite("the labgated and labgate binaries' linking")
 struct BinaryLinkTests {
-    @Test("the binary carries the Swift runtime and Foundation: a lab host needs only C libraries")
-    func selfContained() throws {
-        let (status, output) = try run("/usr/bin/env", ["readelf", "-dW", Harness.binary])
+    @Test("both binaries carry the Swift runtime and Foundation: a lab host needs only C libraries", arguments: ["labgated", "labgate"])
+    func selfContained(name: String) throws {
+        let (status, output) = try run("/usr/bin/env", ["readelf", "-dW", Harness.built(name)])
         #expect(status == 0, "\(output)")
         let needed = output.split(separator: "\n").filter { $0.contains("(NEEDED)") }
             .compactMap { $0.split(separator: "[").last?.dropLast() }.map(String.init)
@@ -32,36 +29,28 @@ struct BinaryLinkTests {
         #expect(swift.isEmpty, "\(needed)")
     }
 
-    @Test("labgate-first-calls lists each function once, in the order the program first ran it, and keeps its exit status")
-    func firstCalls() throws {
-        let folder = try TemporaryDirectory()
-        let symbols = folder.path + "/symbols"
-        let calls = folder.path + "/calls"
-        let tracer = URL(fileURLWithPath: Harness.binary).deletingLastPathComponent().appendingPathComponent("labgate-first-calls").path
-        let listed = try run("/bin/sh", ["-c", "readelf -sW '\(Harness.binary)' | awk '$4 == \"FUNC\" && $2 !~ /^0+$/ { print $2, $8 }' > '\(symbols)'"])
-        #expect(listed.status == 0, "\(listed.output)")
+    /// The modules of the operator's tool, as they appear in mangled Swift symbols (`$s10LabGateSim...`).
+    private static let toolModules = ["LabGateSim", "LabGateReport", "LabGateClient"]
 
-        let traced = try run(tracer, [symbols, calls, "--", Harness.binary, "check-config", example])
-        let plain = try run(Harness.binary, ["check-config", example])
-        #expect(traced.status == 0 && plain.status == 0, "\(traced.output)")
-        #expect(traced.output.contains(plain.output), "the program's own output comes through")
-        let names = try String(contentsOfFile: calls, encoding: .utf8).split(separator: "\n").map(String.init)
-        // Once per function: a name occurs no more often than functions of that name exist.
-        var functions: [Substring: Int] = [:]
-        for line in try String(contentsOfFile: symbols, encoding: .utf8).split(separator: "\n") {
-            functions[line.split(separator: " ").last ?? "", default: 0] += 1
+    /// How many of a binary's symbols belong to each module of `toolModules`.
+    private func toolSymbols(in binary: String) throws -> [String: Int] {
+        let (status, output) = try run("/usr/bin/env", ["nm", "--defined-only", binary])
+        #expect(status == 0, "\(output.prefix(500))")
+        var counts: [String: Int] = [:]
+        for line in output.split(separator: "\n") {
+            for module in Self.toolModules where line.contains("\(module.utf8.count)\(module)") {
+                counts[module, default: 0] += 1
+            }
         }
-        let repeated = Dictionary(names.map { ($0, 1) }, uniquingKeysWith: +).filter { $0.value > functions[Substring($0.key), default: 0] }
-        #expect(repeated.isEmpty, "\(repeated)")
-        // `main` is `labgate_main` (the same address) in a binary SwiftPM links for testing.
-        let main = names.firstIndex { $0 == "main" || $0 == "labgate_main" }
-        let load = names.firstIndex { $0.contains("ConfigLoader") && $0.contains("load") }
-        #expect(main != nil && load != nil && main! < load!, "main runs before it loads the config")
-        #expect(!names.contains { $0.contains("Simulator") }, "check-config never starts the simulator")
+        return counts
+    }
 
-        let failed = try run(tracer, [symbols, calls, "--", Harness.binary, "check-config", folder.path + "/missing.yaml"])
-        let plainFailed = try run(Harness.binary, ["check-config", folder.path + "/missing.yaml"])
-        #expect(plainFailed.status != 0)
-        #expect(failed.status == plainFailed.status)
+    @Test("labgated holds no code of the simulator, the lot report or the control client; labgate holds all three")
+    func daemonHoldsOnlyTheService() throws {
+        let tool = try toolSymbols(in: Harness.binary)
+        for module in Self.toolModules {
+            #expect(tool[module, default: 0] > 0, "labgate has symbols of \(module): the check finds them where they are")
+        }
+        #expect(try toolSymbols(in: Harness.daemonBinary).isEmpty)
     }
 }

@@ -64,17 +64,47 @@ struct CommandLineTests {
     @Test("a config that fails validation never starts polling")
     func badConfigNeverPolls() async throws {
         let harness = try Harness(config: valid.replacingOccurrences(of: "unit: 3", with: "unit: 3, colour: blue"))
-        let run = try await harness.cli(["run", "--config", harness.configPath])
+        let run = try await harness.cli(["--config", harness.configPath], program: Harness.daemonBinary)
         #expect(run.status == 1)
         #expect(run.err.contains("\(harness.configPath):8:"))
         #expect(run.err.contains("colour"))
         #expect(!FileManager.default.fileExists(atPath: harness.storePath), "nothing was opened or polled")
     }
 
+    @Test("labgate run hands its options to labgated: the same errors and exit status as labgated's own")
+    func runExecsTheDaemon() async throws {
+        let harness = try Harness(config: valid.replacingOccurrences(of: "unit: 3", with: "unit: 3, colour: blue"))
+        let run = try await harness.cli(["run", "--config", harness.configPath, "--log-level", "debug"])
+        let daemon = try await harness.cli(["--config", harness.configPath, "--log-level", "debug"], program: Harness.daemonBinary)
+        #expect(run.status == 1 && daemon.status == 1)
+        #expect(run.err == daemon.err && run.err.contains("colour"), "\(run.err)")
+        let help = try await harness.cli(["run", "--help"])
+        #expect(help.status == 0)
+        #expect(help.out.contains("USAGE: labgated"), "\(help.out)")
+    }
+
+    @Test("labgate run without labgated beside it or on PATH says where it looked, exit 1")
+    func runWithoutTheDaemon() async throws {
+        let harness = try Harness(config: valid)
+        // A hard link, as a copy would be slow: beside it there is no labgated. (Next to the build,
+        // so that it is on the same file system.)
+        let folder = URL(fileURLWithPath: Harness.binary).deletingLastPathComponent().deletingLastPathComponent().path
+            + "/labgate-run-test-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(link(Harness.binary, folder + "/labgate") == 0)
+        let run = try Child(
+            program: folder + "/labgate", arguments: ["run", "--config", harness.configPath], folder: harness.folder, name: "lonely",
+            environment: ["PATH": "/nonexistent"])
+        #expect(try await run.wait(timeout: .seconds(30)) == 1)
+        #expect(run.stderr.contains("labgated"), "\(run.stderr)")
+        #expect(run.stderr.contains(folder), "\(run.stderr)")
+    }
+
     @Test("a missing store folder is a clear startup error naming the path")
     func missingStoreFolder() async throws {
         let harness = try Harness(config: valid.replacingOccurrences(of: "FOLDER/labgate.sqlite", with: "FOLDER/missing/labgate.sqlite"))
-        let run = try await harness.cli(["run", "--config", harness.configPath])
+        let run = try await harness.cli(["--config", harness.configPath], program: Harness.daemonBinary)
         #expect(run.status == 1)
         #expect(run.err.contains("store folder \(harness.folder)/missing"))
         #expect(run.err.contains("does not exist"))

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LabGate
+import LabGateDaemon
 import Testing
 
 /// Two incubators, INC-02 silent from the start, a spec no incubator meets (so a lot in one opens

@@ -1,10 +1,11 @@
 import Foundation
 import Glibc
 import LabGate
+import LabGateClient
 @_exported import TestSupport
 
-/// Runs the real `labgate` binary — simulator and daemon as separate processes talking Modbus
-/// TCP over loopback, or Modbus RTU over a pty the simulator creates at a path in the folder — in
+/// Runs the real binaries — the simulator (`labgate sim`) and the daemon (`labgated`) as separate
+/// processes talking Modbus TCP over loopback, or Modbus RTU over a pty the simulator creates at a path in the folder — in
 /// a temporary folder with its own config, store and alert logs.
 final class Harness: @unchecked Sendable {
     let folder: String
@@ -13,10 +14,15 @@ final class Harness: @unchecked Sendable {
     private(set) var sim: Child?
     private(set) var daemon: Child?
 
-    /// The binary built next to the test bundle.
-    static var binary: String {
+    /// The operator's tool, built next to the test bundle.
+    static var binary: String { built("labgate") }
+
+    /// The daemon, built next to the test bundle.
+    static var daemonBinary: String { built("labgated") }
+
+    static func built(_ name: String) -> String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("labgate").path
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
     /// `config` is YAML with `PORT` and `FOLDER` placeholders.
@@ -65,12 +71,13 @@ final class Harness: @unchecked Sendable {
 
     func startDaemon(extra: [String] = ["--print-readings"], environment: [String: String] = [:]) throws {
         daemon = try Child(
-            arguments: ["run", "--config", configPath] + extra, folder: folder, name: "daemon", environment: environment)
+            program: Self.daemonBinary, arguments: ["--config", configPath] + extra, folder: folder, name: "daemon",
+            environment: environment)
     }
 
-    /// Runs the CLI to completion: (exit status, stdout, stderr).
-    func cli(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
-        let child = try Child(arguments: arguments, folder: folder, name: "cli-\(UUID().uuidString.prefix(8))")
+    /// Runs the CLI (or with `program`, another binary) to completion: (exit status, stdout, stderr).
+    func cli(_ arguments: [String], program: String = Harness.binary) async throws -> (status: Int32, out: String, err: String) {
+        let child = try Child(program: program, arguments: arguments, folder: folder, name: "cli-\(UUID().uuidString.prefix(8))")
         let status = try await child.wait(timeout: .seconds(30))
         return (status, child.stdout, child.stderr)
     }
@@ -110,12 +117,14 @@ final class Child: @unchecked Sendable {
     let outPath: String
     let errPath: String
 
-    init(arguments: [String], folder: String, name: String, environment: [String: String] = [:]) throws {
+    init(
+        program: String = Harness.binary, arguments: [String], folder: String, name: String, environment: [String: String] = [:]
+    ) throws {
         outPath = folder + "/\(name).out"
         errPath = folder + "/\(name).err"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Harness.binary)
+        process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var inherited = ProcessInfo.processInfo.environment

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LabGate
+import LabGateDaemon
 import Testing
 
 /// Two incubators polled fast, a control socket in the test folder, and specs for lots.

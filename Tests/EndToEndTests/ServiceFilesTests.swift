@@ -23,10 +23,13 @@ private let analyze = "/usr/bin/systemd-analyze"
 
 @Suite("the systemd unit and the installer")
 struct ServiceFilesTests {
-    /// The unit as installed, pointing at the binary just built.
+    /// The folder of the binaries just built.
+    private var built: String { URL(fileURLWithPath: Harness.binary).deletingLastPathComponent().path }
+
+    /// The unit as installed, pointing at the binaries just built.
     private func unitCopy(_ folder: TemporaryDirectory) throws -> String {
         let unit = try String(contentsOfFile: root + "/systemd/labgate.service", encoding: .utf8)
-            .replacingOccurrences(of: "/usr/local/bin/labgate", with: Harness.binary)
+            .replacingOccurrences(of: "/usr/local/bin/", with: built + "/")
         let path = folder.path + "/labgate.service"
         try unit.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -40,6 +43,13 @@ struct ServiceFilesTests {
         #expect(output == "")
     }
 
+    @Test("the unit runs the daemon binary, labgated, after the tool has checked the config")
+    func runsTheDaemon() throws {
+        let lines = try String(contentsOfFile: root + "/systemd/labgate.service", encoding: .utf8).split(separator: "\n")
+        #expect(lines.contains("ExecStart=/usr/local/bin/labgated --config /etc/labgate/labgate.yaml"))
+        #expect(lines.contains("ExecStartPre=/usr/local/bin/labgate check-config /etc/labgate/labgate.yaml"))
+    }
+
     @Test("the unit's security exposure is 2.0 or lower", .enabled(if: FileManager.default.fileExists(atPath: analyze)))
     func exposure() throws {
         let folder = try TemporaryDirectory()
@@ -51,17 +61,18 @@ struct ServiceFilesTests {
     @Test("install puts every file in place and keeps an existing config; uninstall keeps config and data")
     func installAndUninstall() throws {
         let dest = try TemporaryDirectory()
-        let environment = ["DESTDIR": dest.path, "LABGATE_BINARY": Harness.binary]
+        let environment = ["DESTDIR": dest.path, "LABGATE_BINARIES": built]
         var (status, output) = try run(root + "/scripts/install", [], environment: environment)
         #expect(status == 0, "\(output)")
         let installed = [
-            "/usr/local/bin/labgate", "/etc/systemd/system/labgate.service", "/etc/sysusers.d/labgate.conf",
-            "/etc/tmpfiles.d/labgate.conf", "/etc/udev/rules.d/60-labgate-rs485.rules", "/etc/logrotate.d/labgate",
+            "/usr/local/bin/labgated", "/usr/local/bin/labgate", "/etc/systemd/system/labgate.service",
+            "/etc/sysusers.d/labgate.conf", "/etc/tmpfiles.d/labgate.conf", "/etc/udev/rules.d/60-labgate-rs485.rules", "/etc/logrotate.d/labgate",
             "/etc/labgate/labgate.yaml",
         ]
         for file in installed {
             #expect(FileManager.default.fileExists(atPath: dest.path + file), "\(file)")
         }
+        #expect(FileManager.default.isExecutableFile(atPath: dest.path + "/usr/local/bin/labgated"))
         #expect(FileManager.default.isExecutableFile(atPath: dest.path + "/usr/local/bin/labgate"))
 
         let config = dest.path + "/etc/labgate/labgate.yaml"

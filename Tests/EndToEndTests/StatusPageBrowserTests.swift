@@ -1,5 +1,6 @@
 import Foundation
 import LabGate
+import LabGateDaemon
 import Testing
 
 /// A wall screen's worth: two incubators with lots (INC-02's door left open, out of spec with an

@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 @testable import LabGate
+@testable import LabGateClient
 
 private let began = AlertEvent(
     time: Date(timeIntervalSince1970: 1_800_000_100), severity: .warning, event: .excursionBegan, device: "INC-02",

@@ -2,6 +2,7 @@ import Foundation
 import Modbus
 import Testing
 @testable import LabGate
+@testable import LabGateClient
 
 /// Per-device quirks and profile files in the config.
 @Suite("Config loader: device quirks and profile files")

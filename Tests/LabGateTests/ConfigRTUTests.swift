@@ -1,5 +1,6 @@
 import Foundation
 import LabGate
+import LabGateClient
 import Modbus
 import Testing
 

@@ -1,4 +1,5 @@
 import LabGate
+import LabGateClient
 import Testing
 
 @Suite("Config summary")

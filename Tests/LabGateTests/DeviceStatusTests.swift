@@ -3,6 +3,8 @@ import GRDB
 import Modbus
 import Testing
 @testable import LabGate
+@testable import LabGateDaemon
+@testable import LabGateClient
 
 @Suite("Device diagnostics: counters, snapshot in the store, status report")
 struct DeviceStatusTests {
@@ -172,9 +174,9 @@ struct DeviceStatusTests {
         let faultyText = DeviceStatusReport.render(config: incubatorConfig(), statuses: ["INC-01": faulty], now: t0.addingTimeInterval(3))
         #expect(faultyText.contains("—  OK: 1 of 2 channels without a value\n"), "\(faultyText)")
         #expect(faultyText.contains("  co2          no value: sensor_fault (sentinel -32768 at input 2), 2 s ago; last good 5.02 % 3 s ago\n"), "\(faultyText)")
-        #expect(DeviceStatusReport.milliseconds(0.00082) == "0.8 ms")
-        #expect(DeviceStatusReport.milliseconds(0.0123) == "12 ms")
-        #expect(DeviceStatusReport.milliseconds(1.5) == "1.50 s")
-        #expect(DeviceStatusReport.age(7200) == "2 h ago")
+        #expect(ElapsedText.milliseconds(0.00082) == "0.8 ms")
+        #expect(ElapsedText.milliseconds(0.0123) == "12 ms")
+        #expect(ElapsedText.milliseconds(1.5) == "1.50 s")
+        #expect(ElapsedText.age(7200) == "2 h ago")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LabGate
+@testable import LabGateDaemon
 
 @Suite struct PipelineInboxTests {
     private func poll(_ device: String, _ number: Int) -> PollingEvent {

@@ -2,6 +2,7 @@ import Modbus
 import Foundation
 import Testing
 @testable import LabGate
+@testable import LabGateClient
 
 private let ftdi = SerialAdapter(
     node: "/dev/ttyUSB0", byID: ["/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10K1ABC-if00-port0"],

@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import Testing
 @testable import LabGate
+@testable import LabGateDaemon
 
 /// A datagram socket standing in for systemd's notify socket.
 private final class NotifyReceiver {

@@ -5,12 +5,17 @@ import ServiceLifecycle
 
 /// Tells serial buses when their adapter is plugged in again, so they reopen at once instead of
 /// at their next scheduled attempt. Where udev is absent it says so once and does nothing.
-struct AdapterWatchService: Service {
+package struct AdapterWatchService: Service {
     /// Serial buses with what names their adapter: a USB identity, or a path that resolves to a node.
     let buses: [(bus: ModbusBus, config: Bus)]
     let logger: Logger
 
-    func run() async {
+    package init(buses: [(bus: ModbusBus, config: Bus)], logger: Logger) {
+        self.buses = buses
+        self.logger = logger
+    }
+
+    package func run() async {
         let serial = buses.filter { if case .rtu = $0.config.transport { true } else { false } }
         guard !serial.isEmpty else { return }
         let monitor = AdapterMonitor()

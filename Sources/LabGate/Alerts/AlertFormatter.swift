@@ -59,7 +59,7 @@ public enum AlertFormatter {
         try decoder.decode(AlertEvent.self, from: Data(line.utf8))
     }
 
-    static func number(_ value: Double) -> String {
+    package static func number(_ value: Double) -> String {
         String(format: "%.2f", value)
     }
 

@@ -68,14 +68,14 @@ public struct AuditEntry: Sendable, Codable, Hashable {
 }
 
 /// Canonical JSON for audit values: sorted keys, so the same value always has the same text.
-enum AuditJSON {
-    static func encode<T: Encodable>(_ value: T) -> String {
+package enum AuditJSON {
+    package static func encode<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
         try JSONDecoder().decode(type, from: Data(text.utf8))
     }
 }

@@ -5,7 +5,7 @@ import GRDB
 /// an entry is committed together with the change it records, or not at all.
 public enum AuditTrail {
     @discardableResult
-    static func append(_ draft: AuditEntry.Draft, db: Database, at time: Date = Date()) throws -> AuditEntry {
+    package static func append(_ draft: AuditEntry.Draft, db: Database, at time: Date = Date()) throws -> AuditEntry {
         let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         let seq: Int64 = (head?[0] ?? 0) + 1
         let prev: String = head?[1] ?? FieldDigest.zero
@@ -34,7 +34,7 @@ public enum AuditTrail {
         try store.pool.write { db in try append(draft, db: db) }
     }
 
-    static func entry(_ row: Row) -> AuditEntry {
+    package static func entry(_ row: Row) -> AuditEntry {
         AuditEntry(
             seq: row["seq"], time: Date(millisecondsSince1970: row["time"]), user: row["user"], action: row["action"],
             object: row["object"], old: row["old"], new: row["new"], reason: row["reason"], record: row["record"],
@@ -49,7 +49,7 @@ public enum AuditTrail {
         try store.pool.read { db in try list(db: db, since: since, object: object, limit: limit) }
     }
 
-    static func list(db: Database, since: Date?, object: String?, limit: Int?) throws -> [AuditEntry] {
+    package static func list(db: Database, since: Date?, object: String?, limit: Int?) throws -> [AuditEntry] {
         do {
             var sql = "SELECT * FROM audit WHERE 1 = 1"
             var arguments: [any DatabaseValueConvertible] = []

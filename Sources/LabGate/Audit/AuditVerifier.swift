@@ -302,10 +302,18 @@ public enum AuditVerifier {
 
 /// The head of the reading seals, recorded in the audit trail at each start and stop, so that
 /// deleting the newest seals with their readings is detected too.
-struct SealAnchor: Codable {
-    var seal: Int64
-    var sealHash: String
+package struct SealAnchor: Codable {
+    package var seal: Int64
+    package var sealHash: String
     var pid: Int32?
     var site: String?
     var readingsWritten: Int?
+
+    package init(seal: Int64, sealHash: String, pid: Int32? = nil, site: String? = nil, readingsWritten: Int? = nil) {
+        self.seal = seal
+        self.sealHash = sealHash
+        self.pid = pid
+        self.site = site
+        self.readingsWritten = readingsWritten
+    }
 }

@@ -9,11 +9,11 @@ import Foundation
 /// these bytes never change. The bytes are collected in a buffer and hashed in large chunks: the
 /// verifier re-hashes millions of readings, and one hasher call per field cost more than the
 /// hashing itself.
-struct FieldDigest {
+package struct FieldDigest {
     private var hasher = SHA256()
     private var buffer: [UInt8] = []
 
-    static let zero = String(repeating: "0", count: 64)
+    package static let zero = String(repeating: "0", count: 64)
     private static let chunk = 32 * 1024
 
     init() {
@@ -85,7 +85,7 @@ struct FieldDigest {
     }
 
     /// SHA-256 of a file's bytes (the config, at each load), nil when it cannot be read.
-    static func file(_ path: String) -> String? {
+    package static func file(_ path: String) -> String? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         return hex(SHA256.hash(data: data))
     }

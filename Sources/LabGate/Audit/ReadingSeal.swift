@@ -4,7 +4,7 @@ import GRDB
 /// Each committed batch of readings is sealed in the same transaction: a digest of its rows in
 /// `reading_seal`, chained to the previous seal by hash. A reading edited, deleted or slipped in
 /// afterwards no longer matches its seal.
-enum ReadingSeal {
+package enum ReadingSeal {
     /// The fields of one reading that its seal covers, in order.
     static func add(
         _ digest: inout FieldDigest, device: String, channel: String, time: Int64, value: Double?, quality: String,
@@ -30,7 +30,7 @@ enum ReadingSeal {
     }
 
     /// The last seal: its id and hash (0 and zeros when nothing is sealed yet).
-    static func head(db: Database) throws -> (id: Int64, hash: String) {
+    package static func head(db: Database) throws -> (id: Int64, hash: String) {
         if let row = try Row.fetchOne(db, sql: "SELECT id, hash FROM reading_seal ORDER BY id DESC LIMIT 1") {
             return (row[0], row[1])
         }

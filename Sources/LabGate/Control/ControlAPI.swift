@@ -60,6 +60,10 @@ public enum ControlAPI {
 
     public struct Failure: Codable, Sendable {
         public var error: String
+
+        package init(error: String) {
+            self.error = error
+        }
     }
 
     public struct WhoAmI: Codable, Sendable {
@@ -67,6 +71,13 @@ public enum ControlAPI {
         public var uid: UInt32
         public var groups: [String]
         public var roles: [String]
+
+        package init(user: String, uid: UInt32, groups: [String], roles: [String]) {
+            self.user = user
+            self.uid = uid
+            self.groups = groups
+            self.roles = roles
+        }
     }
 
     public struct PlacementView: Codable, Sendable {
@@ -101,7 +112,7 @@ public enum ControlAPI {
         public var placements: [PlacementView]
         public var events: [EventView]
 
-        init(lot: String, events: [LotEvent]) {
+        package init(lot: String, events: [LotEvent]) {
             self.lot = lot
             let placements = Placement.fold(events)
             let current = placements.last.flatMap { $0.end == nil ? $0 : nil }

@@ -15,7 +15,7 @@ public final class DeviationProgress: Sendable {
     public subscript(id: String) -> Live? { live.withLock { $0[id] } }
 
     /// Replaces the whole picture with the engine's.
-    func update(from engine: DeviationEngine) {
+    package func update(from engine: DeviationEngine) {
         var fresh: [String: Live] = [:]
         for id in engine.openDeviations {
             if let progress = engine.progress(of: id) { fresh[id] = Live(worst: progress.worst, size: progress.size) }

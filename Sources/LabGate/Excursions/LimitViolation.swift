@@ -1,12 +1,12 @@
 /// How a value breaks a channel's limits.
-struct LimitViolation: Sendable, Hashable {
+package struct LimitViolation: Sendable, Hashable {
     var side: ExcursionRun.Side
     /// The low or high bound on that side (for a critical limit without one, a bound at the
     /// critical limit with no delay): its delay and recovery rule apply to the run.
     var bound: ChannelLimits.Bound
     var critical: Bool
     /// The limit as reported: `low`/`high`, or `critical_low`/`critical_high` when that was passed.
-    var limit: AlertEvent.Limit
+    package var limit: AlertEvent.Limit
 
     /// `bound` as reported: `low` or `high`, even when a critical limit was passed.
     var boundLimit: AlertEvent.Limit {
@@ -16,7 +16,7 @@ struct LimitViolation: Sendable, Hashable {
 
 extension ChannelLimits {
     /// How `value` breaks these limits, critical limits first; nil when it is within them.
-    func violation(by value: Double) -> LimitViolation? {
+    package func violation(by value: Double) -> LimitViolation? {
         if let critical = criticalLow, value < critical {
             let bound = low ?? .init(value: critical, delay: .zero, source: "critical limit")
             return LimitViolation(

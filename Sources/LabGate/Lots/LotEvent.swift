@@ -43,7 +43,7 @@ public struct LotEvent: Sendable, Codable, Hashable {
 
     public var date: Date { Date(millisecondsSince1970: time) }
 
-    static func fetchAll(_ db: Database, lot: String? = nil) throws -> [LotEvent] {
+    package static func fetchAll(_ db: Database, lot: String? = nil) throws -> [LotEvent] {
         var sql = "SELECT id, lot, action, device, spec, time, user, note, corrects, effective FROM lot_event"
         var arguments: StatementArguments = []
         if let lot {
@@ -89,7 +89,7 @@ public struct Placement: Sendable, Codable, Hashable {
     }
 
     /// The placements a lot's events describe (after corrections), oldest first.
-    static func fold(_ events: [LotEvent]) -> [Placement] {
+    package static func fold(_ events: [LotEvent]) -> [Placement] {
         var placements: [Placement] = []
         var open: Int?
         var correctors: [Int64: String] = [:]

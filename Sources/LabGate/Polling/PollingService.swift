@@ -8,7 +8,7 @@ import ServiceLifecycle
 public struct PollingService: Service {
     private let buses: [(ModbusBus, [DevicePoller])]
     /// Each bus owner with its configuration (for the adapter watch).
-    let owners: [(bus: ModbusBus, config: Bus)]
+    package let owners: [(bus: ModbusBus, config: Bus)]
     private let deliver: @Sendable (PollingEvent) -> Void
     private let end: @Sendable () -> Void
     private let counters: PollCounters

@@ -4,7 +4,7 @@ import GRDB
 /// The SQLite file holding every reading (WAL, so readers never block the one writer).
 public final class ReadingStore: Sendable {
     public let path: String
-    let pool: DatabasePool
+    package let pool: DatabasePool
 
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     public init(path: String) throws(StartupError) {

@@ -3,6 +3,7 @@ import Logging
 import Testing
 import TestSupport
 @testable import LabGate
+@testable import LabGateDaemon
 
 @Suite("status views: the latest readings are those the pipeline accepted")
 struct AcceptedReadingsTests {

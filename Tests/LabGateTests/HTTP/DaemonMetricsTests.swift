@@ -2,6 +2,7 @@ import Foundation
 import Modbus
 import Testing
 @testable import LabGate
+@testable import LabGateDaemon
 
 /// The value of the sample `name{labels}` in a text exposition, nil when there is none.
 func sample(_ text: String, _ series: String) -> Double? {

@@ -2,6 +2,8 @@ import Foundation
 import Logging
 import Testing
 @testable import LabGate
+@testable import LabGateClient
+@testable import LabGateDaemon
 
 private typealias F = ConfigFixtures
 

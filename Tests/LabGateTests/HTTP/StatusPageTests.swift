@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LabGate
+@testable import LabGateDaemon
 
 @Suite("status page")
 struct StatusPageTests {

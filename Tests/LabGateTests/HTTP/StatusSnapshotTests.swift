@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LabGate
+@testable import LabGateDaemon
 
 /// The incubator config with a lot spec tighter than the device's own limits.
 func statusConfig() -> Config {

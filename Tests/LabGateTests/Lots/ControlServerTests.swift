@@ -6,6 +6,8 @@ import Synchronization
 import TestSupport
 import Testing
 @testable import LabGate
+@testable import LabGateClient
+@testable import LabGateDaemon
 
 /// Whoever the test says is at the other end of the socket.
 private final class SwitchableIdentity: IdentityResolver {

@@ -5,6 +5,7 @@ import Synchronization
 import TestSupport
 import Testing
 @testable import LabGate
+@testable import LabGateDaemon
 
 /// A device answering as a script says: `respond(request, n)` with n = how many times the same
 /// request was sent before. Every request is logged.

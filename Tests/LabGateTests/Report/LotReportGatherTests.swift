@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LabGate
+@testable import LabGateReport
 
 /// A lot inside INC-01 for 100 s; readings before, during and after, some tagged with another
 /// lot, one timeout, none for 10 s (a gap), and 10 s of readings written late (as after a full

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LabGate
+@testable import LabGateReport
 
 @Suite("lot report arithmetic")
 struct LotStatisticsTests {

@@ -1,0 +1,97 @@
+import Foundation
+import LabGate
+
+/// The control socket's replies as the CLI prints them for people.
+public enum ControlText {
+    public static func lot(_ lot: ControlAPI.LotView) -> String {
+        var lines = ["\(lot.lot)  \(lot.state == "inside" ? "in \(lot.device ?? "?") with spec \(lot.spec ?? "?") since \(lot.since ?? "?")" : "ended")"]
+        lines.append("placements:")
+        for placement in lot.placements {
+            let end = placement.end.map { "\($0) (by \(placement.endedBy ?? "?"))" } ?? "now"
+            let corrected = placement.correctedBy.map { ", corrected by \($0)" } ?? ""
+            lines.append("  \(placement.device)  spec \(placement.spec)  \(placement.start) (by \(placement.startedBy)\(corrected)) – \(end)")
+        }
+        lines.append("actions:")
+        for event in lot.events {
+            var line = "  #\(event.id) \(event.time) \(event.user) \(event.action)"
+            if let target = event.corrects { line += " #\(target)" }
+            if let effective = event.effective { line += " took effect \(effective)" }
+            if let device = event.device { line += " \(device)" }
+            if let spec = event.spec { line += " spec \(spec)" }
+            if let note = event.note { line += " — \(note)" }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public static func lots(_ lots: [ControlAPI.LotView]) -> String {
+        guard !lots.isEmpty else { return "no lots\n" }
+        return lots.map { lot in
+            let place = lot.state == "inside" ? "\(lot.device ?? "?")  spec \(lot.spec ?? "?")  since \(lot.since ?? "?")" : "ended"
+            return "\(lot.lot.padding(toLength: max(14, lot.lot.count), withPad: " ", startingAt: 0))  \(place)"
+        }.joined(separator: "\n") + "\n"
+    }
+
+    public static func deviation(_ d: ControlAPI.DeviationView) -> String {
+        let unit = d.unit.map { $0.isEmpty ? "" : " \($0)" } ?? ""
+        func number(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) + unit } ?? "—" }
+        let limit = d.limit.name == "max_gap"
+            ? "max_gap \(DurationText.format(.milliseconds(Int64(d.limit.value * 1000))))"
+            : "\(d.limit.name) \(number(d.limit.value))"
+        var lines = [
+            "\(d.id)  \(d.state)\(d.critical ? "  CRITICAL" : "")",
+            "  kind:     \(d.kind)",
+            "  device:   \(d.device) \(d.channel)",
+            "  limit:    \(limit) (\(d.limit.source))",
+            "  start:    \(d.start) (first out-of-spec reading)",
+            "  opened:   \(d.opened)",
+            "  end:      \(d.end ?? "— (still open)")",
+            "  duration: \(d.duration ?? "—")",
+        ]
+        if d.kind == "excursion" {
+            lines.append("  value at opening: \(number(d.valueAtOpening))")
+            if d.end == nil {
+                lines.append("  worst:    \(number(d.worstSoFar ?? d.worst)) (so far)")
+                lines.append("  size:     \(d.sizeSoFar.map { String(format: "%.2f", $0) + " " + d.sizeUnit + " (so far)" } ?? "—")")
+            } else {
+                lines.append("  worst:    \(number(d.worst))")
+                lines.append("  size:     \(d.size.map { String(format: "%.2f", $0) + " " + d.sizeUnit } ?? "—")")
+            }
+        }
+        lines.append("  lots:     \(d.lots.joined(separator: ", "))")
+        if let by = d.acknowledgedBy {
+            lines.append("  acknowledged: \(d.acknowledgedAt ?? "?") by \(by) — \(d.comment ?? "")")
+        }
+        if let by = d.closedBy {
+            lines.append("  closed:   \(d.closedAt ?? "?") by \(by) — impact: \(d.impact ?? "")")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public static func deviations(_ list: [ControlAPI.DeviationView]) -> String {
+        guard !list.isEmpty else { return "no deviations\n" }
+        return list.map { d in
+            let worst = (d.worstSoFar ?? d.worst).map { String(format: "worst %.2f", $0) } ?? d.kind
+            return "\(d.id)  \(d.state.padding(toLength: 12, withPad: " ", startingAt: 0))  \(d.device) \(d.channel)  \(d.start) – \(d.end ?? "open")  \(worst)  lots \(d.lots.joined(separator: ","))"
+        }.joined(separator: "\n") + "\n"
+    }
+
+    public static func audit(_ entries: [ControlAPI.AuditView]) -> String {
+        entries.map { entry in
+            var line = "\(entry.seq)  \(entry.time)  \(entry.user)  \(entry.action)  \(entry.object)"
+            if let reason = entry.reason { line += "  — \(reason)" }
+            if let old = entry.old { line += "\n      old: \(old)" }
+            if let new = entry.new { line += "\n      new: \(new)" }
+            return line
+        }.joined(separator: "\n") + (entries.last.map { "\nhead: entry \($0.seq), hash \($0.hash)\n" } ?? "no audit entries\n")
+    }
+
+    public static func verify(_ report: AuditVerifier.Report) -> String {
+        let counted = "\(report.auditEntries) audit entries, \(report.seals) reading seals, \(report.readings) readings, \(report.lotEvents) lot events, \(report.deviations) deviations"
+        if report.ok { return "OK: the record is intact (\(counted))\n" }
+        var lines = ["BROKEN: \(report.problems.first ?? "")"]
+        for problem in report.problems.dropFirst() { lines.append("  also: \(problem)") }
+        lines.append("checked \(counted)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

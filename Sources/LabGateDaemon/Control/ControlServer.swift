@@ -1,0 +1,62 @@
+import Foundation
+import Glibc
+import Hummingbird
+import LabGate
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The daemon's control socket: HTTP/1.1 with JSON on a Unix domain socket. Every request is
+/// attributed to the user the kernel names for its peer (SO_PEERCRED), never to anything the
+/// request says; roles come from that user's groups (`roles:` in the config). A refused action
+/// gets 403 with the reason and is audited as refused.
+public struct ControlServer: Service {
+    let path: String
+    let handlers: ControlHandlers
+    let logger: Logger
+
+    public init(
+        path: String, config: Config, store: ReadingStore, registry: LotRegistry, deviations: DeviationBook, alerts: AlertLog,
+        progress: DeviationProgress = DeviationProgress(), resolver: any IdentityResolver = SystemIdentityResolver(), logger: Logger
+    ) {
+        self.path = path
+        self.logger = logger
+        self.handlers = ControlHandlers(
+            config: config, store: store, lots: LotBook(store: store, registry: registry, config: config),
+            registry: registry, deviations: deviations, progress: progress, alerts: alerts, resolver: resolver,
+            logger: logger)
+    }
+
+    /// Fails when the socket's folder is missing or not writable, or another daemon answers on it.
+    public static func checkPath(_ path: String) throws(StartupError) {
+        try StartupError.checkWritableFolder(of: path, what: "control socket")
+        if UnixSocketAddress.isListening(path) {
+            throw StartupError("control socket \(path) is in use: is another labgate running with this config?")
+        }
+    }
+
+    public func run() async throws {
+        let router = Router(context: ControlContext.self)
+        handlers.register(on: router)
+        let path = path
+        let logger = logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .unixDomainSocket(path: path), serverName: "labgate"),
+            onServerRunning: { _ in
+                // Anyone on the host may connect; what they may do is decided by their groups.
+                chmod(path, 0o666)
+                logger.info("control socket listening on \(path)")
+            },
+            logger: Self.quiet(logger))
+        try await app.run()
+        unlink(path)
+    }
+
+    /// Hummingbird logs each connection at info; the daemon's log keeps to its own events.
+    private static func quiet(_ logger: Logger) -> Logger {
+        var logger = logger
+        logger.logLevel = max(logger.logLevel, .warning)
+        return logger
+    }
+}

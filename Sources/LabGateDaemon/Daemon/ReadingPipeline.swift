@@ -1,0 +1,219 @@
+import Foundation
+import LabGate
+import Logging
+import ServiceLifecycle
+
+/// Everything after polling, in the order data flows: tag, store, evaluate, alert. What it takes
+/// and tags is what the status views show as the latest readings (`LatestReadings`). It consumes the
+/// pollers' stream until it ends (so on shutdown every accepted reading is written), flushing
+/// the writer at least once per `flushInterval` meanwhile.
+///
+/// Each poll's readings are tagged with the lots inside the device at the poll's time, stored,
+/// then evaluated twice: against the equipment limits for alerts (`Evaluator`) and against the
+/// lots' specs for deviations (`DeviationEngine`), whose changes are committed with their audit
+/// entries before they are alerted.
+public struct ReadingPipeline: Service {
+    private let inbox = PipelineInbox()
+    private let writer: ReadingWriter
+    private let alerts: AlertLog
+    private let config: Config
+    private let registry: LotRegistry
+    private let deviations: DeviationBook?
+    private let engineState: String?
+    private let progress: DeviationProgress
+    private let latest: LatestReadings
+    private let echo: (@Sendable (PollResult) -> Void)?
+    private let flushInterval: Duration
+    private let logger: Logger
+
+    /// The shortest time between two looks into the inbox: polls arriving faster than this are
+    /// taken together, at most this much later, instead of waking the pipeline for each (which
+    /// cost a device polled back to back a third of its bus thread's time: BENCHMARKS.md, Modbus
+    /// TCP polling). The alert latency target (poll interval + 50 ms) leaves room for it.
+    static let coalescing = Duration.milliseconds(1)
+
+    public init(
+        writer: ReadingWriter, alerts: AlertLog, config: Config,
+        registry: LotRegistry = LotRegistry(), deviations: DeviationBook? = nil, engineState: String? = nil,
+        progress: DeviationProgress = DeviationProgress(), latest: LatestReadings = LatestReadings(),
+        flushInterval: Duration = .seconds(1), echo: (@Sendable (PollResult) -> Void)? = nil, logger: Logger
+    ) {
+        self.writer = writer
+        self.alerts = alerts
+        self.config = config
+        self.registry = registry
+        self.deviations = deviations
+        self.engineState = engineState
+        self.progress = progress
+        self.latest = latest
+        self.echo = echo
+        self.flushInterval = flushInterval
+        self.logger = logger
+    }
+
+    /// Hands the pipeline a poll or a bus change (from any thread; it never blocks).
+    public func deliver(_ event: PollingEvent) {
+        inbox.deliver(event)
+    }
+
+    /// No more events will come: the pipeline takes what it has, flushes and returns.
+    public func endOfInput() {
+        inbox.end()
+    }
+
+    public func run() async {
+        let inbox = inbox
+        let interval = flushInterval
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                inbox.tick()
+            }
+        }
+        let clock = ContinuousClock()
+        var lastLook = clock.now - Self.coalescing
+        var evaluator = Evaluator(config: config)
+        var engine = DeviationEngine(config: config, state: engineState)
+        var ticks = 0
+        // Whether any deviation is open: the set changes only with the engine's changes, so the
+        // live progress (a walk over every channel's state) is refreshed only while one is open
+        // or after a change, not after every poll of a quiet site.
+        var anyOpen = !engine.openDeviations.isEmpty
+        func refreshProgress(_ changed: Bool) {
+            if changed { anyOpen = !engine.openDeviations.isEmpty }
+            if changed || anyOpen { progress.update(from: engine) }
+        }
+        while true {
+            let due = lastLook + Self.coalescing
+            if clock.now < due { try? await clock.sleep(until: due) }
+            lastLook = clock.now
+            guard let batch = await inbox.take() else { break }
+            // Each poll's readings carry the lots inside its device at its time; the batch goes to
+            // the writer at once, before any deviation it causes is committed (which flushes it).
+            var readings: [Reading] = []
+            let tagged = batch.events.map { event -> (event: PollingEvent, exposure: [LotSpec]) in
+                guard case var .poll(poll) = event else { return (event, []) }
+                let exposure = registry.exposure(device: poll.device, at: poll.time)
+                let lots = exposure.map(\.lot)
+                for index in poll.readings.indices { poll.readings[index].lots = lots }
+                readings += poll.readings
+                return (.poll(poll), exposure)
+            }
+            // Accepted: from here on the status views show them.
+            latest.record(readings)
+            if !readings.isEmpty {
+                do {
+                    try await writer.append(readings)
+                } catch {
+                    await flushStore()
+                }
+            }
+            for (event, exposure) in tagged {
+                guard case let .poll(poll) = event else {
+                    evaluator.evaluate(event).forEach(raise)
+                    continue
+                }
+                echo?(poll)
+                if let failure = poll.failure {
+                    logger.debug("poll of \(poll.device) failed: \(failure)")
+                }
+                evaluator.evaluate(event).forEach(raise)
+                let changes = engine.evaluate(poll, exposure: exposure)
+                await commit(changes, engine: &engine, save: false)
+                refreshProgress(!changes.isEmpty)
+            }
+            if batch.ticks > 0 {
+                await flushStore()
+                let before = ticks
+                ticks += batch.ticks
+                let registry = registry
+                let changes = engine.tick { registry.exposure(device: $0, at: Date()) }
+                // Progress (last valid readings, worst values) is saved every few seconds; runs
+                // that begin or end and every deviation change are saved at once.
+                await commit(changes, engine: &engine, save: engine.dirty && ticks / 5 > before / 5)
+                refreshProgress(!changes.isEmpty)
+            }
+        }
+        ticker.cancel()
+        await flushStore()
+        await commit([], engine: &engine, save: true)
+        let left = await writer.pendingCount
+        if left > 0 {
+            logger.critical("\(left) readings could not be written to \(config.store) before stopping")
+        }
+    }
+
+    /// Gives new deviations their ids, commits the changes with the engine's state (after the
+    /// readings that caused them), then alerts.
+    private func commit(_ changes: [DeviationEngine.Change], engine: inout DeviationEngine, save: Bool) async {
+        guard let deviations, !changes.isEmpty || engine.urgent || save else { return }
+        if !changes.isEmpty { await flushStore() }
+        var resolved: [DeviationEngine.Change] = []
+        var reserved: [Int: Int] = [:]
+        do {
+            for change in changes {
+                guard case var .open(opening) = change else {
+                    resolved.append(change)
+                    continue
+                }
+                opening.record.id = try await deviations.nextID(year: Self.year(of: opening.record.start), reserved: &reserved)
+                engine.assign(opening.record.id, to: opening.ref)
+                resolved.append(.open(opening))
+            }
+            let committed = try await deviations.commit(resolved, state: engine.snapshot())
+            for change in committed {
+                switch change {
+                case let .opened(record): raise(DeviationAlerts.opened(record))
+                case let .lotsAdded(record, added): raise(DeviationAlerts.lotsAdded(record, added: added))
+                case let .recovered(record): raise(DeviationAlerts.recovered(record))
+                }
+            }
+        } catch {
+            logger.critical("cannot record deviation changes in \(config.store): \(error)")
+        }
+    }
+
+    private static func year(of ms: Int64) -> Int {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        return calendar.component(.year, from: Date(millisecondsSince1970: ms))
+    }
+
+    private func raise(_ event: AlertEvent) {
+        let text = "\(event.event.rawValue) \(AlertFormatter.summary(event))"
+        switch event.severity {
+        case .critical: logger.critical("\(text)")
+        case .warning: logger.warning("\(text)")
+        case .info: logger.notice("\(text)")
+        }
+        do {
+            try alerts.write(event)
+        } catch {
+            logger.critical("\(error); the event was: \(text)")
+        }
+    }
+
+    /// Flushes the writer; says once when the store stops taking writes (journal, critical, and the
+    /// alert log if it can) and once when it takes them again.
+    private func flushStore() async {
+        do {
+            try await writer.flush()
+        } catch {
+            logger.debug("store write failed, readings kept in memory and retried: \(error)")
+        }
+        switch await writer.takeHealthChange() {
+        case let .failing(since, error, held)?:
+            raise(AlertEvent(
+                time: since, severity: .critical, event: .storeFailing, device: "labgate",
+                detail: "cannot write \(config.store): \(error); holding \(held) readings in memory (up to \(config.storeBuffer)) and retrying every \(DurationText.format(flushInterval))"))
+        case let .recovered(since, written, lost)?:
+            let losses = lost == 0
+                ? "nothing lost" : "\(lost) readings did not fit in memory and are lost: audited as readings_lost"
+            raise(AlertEvent(
+                time: Date(), severity: lost == 0 ? .info : .critical, event: .storeRecovered, device: "labgate",
+                since: since, detail: "\(config.store) writable again: \(written) held readings written; \(losses)"))
+        case nil:
+            break
+        }
+    }
+}

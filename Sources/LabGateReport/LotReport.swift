@@ -1,0 +1,80 @@
+import Foundation
+import LabGate
+
+/// Everything one lot's cells lived through, for QA at batch release: each placement with its
+/// device, interval and per-channel statistics, charts, excursions and gaps; the deviations that
+/// name the lot; the audit entries about it; and the integrity of the record.
+public struct LotReport: Sendable, Codable {
+    public var lot: String
+    public var generated: Date
+    public var site: String?
+    public var store: String
+    public var placements: [PlacementReport]
+    public var deviations: [DeviationRecord]
+    public var audit: [AuditEntry]
+    public var integrity: Integrity
+
+    /// One placement: the lot inside one device over an interval.
+    public struct PlacementReport: Sendable, Codable {
+        public var device: String
+        public var spec: String
+        public var start: Date
+        /// nil while the lot is still inside (the report then runs to `until`).
+        public var end: Date?
+        public var until: Date
+        public var startedBy: String
+        public var endedBy: String?
+        public var correctedBy: String?
+        public var channels: [ChannelReport]
+    }
+
+    /// One channel of a placement's device.
+    public struct ChannelReport: Sendable, Codable {
+        public var channel: String
+        public var unit: String
+        public var band: SpecBand?
+        /// Seconds between polls: the device's `every`, or the median spacing when inferred.
+        public var every: Double
+        public var everyInferred: Bool
+        public var statistics: LotStatistics.Summary
+        public var completeness: LotStatistics.Completeness
+        /// Runs of good readings outside the spec band.
+        public var excursions: [LotStatistics.Span]
+        /// The chart's data: per pixel column the min and max, so no extreme is lost.
+        public var chart: [LotStatistics.Column]
+    }
+
+    /// The spec's limits for one channel.
+    public struct SpecBand: Sendable, Codable, Hashable {
+        public var low: Double?
+        public var high: Double?
+        public var criticalLow: Double?
+        public var criticalHigh: Double?
+
+        public init(low: Double? = nil, high: Double? = nil, criticalLow: Double? = nil, criticalHigh: Double? = nil) {
+            self.low = low
+            self.high = high
+            self.criticalLow = criticalLow
+            self.criticalHigh = criticalHigh
+        }
+
+        public func contains(_ value: Double) -> Bool {
+            (low.map { value >= $0 } ?? true) && (high.map { value <= $0 } ?? true)
+        }
+    }
+
+    /// Whether the record still matches what was first recorded (the audit verifier over the store).
+    public struct Integrity: Sendable, Codable {
+        public var ok: Bool
+        /// What does not match, first problem first.
+        public var problems: [String]
+        public var auditEntries: Int
+        public var readingsChecked: Int
+        /// The hash of the newest audit entry: the anchor every earlier entry chains to.
+        public var auditHead: String
+        public var auditHeadSeq: Int64
+        public var readingSealHead: String
+    }
+
+    public var readingCount: Int { placements.reduce(0) { $0 + $1.channels.reduce(0) { $0 + $1.statistics.count } } }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import GRDB
+import LabGate
+
+extension LotReport {
+    /// Gathers the report from a store opened read-only. `config` supplies units, poll intervals
+    /// and spec limits; without it the interval is inferred from the readings' median spacing.
+    public static func gather(
+        lot: String, store: ReadingStore, config: Config?, columns: Int = 1200, now: Date = Date(),
+        verify: Bool = true
+    ) async throws -> LotReport {
+        let plan = try await store.pool.read { db in try Self.plan(lot: lot, db: db, config: config, now: now) }
+        var checked: Integrity?
+        let channels: [[ChannelReport?]]
+        if verify {
+            // The integrity check reads every stored reading anyway: the lot's readings are
+            // picked out of that scan, so that each row is read once (a 6-week lot is 1.45 M).
+            let (integrity, picked) = try await Self.integrity(store, picking: plan.pick)
+            checked = integrity
+            channels = try await plan.channelReports(columns: columns) { slot, _, _ in picked[slot] }
+        } else {
+            channels = try await plan.channelReports(columns: columns) { _, job, placement in
+                try await store.pool.read { db in
+                    try SeriesData.fetch(db, series: job.series, from: placement.start, to: placement.until, lotSets: plan.lotSets)
+                }
+            }
+        }
+        let placements = zip(plan.placements, channels).map { placement, channels in
+            PlacementReport(
+                device: placement.placement.device, spec: placement.placement.spec,
+                start: Date(millisecondsSince1970: placement.start), end: placement.placement.end.map(Date.init(millisecondsSince1970:)),
+                until: Date(millisecondsSince1970: placement.until), startedBy: placement.placement.startedBy,
+                endedBy: placement.placement.endedBy, correctedBy: placement.placement.correctedBy,
+                channels: channels.compactMap { $0 })
+        }
+        let devices = Set(placements.map(\.device))
+        let records = try await store.pool.read { db in try Self.records(lot: lot, devices: devices, db: db) }
+        var report = LotReport(
+            lot: lot, generated: now, site: config?.site, store: store.path, placements: placements,
+            deviations: records.deviations, audit: records.audit,
+            integrity: Integrity(
+                ok: true, problems: [], auditEntries: 0, readingsChecked: 0, auditHead: FieldDigest.zero,
+                auditHeadSeq: 0, readingSealHead: FieldDigest.zero))
+        if let checked { report.integrity = checked }
+        return report
+    }
+
+    public struct NotFound: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// What to read: the lot's placements, each with its device's channels.
+    private struct Plan: Sendable {
+        struct PlannedPlacement: Sendable {
+            var placement: Placement
+            var start: Int64
+            var until: Int64
+            var channels: [ChannelJob]
+        }
+
+        var placements: [PlannedPlacement]
+        /// The lot sets naming the lot, as an SQL list.
+        var lotSets: String
+        var lotSetIDs: Set<Int64>
+
+        /// Every channel of every placement numbered in order: the slots the lot's readings are
+        /// picked into.
+        var pick: LotReadingPicker {
+            var windows: [Int64: [LotReadingPicker.Window]] = [:]
+            var slot = 0
+            for placement in placements {
+                for job in placement.channels {
+                    windows[job.series, default: []].append(.init(slot: slot, from: placement.start, to: placement.until))
+                    slot += 1
+                }
+            }
+            return LotReadingPicker(windows: windows, lotSets: lotSetIDs, slots: slot)
+        }
+
+        /// Each channel's report, side by side; `data` gives a channel's readings by its slot.
+        func channelReports(
+            columns: Int, data: @escaping @Sendable (Int, ChannelJob, PlannedPlacement) async throws -> SeriesData
+        ) async throws -> [[ChannelReport?]] {
+            try await withThrowingTaskGroup(of: (Int, Int, ChannelReport).self) { group in
+                var slot = 0
+                for (p, placement) in placements.enumerated() {
+                    for (c, job) in placement.channels.enumerated() {
+                        let this = slot
+                        group.addTask {
+                            let series = try await data(this, job, placement)
+                            return (p, c, job.report(series, from: placement.start, to: placement.until, columns: columns))
+                        }
+                        slot += 1
+                    }
+                }
+                var reports = placements.map { [ChannelReport?](repeating: nil, count: $0.channels.count) }
+                for try await (p, c, report) in group { reports[p][c] = report }
+                return reports
+            }
+        }
+    }
+
+    /// One channel of a placement: where its readings are and what to judge them by.
+    private struct ChannelJob: Sendable {
+        var series: Int64
+        var channel: String
+        var unit: String
+        var band: SpecBand?
+        var every: Double?
+
+        func report(_ data: SeriesData, from: Int64, to: Int64, columns: Int) -> ChannelReport {
+            let every = self.every ?? LotStatistics.medianSpacing(data.times).map { Double($0) / 1000 } ?? 0
+            let isTemperature = channel == "temperature" || unit == "°C"
+            return ChannelReport(
+                channel: channel, unit: unit, band: band, every: every, everyInferred: self.every == nil,
+                statistics: LotStatistics.summarize(data, band: band, temperature: isTemperature),
+                completeness: LotStatistics.completeness(data, from: from, to: to, everyMS: Int64(every * 1000)),
+                excursions: LotStatistics.excursions(data, band: band),
+                chart: LotStatistics.downsample(data, from: from, to: to, columns: columns, band: band))
+        }
+    }
+
+    /// The lot's events and the lot sets naming it (the tags of its readings); NotFound when the
+    /// store has no such lot.
+    static func lotRecords(_ lot: String, db: Database) throws -> (events: [LotEvent], lotSets: [Int64]) {
+        let events = try LotEvent.fetchAll(db, lot: lot)
+        guard !events.isEmpty else { throw NotFound(description: "no lot '\(lot)' in the store") }
+        let lotSets = try Row.fetchAll(db, sql: "SELECT id, lots FROM lot_set").compactMap { row -> Int64? in
+            let lots: String = row[1]
+            return lots.split(separator: ",").contains(where: { $0 == lot }) ? row[0] : nil
+        }
+        return (events, lotSets)
+    }
+
+    /// Ids as an SQL list for `IN (…)` ("NULL" when there are none, which matches nothing).
+    static func sqlList(_ ids: [Int64]) -> String { ids.isEmpty ? "NULL" : ids.map(String.init).joined(separator: ",") }
+
+    private static func plan(lot: String, db: Database, config: Config?, now: Date) throws -> Plan {
+        let (events, lotSets) = try lotRecords(lot, db: db)
+        let nowMS = now.millisecondsSince1970
+        let placements = try Placement.fold(events).map { placement in
+            let device = config?.device(placement.device)
+            let spec = config?.specs[placement.spec]
+            let series = try Row.fetchAll(
+                db, sql: "SELECT id, channel FROM series WHERE device = ? ORDER BY channel", arguments: [placement.device])
+            let channels = series.map { row -> ChannelJob in
+                let channel: String = row[1]
+                let field = device.flatMap { config?.profile(of: $0).field(channel) }
+                let band = spec?.limits[channel].map {
+                    SpecBand(low: $0.low?.value, high: $0.high?.value, criticalLow: $0.criticalLow, criticalHigh: $0.criticalHigh)
+                }
+                let every = device.map { Double($0.every.components.seconds) + Double($0.every.components.attoseconds) / 1e18 }
+                return ChannelJob(series: row[0], channel: channel, unit: field?.unit ?? "", band: band, every: every)
+            }
+            return Plan.PlannedPlacement(
+                placement: placement, start: placement.start, until: placement.end ?? max(nowMS, placement.start),
+                channels: channels)
+        }
+        return Plan(
+            placements: placements, lotSets: sqlList(lotSets),
+            lotSetIDs: Set(lotSets))
+    }
+
+    private struct Records: Sendable {
+        var deviations: [DeviationRecord]
+        var audit: [AuditEntry]
+    }
+
+    private static func records(lot: String, devices: Set<String>, db: Database) throws -> Records {
+        let deviations = try String.fetchAll(db, sql: "SELECT record FROM deviation ORDER BY start, id")
+            .compactMap { try? AuditJSON.decode(DeviationRecord.self, $0) }
+            .filter { $0.lots.contains(lot) }
+        var objects = ["lot \(lot)"] + deviations.map { "deviation \($0.id)" }
+        objects += devices.sorted().flatMap { device in
+            (try? String.fetchAll(db, sql: "SELECT channel FROM series WHERE device = ?", arguments: [device]))?
+                .map { "series \(device) \($0)" } ?? []
+        }
+        let marks = Array(repeating: "?", count: objects.count).joined(separator: ",")
+        let audit = try Row.fetchAll(
+            db, sql: "SELECT * FROM audit WHERE object IN (\(marks)) ORDER BY seq", arguments: StatementArguments(objects))
+            .map(AuditTrail.entry)
+        return Records(deviations: deviations, audit: audit)
+    }
+
+    static func integrity(_ store: ReadingStore, picking pick: LotReadingPicker) async throws -> (Integrity, [SeriesData]) {
+        let (verified, pickers) = try await AuditVerifier.verify(store, visitor: { pick })
+        let picked = LotReadingPicker.joined(pickers, slots: pick.slots)
+        let heads = try await store.pool.read { db in
+            let audit = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            let seal = try ReadingSeal.head(db: db)
+            return (seq: audit.map { $0[0] as Int64 } ?? 0, hash: audit.map { $0[1] as String } ?? FieldDigest.zero, seal: seal.hash)
+        }
+        let integrity = Integrity(
+            ok: verified.ok, problems: verified.problems, auditEntries: verified.auditEntries,
+            readingsChecked: verified.readings, auditHead: heads.hash, auditHeadSeq: heads.seq, readingSealHead: heads.seal)
+        return (integrity, picked)
+    }
+}

@@ -1,0 +1,256 @@
+import Foundation
+import LabGate
+
+/// The report as one self-contained HTML file: inline CSS and SVG, no external assets, laid out
+/// to print to PDF.
+extension LotReport {
+    public func html() -> String {
+        var h = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>Lot report \(esc(lot))</title>
+            <style>
+            body{font:13px/1.4 -apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#111}
+            h1{font-size:20px}h2{font-size:16px;border-bottom:1px solid #999;margin-top:28px}h3{font-size:14px}
+            table{border-collapse:collapse;margin:6px 0;max-width:100%}td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+            .fields{font-size:11px;margin:0;padding:0;list-style:none}.dev th{width:11em;font-weight:normal}.dev{width:100%}
+            th{background:#eee;overflow-wrap:normal}.ok{color:#060;font-weight:bold}.fail{color:#b00;font-weight:bold}
+            svg{width:100%;height:auto;border:1px solid #ccc}section{page-break-inside:avoid}
+            @media print{body{margin:10mm}h2{page-break-before:auto}}
+            </style></head><body>
+            <h1>Lot report: \(esc(lot))</h1>
+            <p>Site \(esc(site ?? "—")) · store \(esc(store)) · generated \(t(generated)) (UTC)</p>
+
+            """
+        h += integritySection()
+        h += "<h2>Placements</h2><table><tr><th>device</th><th>spec</th><th>from</th><th>to</th><th>by</th></tr>"
+        for p in placements {
+            h += "<tr><td>\(esc(p.device))</td><td>\(esc(p.spec))</td><td>\(t(p.start))</td><td>\(p.end.map(t) ?? "inside (to \(t(p.until)))")</td><td>\(esc(p.startedBy))\(p.endedBy.map { " / " + esc($0) } ?? "")\(p.correctedBy.map { " (corrected by " + esc($0) + ")" } ?? "")</td></tr>"
+        }
+        h += "</table>\n"
+        for p in placements { h += placementSection(p) }
+        h += deviationSection()
+        h += auditSection()
+        return h + "</body></html>\n"
+    }
+
+    private func integritySection() -> String {
+        var h = "<h2>Integrity</h2><p>"
+        h += integrity.ok
+            ? "<span class=\"ok\">Integrity OK</span>: every audit entry, reading seal, reading, lot event and deviation in the store matches what was first recorded."
+            : "<span class=\"fail\">Integrity check FAILED</span>: records changed since they were first recorded."
+        h += "</p><table><tr><th>audit head (entry \(integrity.auditHeadSeq))</th><td><code>\(integrity.auditHead)</code></td></tr>"
+        h += "<tr><th>reading seal head</th><td><code>\(integrity.readingSealHead)</code></td></tr>"
+        h += "<tr><th>checked</th><td>\(integrity.auditEntries) audit entries, \(integrity.readingsChecked) readings</td></tr></table>"
+        if !integrity.problems.isEmpty {
+            h += "<ul>" + integrity.problems.map { "<li class=\"fail\">\(esc($0))</li>" }.joined() + "</ul>"
+        }
+        return h + "\n"
+    }
+
+    private func placementSection(_ p: PlacementReport) -> String {
+        var h = "<h2>\(esc(p.device)) — \(t(p.start)) to \(t(p.end ?? p.until)) (spec \(esc(p.spec)))</h2>"
+        h += "<table><tr><th>channel</th><th>readings</th><th>min</th><th>max</th><th>mean</th><th>time in spec</th><th>MKT</th><th>expected</th><th>received</th><th>complete</th><th>gaps</th><th>excursions</th></tr>"
+        for c in p.channels {
+            let s = c.statistics
+            let u = esc(c.unit)
+            h += "<tr><td>\(esc(c.channel))</td><td>\(s.count)</td><td>\(n(s.min)) \(u)</td><td>\(n(s.max)) \(u)</td><td>\(n(s.mean)) \(u)</td>"
+            h += "<td>\(s.timeInSpec.map { String(format: "%.2f %%", $0) } ?? "—")</td><td>\(s.meanKineticTemperature.map { String(format: "%.2f °C", $0) } ?? "—")</td>"
+            h += "<td>\(c.completeness.expected)\(c.everyInferred ? " (inferred)" : "")</td><td>\(c.completeness.received)</td>"
+            h += "<td>\(c.completeness.percent.map { String(format: "%.2f %%", $0) } ?? "—")</td><td>\(c.completeness.gaps.count)</td><td>\(c.excursions.count)</td></tr>"
+        }
+        h += "</table>\n"
+        for c in p.channels {
+            h += "<section><h3>\(esc(c.channel))\(c.unit.isEmpty ? "" : " (" + esc(c.unit) + ")")\(c.band.map { " — spec " + bandText($0) } ?? "")</h3>"
+            h += chart(c, from: p.start, to: p.end ?? p.until)
+            if !c.excursions.isEmpty {
+                h += "<table><tr><th>excursion from</th><th>to</th><th>length</th><th>worst</th></tr>"
+                for e in c.excursions {
+                    h += "<tr><td>\(t(e.start))</td><td>\(t(e.end))</td><td>\(len(e.end.timeIntervalSince(e.start)))</td><td>\(n(e.worst)) \(esc(c.unit))</td></tr>"
+                }
+                h += "</table>"
+            }
+            if !c.completeness.gaps.isEmpty {
+                h += "<table><tr><th>gap from</th><th>to</th><th>length</th><th>reason</th></tr>"
+                for g in c.completeness.gaps {
+                    h += "<tr><td>\(t(g.start))</td><td>\(t(g.end))</td><td>\(len(g.seconds))</td><td>\(esc(g.reason))</td></tr>"
+                }
+                h += "</table>"
+            }
+            h += "</section>\n"
+        }
+        return h
+    }
+
+    /// Min/max bars per column; spec band in green, excursions shaded red, gaps hatched grey.
+    private func chart(_ c: ChannelReport, from: Date, to: Date) -> String {
+        let width = 1200.0, height = 240.0, top = 10.0, plot = 200.0
+        let values = c.chart.flatMap { [$0.min, $0.max].compactMap { $0 } }
+        let limits = [c.band?.low, c.band?.high].compactMap { $0 }
+        guard let lo0 = (values + limits).min(), let hi0 = (values + limits).max() else { return "<p>no readings</p>" }
+        let pad = Swift.max((hi0 - lo0) * 0.05, 0.1)
+        let lo = lo0 - pad, hi = hi0 + pad
+        func y(_ v: Double) -> String { String(format: "%.1f", top + (hi - v) / (hi - lo) * plot) }
+        let span = Swift.max(to.timeIntervalSince(from), 0.001)
+        func x(_ d: Date) -> String { String(format: "%.1f", d.timeIntervalSince(from) / span * width) }
+        let step = width / Double(Swift.max(c.chart.count, 1))
+        var s = "<svg viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">"
+        s += "<defs><pattern id=\"h\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\"><path d=\"M0 6L6 0\" stroke=\"#999\"/></pattern></defs>"
+        if let band = c.band {
+            let bandTop = y(band.high ?? hi), bandBottom = y(band.low ?? lo)
+            s += "<rect x=\"0\" y=\"\(bandTop)\" width=\"\(Int(width))\" height=\"\(String(format: "%.1f", (Double(bandBottom) ?? 0) - (Double(bandTop) ?? 0)))\" fill=\"#e3f5e3\"/>"
+        }
+        for e in c.excursions {
+            let x0 = Double(x(e.start)) ?? 0, x1 = Double(x(e.end)) ?? 0
+            s += "<rect x=\"\(String(format: "%.1f", x0))\" y=\"\(top)\" width=\"\(String(format: "%.1f", Swift.max(x1 - x0, 1.5)))\" height=\"\(plot)\" fill=\"#f6b3b3\" opacity=\"0.7\"><title>excursion \(t(e.start)) – \(t(e.end))</title></rect>"
+        }
+        for g in c.completeness.gaps {
+            let x0 = Double(x(g.start)) ?? 0, x1 = Double(x(g.end)) ?? 0
+            s += "<rect x=\"\(String(format: "%.1f", x0))\" y=\"\(top)\" width=\"\(String(format: "%.1f", Swift.max(x1 - x0, 1.5)))\" height=\"\(plot)\" fill=\"url(#h)\"><title>gap \(len(g.seconds)): \(esc(g.reason))</title></rect>"
+        }
+        var normal = "", out = "", trace = ""
+        var previous: (index: Int, mid: Double)?
+        let columnSpan = span / Double(Swift.max(c.chart.count, 1))
+        for (i, col) in c.chart.enumerated() {
+            guard let mn = col.min, let mx = col.max else { continue }
+            let cx = String(format: "%.1f", (Double(i) + 0.5) * step)
+            let y0 = y(mx), y1 = mn == mx ? String(format: "%.1f", (Double(y(mn)) ?? 0) + 1) : y(mn)
+            let piece = "M\(cx) \(y0)V\(y1)"
+            if col.outOfSpec { out += piece } else { normal += piece }
+            // Readings sparser than the columns are joined by a line, broken where data is missing.
+            let mid = (mn + mx) / 2
+            if let previous, i > previous.index + 1 {
+                let after = from.addingTimeInterval(Double(previous.index + 1) * columnSpan)
+                let before = from.addingTimeInterval(Double(i) * columnSpan)
+                if !c.completeness.gaps.contains(where: { $0.start < before && $0.end > after }) {
+                    trace += "M\(String(format: "%.1f", (Double(previous.index) + 0.5) * step)) \(y(previous.mid))L\(cx) \(y(mid))"
+                }
+            }
+            previous = (i, mid)
+        }
+        if !trace.isEmpty { s += "<path d=\"\(trace)\" stroke=\"#1f4e9c\" stroke-width=\"1\" fill=\"none\"/>" }
+        s += "<path d=\"\(normal)\" stroke=\"#1f4e9c\" stroke-width=\"\(String(format: "%.2f", Swift.max(step, 1)))\" fill=\"none\"/>"
+        s += "<path d=\"\(out)\" stroke=\"#c00\" stroke-width=\"\(String(format: "%.2f", Swift.max(step, 1.5)))\" fill=\"none\"/>"
+        for limit in limits {
+            s += "<line x1=\"0\" x2=\"\(Int(width))\" y1=\"\(y(limit))\" y2=\"\(y(limit))\" stroke=\"#080\" stroke-dasharray=\"4 3\"/>"
+            s += "<text x=\"4\" y=\"\(String(format: "%.1f", (Double(y(limit)) ?? 0) - 2))\" font-size=\"11\" fill=\"#080\">\(n(limit))</text>"
+        }
+        s += "<text x=\"0\" y=\"\(Int(height - 8))\" font-size=\"11\">\(t(from))</text>"
+        s += "<text x=\"\(Int(width))\" y=\"\(Int(height - 8))\" font-size=\"11\" text-anchor=\"end\">\(t(to))</text>"
+        s += "<text x=\"\(Int(width / 2))\" y=\"\(Int(height - 8))\" font-size=\"11\" text-anchor=\"middle\">\(n(lo0))–\(n(hi0)) \(esc(c.unit))</text>"
+        return s + "</svg>"
+    }
+
+    /// One table per deviation, its lifecycle top to bottom (a row per column would not fit a page).
+    private func deviationSection() -> String {
+        var h = "<h2>Deviations (\(deviations.count))</h2>"
+        guard !deviations.isEmpty else { return h + "<p>No deviation names this lot.</p>\n" }
+        for d in deviations {
+            let unit = esc(d.unit ?? "")
+            var rows: [(String, String)] = [
+                ("kind", esc(d.kind.rawValue) + (d.critical ? " (critical)" : "")),
+                ("device / channel", "\(esc(d.device)) \(esc(d.channel))"),
+                ("limit", esc(limitText(d.limit))),
+                ("lots", esc(d.lots.joined(separator: ", "))),
+                ("began", t(Date(millisecondsSince1970: d.start))),
+                ("opened", t(Date(millisecondsSince1970: d.opened)) + " at \(n(d.valueAtOpening)) \(unit)"),
+                ("ended", d.end.map { t(Date(millisecondsSince1970: $0)) } ?? "— (still out of spec)"),
+                ("duration", d.duration.map { len(Double($0) / 1000) } ?? "—"),
+                ("worst", "\(n(d.worst)) \(unit)"),
+                ("size", d.size.map { String(format: "%.2f", $0) + " " + unit + "·min beyond the limit" } ?? "—"),
+                ("acknowledged", d.ackedAt.map { t(Date(millisecondsSince1970: $0)) + " by " + esc(d.ackedBy ?? "") + ": " + esc(d.ackComment ?? "") } ?? "—"),
+                ("closed", d.closedAt.map { t(Date(millisecondsSince1970: $0)) + " by " + esc(d.closedBy ?? "") + ": " + esc(d.impact ?? "") } ?? "—"),
+            ]
+            rows.append(("state", esc(d.state.rawValue)))
+            h += "<section><h3>\(esc(d.id))</h3><table class=\"dev\">"
+            h += rows.map { "<tr><th>\($0.0)</th><td>\($0.1)</td></tr>" }.joined() + "</table></section>"
+        }
+        return h + "\n"
+    }
+
+    private func auditSection() -> String {
+        var h = "<h2>Audit entries about the lot (\(audit.count))</h2><table><tr><th>#</th><th>time</th><th>user</th><th>action</th><th>object</th><th>old</th><th>new</th><th>reason</th></tr>"
+        for a in audit {
+            h += "<tr><td>\(a.seq)</td><td>\(t(a.time))</td><td>\(esc(a.user))</td><td>\(esc(a.action))</td><td>\(esc(a.object))</td>"
+            h += "<td>\(fields(a.old))</td><td>\(fields(a.new))</td><td>\(esc(a.reason ?? ""))</td></tr>"
+        }
+        return h + "</table>\n"
+    }
+
+    private func limitText(_ limit: AlertEvent.Limit) -> String {
+        "\(limit.name.replacingOccurrences(of: "_", with: " ")) \(n(limit.value)) (\(limit.source))"
+    }
+
+    /// Fields of audit values holding a time in milliseconds since 1970.
+    private static let timeKeys: Set<String> = ["time", "start", "end", "opened", "effective", "ackedAt", "closedAt"]
+
+    /// An audit value (a JSON object) as one "key: value" line per field, escaped; times in
+    /// milliseconds as UTC times.
+    private func fields(_ json: String?) -> String {
+        guard let json, !json.isEmpty else { return "" }
+        guard let object = try? JSONDecoder().decode([String: AuditValue].self, from: Data(json.utf8)) else { return esc(json) }
+        let lines = object.keys.sorted().map { key -> String in
+            var text = object[key]?.text ?? ""
+            if Self.timeKeys.contains(key), case let .integer(ms)? = object[key] {
+                text = UTCTime.format(Date(millisecondsSince1970: ms))
+            }
+            return "<li>\(esc(key)): \(esc(text))</li>"
+        }
+        return "<ul class=\"fields\">" + lines.joined() + "</ul>"
+    }
+
+    private func bandText(_ b: SpecBand) -> String {
+        var parts: [String] = []
+        if let low = b.low { parts.append("≥ \(n(low))") }
+        if let high = b.high { parts.append("≤ \(n(high))") }
+        if let c = b.criticalLow { parts.append("critical ≥ \(n(c))") }
+        if let c = b.criticalHigh { parts.append("critical ≤ \(n(c))") }
+        return esc(parts.joined(separator: ", "))
+    }
+
+    private func t(_ date: Date) -> String { esc(UTCTime.format(date)) }
+    private func n(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "—" }
+
+    private func len(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s >= 86400 { return "\(s / 86400) d \(s % 86400 / 3600) h \(s % 3600 / 60) min" }
+        if s >= 3600 { return "\(s / 3600) h \(s % 3600 / 60) min" }
+        if s >= 60 { return "\(s / 60) min \(s % 60) s" }
+        return seconds < 10 ? String(format: "%.1f s", seconds) : "\(s) s"
+    }
+}
+
+/// A JSON value of an audit entry, as far as the report shows it.
+private enum AuditValue: Decodable {
+    case bool(Bool), integer(Int64), number(Double), text(String), null, other(String)
+
+    init(from decoder: any Decoder) throws {
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() {
+            self = .null
+        } else if let value = try? single.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? single.decode(Int64.self) {
+            self = .integer(value)
+        } else if let value = try? single.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? single.decode(String.self) {
+            self = .text(value)
+        } else if let value = try? single.decode([String: AuditValue].self) {
+            self = .other("{" + value.keys.sorted().map { "\($0): \(value[$0]?.text ?? "")" }.joined(separator: ", ") + "}")
+        } else {
+            let value = try single.decode([AuditValue].self)
+            self = .other("[" + value.map(\.text).joined(separator: ", ") + "]")
+        }
+    }
+
+    var text: String {
+        switch self {
+        case let .bool(value): "\(value)"
+        case let .integer(value): "\(value)"
+        case let .number(value): "\(value)"
+        case let .text(value): value
+        case .null: "null"
+        case let .other(value): value
+        }
+    }
+}
