@@ -3,16 +3,8 @@ import Testing
 
 /// Runs a command to its end; stdout and stderr together.
 private func run(_ command: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: command)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    let result = try runCommand(command, arguments, mergingErrors: true)
+    return (result.status, result.out)
 }
 
 private let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -34,7 +26,7 @@ struct BinaryLinkTests {
 
     @Test("labgate-first-calls lists each function once, in the order the program first ran it, and keeps its exit status")
     func firstCalls() throws {
-        let folder = try TemporaryDirectory()
+        let folder = try TemporaryFolder("labgate-files")
         let symbols = folder.path + "/symbols"
         let calls = folder.path + "/calls"
         let tracer = URL(fileURLWithPath: Harness.binary).deletingLastPathComponent().appendingPathComponent("labgate-first-calls").path

@@ -136,10 +136,8 @@ struct ConfigLoaderTests {
 @Suite("Config loader: files")
 struct ConfigFileTests {
     @Test("A config file is loaded and named by its path") func loadsAFileAndNamesIt() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("labgate-config-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("labgate.yaml").path
+        let folder = try TemporaryFolder("labgate-config")
+        let path = folder.file("labgate.yaml")
         try ConfigFixtures.full.write(toFile: path, atomically: true, encoding: .utf8)
 
         let config = try ConfigLoader.load(path: path)
@@ -149,10 +147,8 @@ struct ConfigFileTests {
     }
 
     @Test("Errors in a file carry the file's path") func errorsInAFileNameThePath() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("labgate-config-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("labgate.yaml").path
+        let folder = try TemporaryFolder("labgate-config")
+        let path = folder.file("labgate.yaml")
         let yaml = ConfigFixtures.base(replacing: "every: 2s", with: "every: soon")
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
 
@@ -178,9 +174,10 @@ struct ConfigFileTests {
         }
     }
 
-    @Test("A folder is not taken for a config file") func folderIsNotAConfigFile() {
+    @Test("A folder is not taken for a config file") func folderIsNotAConfigFile() throws {
+        let folder = try TemporaryFolder("labgate-config")
         do {
-            _ = try ConfigLoader.load(path: FileManager.default.temporaryDirectory.path)
+            _ = try ConfigLoader.load(path: folder.path)
             Issue.record("a folder was accepted")
         } catch {
             #expect(error.errors.count == 1)

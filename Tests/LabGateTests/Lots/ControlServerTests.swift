@@ -44,7 +44,7 @@ private struct RunningServer {
         task = Task { try await group.run() }
         client = ControlClient(path: config.control!)
         let path = config.control!
-        #expect(await eventually(timeout: .seconds(10)) { ControlClient.isListening(path) })
+        try await eventually("the control socket listening", timeout: .seconds(10)) { ControlClient.isListening(path) }
     }
 
     func stop() async {
