@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 
-/// The real daemon (`labgate run`, the binary next to this one) as a child process, with a
+/// The real daemon (`labgate run`, the binary $LABGATE names) as a child process, with a
 /// NOTIFY_SOCKET held here as systemd holds it, its stdout and stderr in files.
 final class DaemonProcess {
     let pid: pid_t
@@ -11,11 +11,11 @@ final class DaemonProcess {
     private let notify: NotifySocket
     private(set) var exit: (status: Int32, usage: rusage)?
 
-    /// The `labgate` next to this benchmark, or $LABGATE (to compare two builds).
+    /// $LABGATE: `scripts/bench` sets it to labgate's own release build (the daemon as it is
+    /// linked for systemd), unless it names another build to compare.
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["LABGATE"], !path.isEmpty { return path }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("labgate").path
+        return "labgate"
     }
 
     init(config: String, folder: String, name: String = "daemon") throws {
@@ -26,7 +26,7 @@ final class DaemonProcess {
         environment["WATCHDOG_USEC"] = nil
         environment["NOTIFY_SOCKET"] = notify.path
         let binary = Self.binary
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError("no labgate binary at \(binary)") }
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError("no labgate binary at \"\(binary)\": LABGATE names it (scripts/bench builds it and sets it)") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
