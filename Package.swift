@@ -24,6 +24,12 @@ let package = Package(
         .executable(name: "labgated", targets: ["labgated"]),
         .executable(name: "labgate", targets: ["labgate"]),
         .library(name: "LabGate", targets: ["LabGate"]),
+        // What the benchmarks (the nested package in Benchmarks/) use besides LabGate.
+        .library(name: "LabGateDaemon", targets: ["LabGateDaemon"]),
+        .library(name: "LabGateReport", targets: ["LabGateReport"]),
+        .library(name: "LabGateSim", targets: ["LabGateSim"]),
+        .library(name: "Modbus", targets: ["Modbus"]),
+        .library(name: "CModbus", targets: ["CModbus"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -136,25 +142,7 @@ let package = Package(
             ],
             linkerSettings: selfContained
         ),
-        // Benchmarks (BENCHMARKS.md): RTU bus efficiency (scripts/bench-rtu), Modbus TCP polling
-        // against direct libmodbus and pymodbus (scripts/bench-tcp), store ingest (scripts/bench-store).
-        .executableTarget(
-            name: "labgate-bench",
-            dependencies: [
-                "Modbus", "CModbus", "LabGate", "LabGateDaemon", "LabGateSim",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
-        // Lot report generation time on a 6-week store (scripts/bench-report, BENCHMARKS.md).
-        .executableTarget(name: "labgate-bench-report", dependencies: ["LabGate", "LabGateReport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        // The daemon at scale (250 devices), alert latency, startup and stop (scripts/bench-scale,
-        // scripts/bench-alerts, scripts/bench-startup, BENCHMARKS.md).
-        .executableTarget(
-            name: "labgate-bench-scale",
-            dependencies: ["LabGate", "LabGateSim", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        // Loopback ports and waiting, shared by the test targets.
+        // What the test targets share: temporary folders, `eventually`, child processes, loopback.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "TestSupport"]),
         .testTarget(

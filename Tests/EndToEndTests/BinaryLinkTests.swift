@@ -3,16 +3,8 @@ import Testing
 
 /// Runs a command to its end; stdout and stderr together.
 private func run(_ command: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: command)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    let result = try runCommand(command, arguments, mergingErrors: true)
+    return (result.status, result.out)
 }
 
 /// How the binaries are linked (Package.swift), and what the daemon's holds.

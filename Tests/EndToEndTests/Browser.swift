@@ -27,48 +27,33 @@ struct Browser {
 
     /// The DOM after the page's scripts ran for `budget` of virtual time.
     func dumpDOM(_ url: String, budgetMilliseconds: Int = 3000) async throws -> String {
-        let folder = NSTemporaryDirectory() + "labgate-dom-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let out = folder + "/dom.html"
-        try await run(["--virtual-time-budget=\(budgetMilliseconds)", "--dump-dom", url], output: nil, stdout: out)
-        return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        try await run(["--virtual-time-budget=\(budgetMilliseconds)", "--dump-dom", url], output: nil)
     }
 
-    private func run(_ arguments: [String], output: String?, stdout: String? = nil) async throws {
-        let profile = NSTemporaryDirectory() + "labgate-chromium-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: profile) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
+    /// Runs the browser to its end on a profile of its own; what it printed on standard output.
+    @discardableResult
+    private func run(_ arguments: [String], output: String?) async throws -> String {
+        let folder = try TemporaryFolder("labgate-chromium")
         // Tests run as root in CI containers, where Chromium's sandbox cannot start.
-        process.arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-            "--user-data-dir=\(profile)",
-        ] + arguments
-        let log = profile + ".log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        if let stdout {
-            _ = FileManager.default.createFile(atPath: stdout, contents: nil)
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout))
-        } else {
-            process.standardOutput = FileHandle.nullDevice
-        }
-        try process.run()
+        let chromium = try ChildProcess(
+            executable, [
+                "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+                "--user-data-dir=\(folder.file("profile"))",
+            ] + arguments, folder: folder.path, name: "chromium")
         do {
-            try await waitFor("chromium \(arguments.joined(separator: " "))", timeout: .seconds(90)) { !process.isRunning }
+            _ = try await chromium.wait(timeout: .seconds(90))
         } catch {
-            kill(process.processIdentifier, SIGKILL)
+            chromium.kill(SIGKILL)
             throw error
         }
-        let errors = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
-            throw HarnessError("chromium exited with \(process.terminationStatus): \(errors.suffix(2000))")
+        let status = chromium.process.terminationStatus
+        guard status == 0 else {
+            throw HarnessError("chromium exited with \(status): \(chromium.stderr.suffix(2000))")
         }
         if let output, !FileManager.default.fileExists(atPath: output) {
-            throw HarnessError("chromium wrote no \(output): \(errors.suffix(2000))")
+            throw HarnessError("chromium wrote no \(output): \(chromium.stderr.suffix(2000))")
         }
+        return chromium.stdout
     }
 }
 

@@ -27,14 +27,14 @@ struct CommandLineTests {
             AlertEvent(time: Date(), severity: .critical, event: .deviceUnreachable, device: device, detail: "test")
         }
         try log.write(event("OLD-1"))
-        let follower = try Child(arguments: ["alerts", "--config", harness.configPath, "--follow"], folder: harness.folder, name: "follow")
+        let follower = try harness.labgate(["alerts", "--config", harness.configPath, "--follow"], name: "follow")
         defer { follower.kill(SIGTERM) }
-        try await waitFor("the existing event", timeout: .seconds(10)) { follower.stdout.contains("OLD-1") }
+        try await eventually("the existing event", timeout: .seconds(10)) { follower.stdout.contains("OLD-1") }
         try log.write(event("NEW-2"))
-        try await waitFor("a new event", timeout: .seconds(10)) { follower.stdout.contains("NEW-2") }
+        try await eventually("a new event", timeout: .seconds(10)) { follower.stdout.contains("NEW-2") }
         try FileManager.default.moveItem(atPath: log.jsonPath, toPath: log.jsonPath + ".1")
         try log.write(event("ROTATED-3"))
-        try await waitFor("an event in the new file", timeout: .seconds(10)) { follower.stdout.contains("ROTATED-3") }
+        try await eventually("an event in the new file", timeout: .seconds(10)) { follower.stdout.contains("ROTATED-3") }
         let lines = follower.stdout.split(separator: "\n")
         #expect(lines.count == 3)
         #expect(lines.allSatisfy { $0.contains("CRITICAL device_unreachable") })
@@ -93,9 +93,8 @@ struct CommandLineTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         #expect(link(Harness.binary, folder + "/labgate") == 0)
-        let run = try Child(
-            program: folder + "/labgate", arguments: ["run", "--config", harness.configPath], folder: harness.folder, name: "lonely",
-            environment: ["PATH": "/nonexistent"])
+        let run = try harness.process(
+            folder + "/labgate", ["run", "--config", harness.configPath], name: "lonely", environment: ["PATH": "/nonexistent"])
         #expect(try await run.wait(timeout: .seconds(30)) == 1)
         #expect(run.stderr.contains("labgated"), "\(run.stderr)")
         #expect(run.stderr.contains(folder), "\(run.stderr)")
@@ -118,7 +117,7 @@ struct CommandLineTests {
             config: valid, scenario: "events:\n  - { at: 0s, device: FRZ-01, event: compressor_failure }\n")
         try await harness.startSim(speed: 600)
         try harness.startDaemon()
-        try await waitFor("freezer alert", timeout: .seconds(30)) {
+        try await eventually("freezer alert", timeout: .seconds(30)) {
             try harness.alertEvents().contains { $0.event == .excursionBegan }
         }
         harness.daemon?.kill(SIGTERM)

@@ -34,7 +34,7 @@ struct DaemonEndToEndTests {
             scenario: "events:\n  - { at: 60s, device: INC-02, event: door_open, for: 30s }\n")
         try await harness.startSim(speed: 30)
         try harness.startDaemon()
-        try await waitFor("recovery alert", timeout: .seconds(40)) {
+        try await eventually("recovery alert", timeout: .seconds(40)) {
             try harness.alertEvents().contains { $0.event == .excursionRecovered }
         }
         try await Task.sleep(for: .milliseconds(500))
@@ -77,7 +77,7 @@ struct DaemonEndToEndTests {
             scenario: "events:\n  - { at: 30s, device: INC-01, event: silent, for: 60s }\n")
         try await harness.startSim(speed: 30)
         try harness.startDaemon()
-        try await waitFor("device back", timeout: .seconds(30)) {
+        try await eventually("device back", timeout: .seconds(30)) {
             try harness.alertEvents().contains { $0.event == .deviceBack }
         }
         harness.daemon?.kill(SIGTERM)
@@ -105,7 +105,7 @@ struct DaemonEndToEndTests {
         try await harness.startSim()
         // As under systemd: the journal stream is set, so log lines carry syslog priorities.
         try harness.startDaemon(environment: ["JOURNAL_STREAM": "8:12345"])
-        try await waitFor("readings", timeout: .seconds(20)) { harness.daemon!.stdout.split(separator: "\n").count > 30 }
+        try await eventually("readings", timeout: .seconds(20)) { harness.daemon!.stdout.split(separator: "\n").count > 30 }
         harness.daemon?.kill(SIGTERM)
         #expect(try await harness.daemon?.wait(timeout: .seconds(10)) == 0)
 
@@ -135,14 +135,14 @@ struct DaemonEndToEndTests {
         let harness = try Harness(config: config(every: "200ms"))
         try await harness.startSim()
         try harness.startDaemon()
-        try await waitFor("first readings", timeout: .seconds(20)) { harness.daemon!.stdout.contains("INC-02") }
+        try await eventually("first readings", timeout: .seconds(20)) { harness.daemon!.stdout.contains("INC-02") }
         harness.sim?.kill(SIGKILL)
         _ = try await harness.sim?.wait(timeout: .seconds(5))
-        try await waitFor("unreachable", timeout: .seconds(20)) {
+        try await eventually("unreachable", timeout: .seconds(20)) {
             try harness.alertEvents().filter { $0.event == .deviceUnreachable }.count == 2
         }
         try await harness.startSim()
-        try await waitFor("back", timeout: .seconds(20)) {
+        try await eventually("back", timeout: .seconds(20)) {
             try harness.alertEvents().filter { $0.event == .deviceBack }.count == 2
         }
         harness.daemon?.kill(SIGTERM)
@@ -162,7 +162,7 @@ struct DaemonEndToEndTests {
             scenario: "events:\n  - { at: 0s, device: INC-01, event: exception, code: 2 }\n")
         try await harness.startSim()
         try harness.startDaemon()
-        try await waitFor("fault alerts", timeout: .seconds(20)) {
+        try await eventually("fault alerts", timeout: .seconds(20)) {
             try harness.alertEvents().filter { $0.event == .channelFault }.count == 2
         }
         try await Task.sleep(for: .milliseconds(500))

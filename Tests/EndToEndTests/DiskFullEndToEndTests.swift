@@ -29,22 +29,14 @@ private final class SmallFilesystem {
     }
 
     static func run(_ tool: String, _ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        (try? runCommand(tool, arguments))?.status ?? -1
     }
 
     /// Whether this test run may mount filesystems (root, with mount available).
     static let available: Bool = {
-        guard getuid() == 0 else { return false }
-        let probe = NSTemporaryDirectory() + "labgate-mount-probe-" + UUID().uuidString
-        guard let fs = try? SmallFilesystem(at: probe, size: "64k") else { return false }
-        _ = fs
-        return true
+        guard getuid() == 0, let probe = try? TemporaryFolder("labgate-mount-probe") else { return false }
+        // Unmounted as soon as made, before the folder goes.
+        return (try? SmallFilesystem(at: probe.file("fs"), size: "64k")) != nil
     }()
 }
 
@@ -78,15 +70,15 @@ struct DiskFullEndToEndTests {
         try await harness.startSim()
         try harness.startDaemon()
         do {
-            try await waitFor("first readings", timeout: .seconds(20)) { ((try? harness.readings(device: "INC-01"))?.count ?? 0) > 10 }
+            try await eventually("first readings", timeout: .seconds(20)) { ((try? harness.readings(device: "INC-01"))?.count ?? 0) > 10 }
         } catch {
             throw HarnessError("\(error): \(harness.daemon?.stderr.suffix(2000) ?? "")")
         }
         let filler = try disk.fill()
-        try await waitFor("store_failing", timeout: .seconds(20)) { harness.alertLines().contains { $0.contains("store_failing") } }
+        try await eventually("store_failing", timeout: .seconds(20)) { harness.alertLines().contains { $0.contains("store_failing") } }
         try await Task.sleep(for: .seconds(seconds))
         try FileManager.default.removeItem(atPath: filler)
-        try await waitFor("store_recovered", timeout: .seconds(20)) { harness.alertLines().contains { $0.contains("store_recovered") } }
+        try await eventually("store_recovered", timeout: .seconds(20)) { harness.alertLines().contains { $0.contains("store_recovered") } }
         return disk
     }
 
@@ -159,7 +151,7 @@ func killDuringIngestion() async throws {
         """)
     try await harness.startSim()
     try harness.startDaemon(extra: [])
-    try await waitFor("ingestion", timeout: .seconds(20)) { ((try? harness.readings(device: "INC-06"))?.count ?? 0) > 100 }
+    try await eventually("ingestion", timeout: .seconds(20)) { ((try? harness.readings(device: "INC-06"))?.count ?? 0) > 100 }
     // What a reader sees committed right now, then the kill a moment later, mid-stream.
     var committed: [String: [Reading]] = [:]
     for n in 1...6 { committed["INC-0\(n)"] = try harness.readings(device: "INC-0\(n)") }
@@ -167,17 +159,10 @@ func killDuringIngestion() async throws {
     harness.daemon?.kill(SIGKILL)
     _ = try await harness.daemon?.wait(timeout: .seconds(5))
 
-    let check = Process()
-    check.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    check.arguments = [harness.storePath, "PRAGMA integrity_check;"]
-    let pipe = Pipe()
-    check.standardOutput = pipe
-    try check.run()
-    check.waitUntilExit()
-    #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "ok\n")
+    #expect(try runCommand("/usr/bin/sqlite3", [harness.storePath, "PRAGMA integrity_check;"]).out == "ok\n")
 
     try harness.startDaemon(extra: [])
-    try await waitFor("polling again", timeout: .seconds(20)) {
+    try await eventually("polling again", timeout: .seconds(20)) {
         ((try? harness.readings(device: "INC-01"))?.count ?? 0) > (committed["INC-01"]?.count ?? 0) + 20
     }
     harness.daemon?.kill(SIGTERM)

@@ -35,9 +35,9 @@ struct FieldEndToEndTests {
             scenario: "events:\n  - { at: 0s, device: INC-01, event: exception, code: 6, every: 2 }\n")
         try await harness.startSim()
         try harness.startDaemon()
-        try await waitFor("readings", timeout: .seconds(20)) { harness.daemon!.stdout.split(separator: "\n").count > 30 }
+        try await eventually("readings", timeout: .seconds(20)) { harness.daemon!.stdout.split(separator: "\n").count > 30 }
         // The daemon writes its status snapshot every 2 s; status reads it while the daemon runs.
-        try await waitFor("a status snapshot", timeout: .seconds(10)) {
+        try await eventually("a status snapshot", timeout: .seconds(10)) {
             FileManager.default.fileExists(atPath: harness.storePath)
                 && (try? DeviceStatusStore.fetchAll(from: ReadingStore(readingExisting: harness.storePath)))??.isEmpty == false
         }
@@ -151,7 +151,7 @@ struct FieldEndToEndTests {
         #expect(check.out.contains("reads: holding 1228+22, holding 1328+14, holding 1649+1"), "\(check.out)")
         try await harness.startSim()
         try harness.startDaemon()
-        try await waitFor("readings of all three", timeout: .seconds(20)) {
+        try await eventually("readings of all three", timeout: .seconds(20)) {
             let lines = harness.daemon!.stdout.split(separator: "\n")
             return ["CO2-01", "HMP-01", "ULT-01"].allSatisfy { id in lines.filter { $0.contains(" \(id) ") }.count >= 4 }
         }

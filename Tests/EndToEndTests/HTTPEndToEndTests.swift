@@ -74,7 +74,7 @@ struct HTTPEndToEndTests {
         try await harness.startSim()
         try harness.startDaemon(extra: [])
         try await harness.waitForSocket()
-        try await waitFor("the HTTP listener", timeout: .seconds(20)) { httpGet(port: web, path: "/metrics")?.status == 200 }
+        try await eventually("the HTTP listener", timeout: .seconds(20)) { httpGet(port: web, path: "/metrics")?.status == 200 }
         let daemon = try #require(harness.daemon)
         #expect(listeningPorts(pid: daemon.process.processIdentifier) == [web], "the listener, and nothing else over TCP")
         #expect(daemon.stderr.contains("status page on http://127.0.0.1:\(web)/"))
@@ -83,7 +83,7 @@ struct HTTPEndToEndTests {
         #expect(first.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
         let answered = #"outcome="answered""#
         let before = metric(first.body, "labgate_polls_total", #"device="INC-01""#, #"bus="lan""#, answered) ?? -1
-        try await waitFor("INC-01's polls to count up and INC-02's timeouts to appear", timeout: .seconds(20)) {
+        try await eventually("INC-01's polls to count up and INC-02's timeouts to appear", timeout: .seconds(20)) {
             guard let text = httpGet(port: web, path: "/metrics")?.body else { return false }
             let now = metric(text, "labgate_polls_total", #"device="INC-01""#, answered) ?? 0
             let timeouts = metric(text, "labgate_modbus_transactions_total", #"device="INC-02""#, #"outcome="timeout""#) ?? 0
@@ -101,7 +101,7 @@ struct HTTPEndToEndTests {
         #expect(metric(text, "labgate_deviations", #"device="INC-01""#, #"state="open""#) == 0)
 
         try await harness.control(["lot", "start", "LOT-HTTP-1", "--device", "INC-01", "--spec", "unmet"])
-        try await waitFor("the deviation in /metrics", timeout: .seconds(20)) {
+        try await eventually("the deviation in /metrics", timeout: .seconds(20)) {
             let text = httpGet(port: web, path: "/metrics")?.body ?? ""
             return metric(text, "labgate_deviations", #"device="INC-01""#, #"state="open""#) == 1
         }
@@ -141,7 +141,7 @@ struct HTTPEndToEndTests {
         try await harness.startSim()
         try harness.startDaemon(extra: [])
         try await harness.waitForSocket()
-        try await waitFor("a first poll", timeout: .seconds(20)) { try !harness.polls(device: "INC-01").isEmpty }
+        try await eventually("a first poll", timeout: .seconds(20)) { try !harness.polls(device: "INC-01").isEmpty }
         let daemon = try #require(harness.daemon)
         #expect(listeningPorts(pid: daemon.process.processIdentifier).isEmpty)
         #expect(!daemon.stderr.contains("status page"))

@@ -8,11 +8,12 @@ import LabGateClient
 /// processes talking Modbus TCP over loopback, or Modbus RTU over a pty the simulator creates at a path in the folder — in
 /// a temporary folder with its own config, store and alert logs.
 final class Harness: @unchecked Sendable {
-    let folder: String
+    private let temporary: TemporaryFolder
+    var folder: String { temporary.path }
     let port: Int
     let configPath: String
-    private(set) var sim: Child?
-    private(set) var daemon: Child?
+    private(set) var sim: ChildProcess?
+    private(set) var daemon: ChildProcess?
 
     /// The operator's tool, built next to the test bundle.
     static var binary: String { built("labgate") }
@@ -27,8 +28,8 @@ final class Harness: @unchecked Sendable {
 
     /// `config` is YAML with `PORT` and `FOLDER` placeholders.
     init(config: String, scenario: String? = nil) throws {
-        folder = NSTemporaryDirectory() + "labgate-e2e-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        temporary = try TemporaryFolder("labgate-e2e")
+        let folder = temporary.path
         port = freePort()
         configPath = folder + "/labgate.yaml"
         let text = config.replacingOccurrences(of: "PORT", with: String(port)).replacingOccurrences(of: "FOLDER", with: folder)
@@ -41,7 +42,6 @@ final class Harness: @unchecked Sendable {
     deinit {
         sim?.kill(SIGKILL)
         daemon?.kill(SIGKILL)
-        try? FileManager.default.removeItem(atPath: folder)
     }
 
     /// Where the config puts the store (`FOLDER/labgate.sqlite` unless a test moves it).
@@ -59,25 +59,37 @@ final class Harness: @unchecked Sendable {
         if FileManager.default.fileExists(atPath: folder + "/scenario.yaml") {
             arguments += ["--scenario", folder + "/scenario.yaml"]
         }
-        sim = try Child(arguments: arguments, folder: folder, name: "sim")
+        sim = try labgate(arguments, name: "sim")
         if serial {
-            try await waitFor("simulator's pty at \(serialPort)", timeout: .seconds(20)) {
+            try await eventually("simulator's pty at \(serialPort)", timeout: .seconds(20)) {
                 FileManager.default.fileExists(atPath: self.serialPort)
             }
         } else {
-            try await waitFor("simulator listening on \(port)", timeout: .seconds(20)) { canConnect(port: self.port) }
+            try await eventually("simulator listening on \(port)", timeout: .seconds(20)) { canConnect(port: self.port) }
         }
     }
 
     func startDaemon(extra: [String] = ["--print-readings"], environment: [String: String] = [:]) throws {
-        daemon = try Child(
-            program: Self.daemonBinary, arguments: ["--config", configPath] + extra, folder: folder, name: "daemon",
-            environment: environment)
+        daemon = try process(Self.daemonBinary, ["--config", configPath] + extra, name: "daemon", environment: environment)
+    }
+
+    /// A binary run in the folder, its output in NAME.out and NAME.err there. Without
+    /// JOURNAL_STREAM, which a test run under systemd inherits: with it the daemon prefixes its
+    /// log lines with journal priorities.
+    func process(_ program: String, _ arguments: [String], name: String, environment: [String: String] = [:]) throws -> ChildProcess {
+        var variables: [String: String?] = ["JOURNAL_STREAM": nil]
+        for (key, value) in environment { variables[key] = value }
+        return try ChildProcess(program, arguments, folder: folder, name: name, environment: variables, workingDirectory: folder)
+    }
+
+    /// The `labgate` tool run in the folder (see `process`).
+    func labgate(_ arguments: [String], name: String, environment: [String: String] = [:]) throws -> ChildProcess {
+        try process(Harness.binary, arguments, name: name, environment: environment)
     }
 
     /// Runs the CLI (or with `program`, another binary) to completion: (exit status, stdout, stderr).
     func cli(_ arguments: [String], program: String = Harness.binary) async throws -> (status: Int32, out: String, err: String) {
-        let child = try Child(program: program, arguments: arguments, folder: folder, name: "cli-\(UUID().uuidString.prefix(8))")
+        let child = try process(program, arguments, name: "cli-\(UUID().uuidString.prefix(8))")
         let status = try await child.wait(timeout: .seconds(30))
         return (status, child.stdout, child.stderr)
     }
@@ -111,55 +123,7 @@ func primaryGroup() -> String {
     return String(cString: name)
 }
 
-/// A child process whose stdout and stderr go to files in the harness folder.
-final class Child: @unchecked Sendable {
-    let process = Process()
-    let outPath: String
-    let errPath: String
-
-    init(
-        program: String = Harness.binary, arguments: [String], folder: String, name: String, environment: [String: String] = [:]
-    ) throws {
-        outPath = folder + "/\(name).out"
-        errPath = folder + "/\(name).err"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        var inherited = ProcessInfo.processInfo.environment
-        inherited["JOURNAL_STREAM"] = nil
-        process.environment = inherited.merging(environment) { _, new in new }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try process.run()
-    }
-
-    var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
-    var isRunning: Bool { process.isRunning }
-
-    func kill(_ signal: Int32) {
-        if process.isRunning { Glibc.kill(process.processIdentifier, signal) }
-    }
-
-    /// Waits for the process to exit and returns its status (or throws after `timeout`).
-    func wait(timeout: Duration) async throws -> Int32 {
-        try await waitFor("process \(process.arguments?.first ?? "") to exit", timeout: timeout) { !self.process.isRunning }
-        return process.terminationStatus
-    }
-}
-
 struct HarnessError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Polls `condition` until it holds; throws naming what was awaited when `timeout` passes.
-func waitFor(_ what: String, timeout: Duration, _ condition: () throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try !condition() {
-        guard ContinuousClock.now < deadline else { throw HarnessError("timed out waiting for \(what)") }
-        try await Task.sleep(for: .milliseconds(50))
-    }
 }

@@ -45,7 +45,7 @@ extension Harness {
 
     func waitForSocket() async throws {
         let path = folder + "/control.sock"
-        try await waitFor("control socket", timeout: .seconds(20)) { UnixSocketAddress.isListening(path) }
+        try await eventually("control socket", timeout: .seconds(20)) { UnixSocketAddress.isListening(path) }
     }
 
     func deviations() async throws -> [DeviationRecord] {
@@ -75,7 +75,7 @@ struct LotEndToEndTests {
         try await harness.waitForSocket()
         let started = try await harness.control(["lot", "start", "MSC-AT-0042", "--device", "INC-02", "--spec", "tight", "--note", "P3 after thaw"])
         #expect(started.out.contains("MSC-AT-0042  in INC-02 with spec tight"))
-        try await waitFor("recovery", timeout: .seconds(60)) {
+        try await eventually("recovery", timeout: .seconds(60)) {
             try harness.deviationEvents().contains { $0.event == .deviationRecovered }
         }
         try await harness.stopDaemon()
@@ -120,7 +120,7 @@ struct LotEndToEndTests {
         try await harness.control(["lot", "start", "LOT-C", "--device", "INC-02", "--spec", "tight"])
         try await harness.control(["lot", "start", "LOT-D", "--device", "INC-01", "--spec", "tight"])
         try await harness.control(["lot", "end", "LOT-C", "--note", "harvested"])
-        try await waitFor("deviation opened", timeout: .seconds(60)) {
+        try await eventually("deviation opened", timeout: .seconds(60)) {
             try harness.deviationEvents().contains { $0.event == .deviationOpened }
         }
         let moved = try await harness.control(["lot", "move", "LOT-D", "--device", "INC-02"])
@@ -130,7 +130,7 @@ struct LotEndToEndTests {
         if live.out.hasPrefix("\(id)  open") {
             #expect(live.out.contains("(so far)"), "an open deviation shows its running worst value: \(live.out)")
         }
-        try await waitFor("recovery", timeout: .seconds(60)) {
+        try await eventually("recovery", timeout: .seconds(60)) {
             try harness.deviationEvents().contains { $0.event == .deviationRecovered }
         }
         let shown = try await harness.control(["lot", "show", "LOT-D"])
@@ -161,7 +161,7 @@ struct LotEndToEndTests {
         try harness.startDaemon()
         try await harness.waitForSocket()
         try await harness.control(["lot", "start", "LOT-G", "--device", "INC-01", "--spec", "watched"])
-        try await waitFor("gap recovered", timeout: .seconds(60)) {
+        try await eventually("gap recovered", timeout: .seconds(60)) {
             try harness.deviationEvents().contains { $0.event == .deviationRecovered }
         }
         try await harness.stopDaemon()
@@ -192,13 +192,13 @@ struct LotEndToEndTests {
         try harness.startDaemon()
         try await harness.waitForSocket()
         try await harness.control(["lot", "start", "LOT-R", "--device", "INC-02", "--spec", "slow"])
-        try await waitFor("first out-of-spec reading stored", timeout: .seconds(60)) {
+        try await eventually("first out-of-spec reading stored", timeout: .seconds(60)) {
             try harness.readings(device: "INC-02", channel: "co2").contains { ($0.value ?? 5) < 4.5 }
         }
         try await harness.stopDaemon()
         let restarted = Date()
         try harness.startDaemon()
-        try await waitFor("deviation opened", timeout: .seconds(30)) {
+        try await eventually("deviation opened", timeout: .seconds(30)) {
             try harness.deviationEvents().contains { $0.event == .deviationOpened }
         }
         try await harness.stopDaemon()
@@ -221,13 +221,13 @@ struct LotEndToEndTests {
         try harness.startDaemon()
         try await harness.waitForSocket()
         try await harness.control(["lot", "start", "LOT-K", "--device", "INC-02", "--spec", "tight"])
-        try await waitFor("deviation opened", timeout: .seconds(60)) {
+        try await eventually("deviation opened", timeout: .seconds(60)) {
             try harness.deviationEvents().contains { $0.event == .deviationOpened }
         }
         harness.daemon?.kill(SIGKILL)
         _ = try await harness.daemon?.wait(timeout: .seconds(10))
         try harness.startDaemon()
-        try await waitFor("recovery", timeout: .seconds(60)) {
+        try await eventually("recovery", timeout: .seconds(60)) {
             try harness.deviationEvents().contains { $0.event == .deviationRecovered }
         }
         try await harness.waitForSocket()
@@ -255,7 +255,7 @@ struct LotEndToEndTests {
         try harness.startDaemon()
         try await harness.waitForSocket()
         try await harness.control(["lot", "start", "LOT-T", "--device", "INC-02", "--spec", "tight"])
-        try await waitFor("recovery", timeout: .seconds(60)) {
+        try await eventually("recovery", timeout: .seconds(60)) {
             try harness.deviationEvents().contains { $0.event == .deviationRecovered }
         }
         let id = try #require(try harness.deviationEvents().first?.deviation)
@@ -277,12 +277,8 @@ struct LotEndToEndTests {
         for (index, (sql, expected)) in cases.enumerated() {
             let copy = harness.folder + "/tampered-\(index).sqlite"
             try FileManager.default.copyItem(atPath: harness.storePath, toPath: copy)
-            let shell = Process()
-            shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            shell.arguments = ["sqlite3", copy, dropTriggers + " " + sql]
-            try shell.run()
-            shell.waitUntilExit()
-            #expect(shell.terminationStatus == 0)
+            let edit = try runCommand("sqlite3", [copy, dropTriggers + " " + sql])
+            #expect(edit.status == 0, "\(edit.err)")
             let verify = try await harness.cli(["audit", "verify", "--store", copy])
             #expect(verify.status == 4, "\(sql)")
             #expect(verify.out.hasPrefix(expected), "\(sql): \(verify.out)")

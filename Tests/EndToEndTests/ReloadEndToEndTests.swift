@@ -27,12 +27,12 @@ struct ReloadEndToEndTests {
         let harness = try Harness(config: reloadConfig)
         try await harness.startSim()
         try harness.startDaemon(extra: [])
-        try await waitFor("first readings", timeout: .seconds(20)) { ((try? harness.readings(device: "INC-01"))?.count ?? 0) > 4 }
+        try await eventually("first readings", timeout: .seconds(20)) { ((try? harness.readings(device: "INC-01"))?.count ?? 0) > 4 }
         let good = try String(contentsOfFile: harness.configPath, encoding: .utf8)
         try good.replacingOccurrences(of: "every: 200ms", with: "every: soon")
             .write(toFile: harness.configPath, atomically: true, encoding: .utf8)
         harness.daemon?.kill(SIGHUP)
-        try await waitFor("refusal", timeout: .seconds(10)) { harness.alertLines().contains { $0.contains("config_refused") } }
+        try await eventually("refusal", timeout: .seconds(10)) { harness.alertLines().contains { $0.contains("config_refused") } }
         let refusedAt = Date()
         try await Task.sleep(for: .seconds(1))
         #expect(harness.daemon?.isRunning == true)
@@ -53,14 +53,14 @@ struct ReloadEndToEndTests {
         let harness = try Harness(config: reloadConfig)
         try await harness.startSim()
         try harness.startDaemon()
-        try await waitFor("first readings", timeout: .seconds(20)) { ((try? harness.readings(device: "INC-01"))?.count ?? 0) > 4 }
+        try await eventually("first readings", timeout: .seconds(20)) { ((try? harness.readings(device: "INC-01"))?.count ?? 0) > 4 }
         let good = try String(contentsOfFile: harness.configPath, encoding: .utf8)
         try good.replacingOccurrences(
             of: "profiles:",
             with: "  - { id: INC-02, kind: incubator, bus: lan, unit: 2, profile: inc, every: 200ms }\nprofiles:")
             .write(toFile: harness.configPath, atomically: true, encoding: .utf8)
         harness.daemon?.kill(SIGHUP)
-        try await waitFor("the new device's readings", timeout: .seconds(20)) { ((try? harness.readings(device: "INC-02"))?.count ?? 0) > 4 }
+        try await eventually("the new device's readings", timeout: .seconds(20)) { ((try? harness.readings(device: "INC-02"))?.count ?? 0) > 4 }
         harness.daemon?.kill(SIGHUP)  // a second reload, of the same file, works as well
         try await Task.sleep(for: .seconds(1))
         let audit = try await harness.cli(["audit", "list", "--config", harness.configPath, "--object", "config \(harness.configPath)"])
@@ -89,13 +89,5 @@ struct ReloadEndToEndTests {
 
 /// Runs a tool and returns its standard output.
 private func shell(_ tool: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
+    try runCommand(tool, arguments).out
 }

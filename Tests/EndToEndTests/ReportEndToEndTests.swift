@@ -13,7 +13,7 @@ struct ReportEndToEndTests {
         try harness.startDaemon()
         try await harness.waitForSocket()
         try await harness.control(["lot", "start", "LOT-R", "--device", "INC-02", "--spec", "tight"])
-        try await waitFor("recovery", timeout: .seconds(60)) {
+        try await eventually("recovery", timeout: .seconds(60)) {
             try harness.deviationEvents().contains { $0.event == .deviationRecovered }
         }
         let id = try #require(try harness.deviationEvents().first?.deviation)
@@ -63,12 +63,8 @@ struct ReportEndToEndTests {
 
         let copy = harness.folder + "/tampered.sqlite"
         try FileManager.default.copyItem(atPath: harness.storePath, toPath: copy)
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        shell.arguments = ["sqlite3", copy, "DROP TRIGGER reading_sealed_update; UPDATE reading SET value = value - 0.5 WHERE rowid = (SELECT MAX(rowid) FROM reading WHERE value IS NOT NULL);"]
-        try shell.run()
-        shell.waitUntilExit()
-        #expect(shell.terminationStatus == 0)
+        let edit = try runCommand("sqlite3", [copy, "DROP TRIGGER reading_sealed_update; UPDATE reading SET value = value - 0.5 WHERE rowid = (SELECT MAX(rowid) FROM reading WHERE value IS NOT NULL);"])
+        #expect(edit.status == 0, "\(edit.err)")
         let tampered = try await harness.cli(["report", "lot", "LOT-R", "--store", copy, "--format", "html"])
         #expect(tampered.status == 4)
         #expect(tampered.out.contains("Integrity check FAILED"))

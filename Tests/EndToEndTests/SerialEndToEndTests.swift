@@ -57,7 +57,7 @@ struct SerialEndToEndTests {
         let harness = try Harness(config: serialConfig)
         try await harness.startSim(serial: true)
         try harness.startDaemon()
-        try await waitFor("readings of every device", timeout: .seconds(30)) {
+        try await eventually("readings of every device", timeout: .seconds(30)) {
             ["INC-01", "INC-02", "FRZ-17"].allSatisfy { ((try? harness.readings(device: $0))?.count ?? 0) >= 20 }
         }
         harness.daemon?.kill(SIGTERM)
@@ -87,11 +87,11 @@ struct SerialEndToEndTests {
         try await harness.startSim(serial: true)
         try harness.startDaemon()
         let daemon = try #require(harness.daemon)
-        try await waitFor("bus_up", timeout: .seconds(40)) {
+        try await eventually("bus_up", timeout: .seconds(40)) {
             try harness.alertEvents().contains { $0.event == .busUp }
         }
         let up = try #require(try harness.alertEvents().first { $0.event == .busUp })
-        try await waitFor("good readings after bus_up", timeout: .seconds(20)) {
+        try await eventually("good readings after bus_up", timeout: .seconds(20)) {
             try harness.readings(device: "INC-01").filter { $0.time > up.time && $0.quality == .good }.count >= 6
         }
         #expect(daemon.isRunning, "the same daemon process throughout")

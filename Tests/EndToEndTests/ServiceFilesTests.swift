@@ -5,18 +5,10 @@ import Testing
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
 
+/// Runs a command to its end: its status, and its stdout and stderr as one text.
 private func run(_ command: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: command)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    let result = try runCommand(command, arguments, environment: environment, mergingErrors: true)
+    return (result.status, result.out)
 }
 
 private let analyze = "/usr/bin/systemd-analyze"
@@ -27,7 +19,7 @@ struct ServiceFilesTests {
     private var built: String { URL(fileURLWithPath: Harness.binary).deletingLastPathComponent().path }
 
     /// The unit as installed, pointing at the binaries just built.
-    private func unitCopy(_ folder: TemporaryDirectory) throws -> String {
+    private func unitCopy(_ folder: TemporaryFolder) throws -> String {
         let unit = try String(contentsOfFile: root + "/systemd/labgate.service", encoding: .utf8)
             .replacingOccurrences(of: "/usr/local/bin/", with: built + "/")
         let path = folder.path + "/labgate.service"
@@ -37,7 +29,7 @@ struct ServiceFilesTests {
 
     @Test("systemd-analyze verify finds nothing to say about the unit", .enabled(if: FileManager.default.fileExists(atPath: analyze)))
     func verifies() throws {
-        let folder = try TemporaryDirectory()
+        let folder = try TemporaryFolder("labgate-files")
         let (status, output) = try run(analyze, ["verify", try unitCopy(folder)])
         #expect(status == 0)
         #expect(output == "")
@@ -52,7 +44,7 @@ struct ServiceFilesTests {
 
     @Test("the unit's security exposure is 2.0 or lower", .enabled(if: FileManager.default.fileExists(atPath: analyze)))
     func exposure() throws {
-        let folder = try TemporaryDirectory()
+        let folder = try TemporaryFolder("labgate-files")
         let (status, output) = try run(analyze, ["security", "--offline=true", "--threshold=20", try unitCopy(folder)])
         #expect(status == 0, "\(output.split(separator: "\n").suffix(3))")
         #expect(output.contains("Overall exposure level for labgate.service: 1."))
@@ -60,7 +52,7 @@ struct ServiceFilesTests {
 
     @Test("install puts every file in place and keeps an existing config; uninstall keeps config and data")
     func installAndUninstall() throws {
-        let dest = try TemporaryDirectory()
+        let dest = try TemporaryFolder("labgate-files")
         let environment = ["DESTDIR": dest.path, "LABGATE_BINARIES": built]
         var (status, output) = try run(root + "/scripts/install", [], environment: environment)
         #expect(status == 0, "\(output)")
@@ -99,16 +91,4 @@ struct ServiceFilesTests {
         let (exampleStatus, _) = try run(Harness.binary, ["check-config", root + "/config/example.yaml"])
         #expect(exampleStatus == 0)
     }
-}
-
-/// A temporary folder removed when the value is dropped.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "labgate-files-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }

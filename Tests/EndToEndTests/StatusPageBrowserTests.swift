@@ -60,7 +60,7 @@ struct StatusPageBrowserTests {
         try await harness.waitForSocket()
         try await harness.control(["lot", "start", "MSC-AT-0041", "--device", "INC-01", "--spec", "msc-culture"])
         try await harness.control(["lot", "start", "MSC-AT-0042", "--device", "INC-02", "--spec", "msc-culture"])
-        try await waitFor("INC-02's deviation on /status", timeout: .seconds(60)) {
+        try await eventually("INC-02's deviation on /status", timeout: .seconds(60)) {
             guard let body = httpGet(port: web, path: "/status")?.body,
                 let status = try? StatusSnapshot.decode(Data(body.utf8))
             else { return false }

@@ -49,16 +49,16 @@ func notifyProtocol() async throws {
     let notify = try NotifySocket(folder: harness.folder)
     try await harness.startSim()
     try harness.startDaemon(environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
-    try await waitFor("READY and watchdog pings", timeout: .seconds(20)) {
+    try await eventually("READY and watchdog pings", timeout: .seconds(20)) {
         notify.received.filter { $0 == "WATCHDOG=1" }.count >= 3
     }
     let first = try #require(notify.received.first)
     #expect(first.hasPrefix("READY=1\nSTATUS=polling 1 devices on 1 buses"), "READY comes before any ping")
-    try await waitFor("STATUS with open deviations", timeout: .seconds(10)) {
+    try await eventually("STATUS with open deviations", timeout: .seconds(10)) {
         notify.received.contains("STATUS=polling 1 devices on 1 buses; 0 open deviation(s)")
     }
     harness.daemon?.kill(SIGTERM)
     #expect(try await harness.daemon?.wait(timeout: .seconds(10)) == 0)
-    try await waitFor("STOPPING", timeout: .seconds(2)) { notify.received.contains("STOPPING=1") }
+    try await eventually("STOPPING", timeout: .seconds(2)) { notify.received.contains("STOPPING=1") }
     #expect(notify.received.filter { $0.hasPrefix("READY=1") }.count == 1)
 }

@@ -62,7 +62,7 @@ func followsRotation() async throws {
     var third = began
     third.device = "INC-04"
     try log.write(third)
-    _ = await eventually { seen.count >= 3 }
+    try await eventually("three lines followed") { seen.count >= 3 }
     follower.cancel()
     #expect(seen.lines == ["INC-03", "line 3: not json", "INC-04"])
 }

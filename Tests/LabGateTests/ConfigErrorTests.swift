@@ -8,33 +8,33 @@ import Testing
 struct ConfigErrorTests {
     typealias F = ConfigFixtures
 
-    @Test func yamlSyntaxErrorHasItsLine() throws {
+    @Test("A YAML syntax error points at its line and column") func yamlSyntaxErrorHasItsLine() throws {
         let errors = F.errors(F.base(replacing: "store: lab.sqlite\n", with: "store: lab.sqlite\n  bad: indent\n"))
         try #require(errors.count == 1)
         #expect(errors[0].location == LabGate.SourceLocation(file: "lab.yaml", line: 3, column: 6))
         #expect(errors[0].message.hasPrefix("yaml syntax error: mapping values are not allowed"))
     }
 
-    @Test func unclosedFlowMappingIsASyntaxError() throws {
+    @Test("An unclosed flow mapping is a syntax error") func unclosedFlowMappingIsASyntaxError() throws {
         let errors = F.errors(F.base(replacing: "port: 15020 }", with: "port: 15020"))
         try #require(errors.count == 1)
         #expect(errors[0].message.hasPrefix("yaml syntax error:"))
         #expect(errors[0].location.line >= 6)
     }
 
-    @Test func duplicateYamlKey() {
+    @Test("A key written twice in one mapping is refused") func duplicateYamlKey() {
         #expect(F.messages(F.base(replacing: "    kind: freezer\n", with: "    kind: freezer\n    kind: fridge\n")) == [
             "lab.yaml:18:5: duplicate key 'kind' in one mapping"
         ])
     }
 
-    @Test func emptyFile() {
+    @Test("An empty file says which keys are expected") func emptyFile() {
         let expected = "lab.yaml:1:1: the file is empty (expected keys: site, store, alerts, buses, devices, profiles)"
         #expect(F.messages("") == [expected])
         #expect(F.messages("# nothing yet\n") == [expected])
     }
 
-    @Test func wrongNodeTypes() {
+    @Test("A value of the wrong type is refused with what was expected") func wrongNodeTypes() {
         #expect(F.messages(F.base(replacing: "port: 15020", with: "port: fast")) == [
             "lab.yaml:6:35: bus sim, tcp: expected a number for port, got 'fast'"
         ])
@@ -58,7 +58,7 @@ struct ConfigErrorTests {
         ])
     }
 
-    @Test func missingRequiredKeys() {
+    @Test("Each missing required key is named") func missingRequiredKeys() {
         #expect(F.messages(F.base(replacing: "alerts: alerts\n", with: "")) == [
             "lab.yaml:1:1: missing key 'alerts'"
         ])
@@ -76,7 +76,7 @@ struct ConfigErrorTests {
         ])
     }
 
-    @Test func unknownKeys() {
+    @Test("Unknown keys are refused with the keys expected there") func unknownKeys() {
         #expect(F.messages(F.base + "reports: /var/lib/labgate/reports\n") == [
             "lab.yaml:33:1: unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles, store_buffer, http)"
         ])
@@ -94,7 +94,7 @@ struct ConfigErrorTests {
         ])
     }
 
-    @Test func unknownNamesADeviceRefersTo() {
+    @Test("A device naming an unknown bus, profile or spec is refused with the known names") func unknownNamesADeviceRefersTo() {
         #expect(F.messages(F.base(replacing: "bus: sim", with: "bus: rs485")) == [
             "lab.yaml:10:10: device INC-01: unknown bus 'rs485' (known buses: sim)"
         ])
@@ -109,7 +109,7 @@ struct ConfigErrorTests {
         ])
     }
 
-    @Test func duplicateIdsNameTheFirst() {
+    @Test("A duplicate id names where the first one is") func duplicateIdsNameTheFirst() {
         let secondBus = F.base(
             replacing: "devices:\n", with: "  - id: sim\n    tcp: { host: 127.0.0.2, port: 502 }\ndevices:\n")
         #expect(F.messages(secondBus) == ["lab.yaml:7:9: duplicate bus id 'sim' (first at line 5)"])
@@ -118,7 +118,7 @@ struct ConfigErrorTests {
         ])
     }
 
-    @Test func unitsOnOneBus() {
+    @Test("Units on one bus are unique and within range") func unitsOnOneBus() {
         #expect(F.messages(F.base(replacing: "unit: 2", with: "unit: 1")) == [
             "lab.yaml:20:11: device FRZ-01: unit 1 on bus sim is already used by device INC-01 (line 11)"
         ])
@@ -130,7 +130,7 @@ struct ConfigErrorTests {
         #expect(throws: Never.self) { try ConfigLoader.parse(yaml: gateway, file: "lab.yaml") }
     }
 
-    @Test func durations() {
+    @Test("Malformed durations are refused with examples of good ones") func durations() {
         #expect(F.messages(F.base(replacing: "every: 2s", with: "every: 2 seconds")) == [
             "lab.yaml:13:12: device INC-01: bad duration '2 seconds' (use e.g. 500ms, 10s, 2m, 1h)"
         ])
@@ -148,7 +148,7 @@ struct ConfigErrorTests {
         ])
     }
 
-    @Test func outOfRangeNumbers() {
+    @Test("Numbers out of range are refused with the range") func outOfRangeNumbers() {
         #expect(F.messages(F.base(replacing: "port: 15020", with: "port: 70000")) == [
             "lab.yaml:6:35: bus sim, tcp: port 70000 out of range 1..65535"
         ])
@@ -169,7 +169,7 @@ struct ConfigErrorTests {
         ])
     }
 
-    @Test func fieldTypeAndOrder() {
+    @Test("A field's type and word order must fit each other") func fieldTypeAndOrder() {
         #expect(F.messages(F.base(replacing: "type: float32 }", with: "type: float32, order: AB }")) == [
             "lab.yaml:25:68: profile incubator, temperature: order AB does not fit float32 (use ABCD, CDAB, BADC or DCBA)"
         ])
@@ -178,7 +178,7 @@ struct ConfigErrorTests {
         ])
     }
 
-    @Test func overlappingRegistersWithinOneTable() {
+    @Test("Fields whose registers overlap in one table are refused") func overlappingRegistersWithinOneTable() {
         #expect(F.messages(F.base(replacing: "address: 2,", with: "address: 1,")) == [
             "lab.yaml:26:35: profile incubator: co2 (input 1..1) overlaps temperature (input 0..1)"
         ])
@@ -192,7 +192,7 @@ struct ConfigErrorTests {
         #expect(throws: Never.self) { try ConfigLoader.parse(yaml: otherTable, file: "lab.yaml") }
     }
 
-    @Test func limitsOutOfOrder() {
+    @Test("Limits out of order are refused") func limitsOutOfOrder() {
         #expect(F.messages(F.base(replacing: "low: 36.0", with: "low: 38.5")) == [
             "lab.yaml:31:25: spec msc-culture, temperature: low 38.5 is above high 38.0"
         ])
@@ -207,7 +207,7 @@ struct ConfigErrorTests {
         ])
     }
 
-    @Test func channelsTheProfileLacks() {
+    @Test("Limits for a channel the device's profile lacks are refused") func channelsTheProfileLacks() {
         #expect(F.messages(F.base(replacing: "    every: 10s\n", with: "    every: 10s\n    spec: msc-culture\n")) == [
             "lab.yaml:23:11: device FRZ-01: spec msc-culture sets limits for co2, but profile freezer has no channel co2"
         ])
@@ -216,7 +216,7 @@ struct ConfigErrorTests {
         ])
     }
 
-    @Test func everyErrorIsReportedInOnePassSortedByPosition() throws {
+    @Test("Every error in a file is reported in one pass, sorted by position") func everyErrorIsReportedInOnePassSortedByPosition() throws {
         var yaml = F.base + "reports: /var/lib/labgate/reports\n"  // line 33
         yaml = yaml.replacingFirst("address: 2,", with: "address: 1,")  // line 26
         yaml = yaml.replacingFirst("every: 2s", with: "every: often")  // line 13
@@ -241,7 +241,7 @@ struct ConfigErrorTests {
         }
     }
 
-    @Test func errorsAreSortedByLineThenColumn() {
+    @Test("Errors sort by line, then column") func errorsAreSortedByLineThenColumn() {
         let at = { (line: Int, column: Int) in
             ConfigError(location: LabGate.SourceLocation(file: "f", line: line, column: column), message: "m\(line).\(column)")
         }

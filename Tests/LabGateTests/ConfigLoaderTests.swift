@@ -10,21 +10,21 @@ struct ConfigLoaderTests {
         config = try ConfigLoader.parse(yaml: ConfigFixtures.full, file: "lab.yaml")
     }
 
-    @Test func topLevelValues() {
+    @Test("The file name, site, store and alert folder are read as written") func topLevelValues() {
         #expect(config.file == "lab.yaml")
         #expect(config.site == "cell-therapy-unit-1")
         #expect(config.store == ".labgate/labgate.sqlite")
         #expect(config.alerts == ".labgate")
     }
 
-    @Test func busesInFileOrderWithTransportAndLocation() {
+    @Test("Buses keep file order with their transport and where they are written") func busesInFileOrderWithTransportAndLocation() {
         #expect(config.buses.map(\.id) == ["sim", "lan"])
         #expect(config.bus("sim")?.transport == .tcp(host: "127.0.0.1", port: 15020))
         #expect(config.bus("lan")?.transport == .tcp(host: "192.0.2.10", port: 502))
         #expect(config.bus("lan")?.location == LabGate.SourceLocation(file: "lab.yaml", line: 7, column: 5))
     }
 
-    @Test func deviceWithEveryKey() throws {
+    @Test("A device with every key keeps each value") func deviceWithEveryKey() throws {
         #expect(config.devices.map(\.id) == ["INC-01", "FRZ-01", "LN2-01"])
         let device = try #require(config.device("INC-01"))
         #expect(device.kind == .incubator)
@@ -44,7 +44,7 @@ struct ConfigLoaderTests {
         #expect(equipment.criticalHigh == 40)
     }
 
-    @Test func deviceDefaults() throws {
+    @Test("A device without optional keys takes the defaults") func deviceDefaults() throws {
         let device = try #require(config.device("FRZ-01"))
         #expect(device.kind == .freezer)
         #expect(device.every == .seconds(10))
@@ -60,7 +60,7 @@ struct ConfigLoaderTests {
         #expect(tank.every == .seconds(60))
     }
 
-    @Test func profileFieldsKeepFileOrderAndDefaults() throws {
+    @Test("A profile's fields keep file order and the defaults of keys left out") func profileFieldsKeepFileOrderAndDefaults() throws {
         let profile = try #require(config.profiles["sim-incubator"])
         #expect(profile.name == "sim-incubator")
         #expect(profile.fields.map(\.channel) == ["temperature", "co2", "door"])
@@ -92,7 +92,7 @@ struct ConfigLoaderTests {
         #expect(freezer.offset == -0.5)
     }
 
-    @Test func specsCarryTheirNameAsSource() throws {
+    @Test("A spec's limits name the spec as their source") func specsCarryTheirNameAsSource() throws {
         let spec = try #require(config.specs["msc-culture"])
         let co2 = try #require(spec.limits["co2"])
         #expect(co2.low == ChannelLimits.Bound(value: 4.5, delay: .seconds(15 * 60), source: "spec msc-culture"))
@@ -104,7 +104,7 @@ struct ConfigLoaderTests {
         #expect(ln2.high == ChannelLimits.Bound(value: -150, delay: .seconds(300), source: "spec ln2-storage"))
     }
 
-    @Test func effectiveLimitsAreTheTightestOfSpecAndEquipment() throws {
+    @Test("The limits in force are the tightest of the spec and the equipment limits") func effectiveLimitsAreTheTightestOfSpecAndEquipment() throws {
         let incubator = try #require(config.device("INC-01"))
         let temperature = try #require(LimitsInForce(config: config, device: incubator, channel: "temperature", lots: []).device)
         #expect(temperature.low == ChannelLimits.Bound(value: 36, delay: .seconds(600), source: "spec msc-culture"))
@@ -120,12 +120,12 @@ struct ConfigLoaderTests {
         #expect(LimitsInForce(config: config, device: tank, channel: "temperature", lots: []).device?.high?.source == "spec ln2-storage")
     }
 
-    @Test func baseFixtureIsValid() throws {
+    @Test("The base config the error tests change is itself valid") func baseFixtureIsValid() throws {
         let base = try ConfigLoader.parse(yaml: ConfigFixtures.base, file: "lab.yaml")
         #expect(base.devices.map(\.id) == ["INC-01", "FRZ-01"])
     }
 
-    @Test func optionalKeysLeftEmptyTakeTheirDefaults() throws {
+    @Test("Optional keys left empty take their defaults") func optionalKeysLeftEmptyTakeTheirDefaults() throws {
         let yaml = ConfigFixtures.base(replacing: "    spec: msc-culture\n", with: "    spec:\n    timeout:\n")
         let device = try #require(try ConfigLoader.parse(yaml: yaml, file: "lab.yaml").device("INC-01"))
         #expect(device.spec == nil)
@@ -135,11 +135,9 @@ struct ConfigLoaderTests {
 
 @Suite("Config loader: files")
 struct ConfigFileTests {
-    @Test func loadsAFileAndNamesIt() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("labgate-config-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("labgate.yaml").path
+    @Test("A config file is loaded and named by its path") func loadsAFileAndNamesIt() throws {
+        let folder = try TemporaryFolder("labgate-config")
+        let path = folder.file("labgate.yaml")
         try ConfigFixtures.full.write(toFile: path, atomically: true, encoding: .utf8)
 
         let config = try ConfigLoader.load(path: path)
@@ -148,11 +146,9 @@ struct ConfigFileTests {
         #expect(config.devices.count == 3)
     }
 
-    @Test func errorsInAFileNameThePath() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("labgate-config-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("labgate.yaml").path
+    @Test("Errors in a file carry the file's path") func errorsInAFileNameThePath() throws {
+        let folder = try TemporaryFolder("labgate-config")
+        let path = folder.file("labgate.yaml")
         let yaml = ConfigFixtures.base(replacing: "every: 2s", with: "every: soon")
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
 
@@ -166,7 +162,7 @@ struct ConfigFileTests {
         }
     }
 
-    @Test func missingFileIsOneErrorAtItsFirstLine() {
+    @Test("A missing file is one error at its first line") func missingFileIsOneErrorAtItsFirstLine() {
         let path = "/nonexistent-labgate/labgate.yaml"
         do {
             _ = try ConfigLoader.load(path: path)
@@ -178,9 +174,10 @@ struct ConfigFileTests {
         }
     }
 
-    @Test func folderIsNotAConfigFile() {
+    @Test("A folder is not taken for a config file") func folderIsNotAConfigFile() throws {
+        let folder = try TemporaryFolder("labgate-config")
         do {
-            _ = try ConfigLoader.load(path: FileManager.default.temporaryDirectory.path)
+            _ = try ConfigLoader.load(path: folder.path)
             Issue.record("a folder was accepted")
         } catch {
             #expect(error.errors.count == 1)

@@ -27,20 +27,20 @@ struct ConfigRTUTests {
         return ""
     }
 
-    @Test func parsesWithDefaults() throws {
+    @Test("An rtu bus with only port and baud is 8E1") func parsesWithDefaults() throws {
         let config = try ConfigLoader.parse(yaml: config("rtu: { port: /dev/ttyUSB0, baud: 19200 }"), file: "lab.yaml")
         #expect(config.buses.first?.transport == .rtu(RTUSettings(port: "/dev/ttyUSB0", baud: 19200, parity: .even, dataBits: 8, stopBits: 1)))
         #expect(ConfigSummary.render(config).contains("sim  rtu /dev/ttyUSB0 19200 8E1  (2 devices)"))
     }
 
-    @Test func parsesEveryKey() throws {
+    @Test("An rtu bus takes port, baud, parity, data bits and stop bits") func parsesEveryKey() throws {
         let text = config("rtu: { port: /dev/serial/by-id/usb-FTDI-if00-port0, baud: 9600, parity: none, data_bits: 8, stop_bits: 2 }")
         let config = try ConfigLoader.parse(yaml: text, file: "lab.yaml")
         #expect(config.buses.first?.transport == .rtu(RTUSettings(
             port: "/dev/serial/by-id/usb-FTDI-if00-port0", baud: 9600, parity: .none, dataBits: 8, stopBits: 2)))
     }
 
-    @Test func unsupportedBaudNamesTheSupportedOnes() {
+    @Test("An unsupported baud rate is refused with the list of supported ones") func unsupportedBaudNamesTheSupportedOnes() {
         let text = config("rtu: { port: /dev/ttyUSB0, baud: 14400 }")
         let supported = "110, 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, "
             + "576000, 921600, 1000000, 1152000, 1500000, 2500000, 3000000, 3500000, 4000000"
@@ -49,7 +49,7 @@ struct ConfigRTUTests {
         ])
     }
 
-    @Test func badParityDataAndStopBits() {
+    @Test("Unknown parity, data bits and stop bits are each refused at their place") func badParityDataAndStopBits() {
         let text = config("rtu: { port: /dev/ttyUSB0, baud: 19200, parity: mark, data_bits: 6, stop_bits: 3 }")
         #expect(F.messages(text) == [
             "\(position(of: "mark", in: text)): bus sim, rtu: unknown parity 'mark' (expected one of: none, even, odd)",
@@ -58,7 +58,7 @@ struct ConfigRTUTests {
         ])
     }
 
-    @Test func missingPortAndBaudAndUnknownKeys() {
+    @Test("An rtu bus without port or baud, or with unknown keys, is refused") func missingPortAndBaudAndUnknownKeys() {
         let text = config("rtu: { speed: 19200 }")
         #expect(F.messages(text) == [
             "\(position(of: "{ speed", in: text)): bus sim, rtu: missing key 'baud'",
@@ -67,28 +67,28 @@ struct ConfigRTUTests {
         ])
     }
 
-    @Test func relativePort() {
+    @Test("A serial port must be an absolute path") func relativePort() {
         let text = config("rtu: { port: ttyUSB0, baud: 19200 }")
         #expect(F.messages(text) == [
             "\(position(of: "ttyUSB0", in: text)): bus sim, rtu: port must be an absolute path (e.g. /dev/serial/by-id/...), got 'ttyUSB0'"
         ])
     }
 
-    @Test func exactlyOneTransport() {
+    @Test("A bus with both tcp and rtu is refused") func exactlyOneTransport() {
         let text = F.base(replacing: Self.tcpLine, with: Self.tcpLine + "\n    rtu: { port: /dev/ttyUSB0, baud: 19200 }")
         #expect(F.messages(text) == [
             "\(position(of: "rtu:", in: text)): bus sim: more than one transport ('tcp' and 'rtu')"
         ])
     }
 
-    @Test func unitsOnASerialLineAre1To247() {
+    @Test("Units on a serial line are 1 to 247") func unitsOnASerialLineAre1To247() {
         let text = config("rtu: { port: /dev/ttyUSB0, baud: 19200 }").replacingOccurrences(of: "unit: 2", with: "unit: 0")
         #expect(F.messages(text) == [
             "\(position(of: "unit: 0", in: text, plus: 6)): device FRZ-01: unit 0 out of range 1..247 on rtu bus sim"
         ])
     }
 
-    @Test func twoBusesOnOnePort() {
+    @Test("Two buses on one serial port are refused") func twoBusesOnOnePort() {
         let text = F.base(
             replacing: "  - id: sim\n    " + Self.tcpLine,
             with: "  - id: sim\n    rtu: { port: /dev/ttyUSB0, baud: 19200 }\n  - id: other\n    rtu: { port: /dev/ttyUSB0, baud: 9600 }")
@@ -103,7 +103,7 @@ struct ConfigUSBTests {
     typealias F = ConfigFixtures
     static let tcpLine = "tcp: { host: 127.0.0.1, port: 15020 }"
 
-    @Test func parsesUSBIdentity() throws {
+    @Test("An rtu bus can name its adapter by USB vendor, product and serial") func parsesUSBIdentity() throws {
         let text = F.base(replacing: Self.tcpLine, with: #"rtu: { usb: { vendor: "0403", product: "6001", serial: A10K1ABC }, baud: 19200 }"#)
         let config = try ConfigLoader.parse(yaml: text, file: "lab.yaml")
         #expect(config.buses.first?.adapter == USBAdapterMatch(vendor: "0403", product: "6001", serial: "A10K1ABC"))
@@ -114,7 +114,7 @@ struct ConfigUSBTests {
         #expect(settings.port == "usb 0403:6001 serial A10K1ABC")
     }
 
-    @Test func refusesBothOrNeitherAndBadIDs() {
+    @Test("An rtu bus needs exactly one of port and usb, with well-formed USB ids") func refusesBothOrNeitherAndBadIDs() {
         let both = F.base(replacing: Self.tcpLine, with: #"rtu: { port: /dev/ttyUSB0, usb: { vendor: "0403", product: "6001" }, baud: 19200 }"#)
         #expect(F.messages(both).contains { $0.hasSuffix("bus sim, rtu: port and usb name the adapter twice: keep one") })
         let neither = F.base(replacing: Self.tcpLine, with: "rtu: { baud: 19200 }")

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Config summary")
 struct ConfigSummaryTests {
-    @Test func mentionsEveryBusAndDevice() throws {
+    @Test("The summary names the site, the store, every bus with its address and every device") func mentionsEveryBusAndDevice() throws {
         let config = try ConfigLoader.parse(yaml: ConfigFixtures.full, file: "lab.yaml")
         let summary = ConfigSummary.render(config)
         for bus in config.buses {
@@ -19,7 +19,7 @@ struct ConfigSummaryTests {
         #expect(summary.contains("tcp 192.0.2.10:502"))
     }
 
-    @Test func showsEachDeviceOnOneLineWithItsChannels() throws {
+    @Test("Each device is one line with its kind, bus, unit, profile, period and spec, its channels beneath") func showsEachDeviceOnOneLineWithItsChannels() throws {
         let config = try ConfigLoader.parse(yaml: ConfigFixtures.full, file: "lab.yaml")
         let lines = ConfigSummary.render(config).split(separator: "\n", omittingEmptySubsequences: false)
         let incubator = try #require(lines.firstIndex { $0.contains("INC-01") })
@@ -33,7 +33,7 @@ struct ConfigSummaryTests {
         #expect(!lines.contains { $0.contains("FRZ-01") && $0.contains("spec") })
     }
 
-    @Test func countsChannelsAndPollsPerSecond() throws {
+    @Test("The summary ends with the channel count and polls per second, and fits on one screen") func countsChannelsAndPollsPerSecond() throws {
         let config = try ConfigLoader.parse(yaml: ConfigFixtures.full, file: "lab.yaml")
         // 3 + 1 + 1 channels; 1/2s + 1/10s + 1/60s = 0.6166... polls per second
         #expect(ConfigSummary.render(config).hasSuffix("5 channels, 0.62 polls per second"))

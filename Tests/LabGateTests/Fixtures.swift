@@ -1,5 +1,6 @@
 import Foundation
 @testable import LabGate
+@_exported import TestSupport
 
 /// A small config built in code: one incubator with a spec and equipment limits.
 func incubatorConfig(delay: Duration = .seconds(10), folder: String = "/tmp") -> Config {
@@ -19,18 +20,4 @@ func incubatorConfig(delay: Duration = .seconds(10), folder: String = "/tmp") ->
         file: "test.yaml", site: "test", store: folder + "/labgate.sqlite", alerts: folder,
         buses: [Bus(id: "sim", transport: .tcp(host: "127.0.0.1", port: 1502))],
         devices: [device], profiles: ["inc": profile], specs: ["msc-culture": spec])
-}
-
-/// A temporary folder removed when the value is dropped.
-final class TemporaryFolder: Sendable {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "labgate-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
 }

@@ -9,9 +9,11 @@ import Testing
 private final class NotifyReceiver {
     let path: String
     private let fd: Int32
+    private let folder: TemporaryFolder
 
     init() throws {
-        path = NSTemporaryDirectory() + "notify-\(UUID().uuidString.prefix(8)).sock"
+        folder = try TemporaryFolder("labgate-notify")
+        path = folder.file("notify.sock")
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         guard let address = UnixSocketAddress(path: path), address.bind(fd) else { throw POSIXError(.EADDRINUSE) }
         applyTimeout()
@@ -30,7 +32,6 @@ private final class NotifyReceiver {
 
     deinit {
         close(fd)
-        unlink(path)
     }
 
     func receive() -> String? {

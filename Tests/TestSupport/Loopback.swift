@@ -33,16 +33,6 @@ public func loopbackAddress(port: Int) -> sockaddr_in {
     return address
 }
 
-/// Waits until `condition` holds or `timeout` passes; returns whether it held.
-public func eventually(timeout: Duration = .seconds(5), _ condition: () throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try condition()
-}
-
 /// A reply to `httpGet`.
 public struct HTTPReply: Sendable {
     public var status: Int

@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// entries before they are alerted.
 public struct ReadingPipeline: Service {
     private let inbox = PipelineInbox()
-    private let writer: ReadingWriter
+    private let writer: any ReadingSink
     private let alerts: AlertLog
     private let config: Config
     private let registry: LotRegistry
@@ -33,7 +33,7 @@ public struct ReadingPipeline: Service {
     static let coalescing = Duration.milliseconds(1)
 
     public init(
-        writer: ReadingWriter, alerts: AlertLog, config: Config,
+        writer: any ReadingSink, alerts: AlertLog, config: Config,
         registry: LotRegistry = LotRegistry(), deviations: DeviationBook? = nil, engineState: String? = nil,
         progress: DeviationProgress = DeviationProgress(), latest: LatestReadings = LatestReadings(),
         flushInterval: Duration = .seconds(1), echo: (@Sendable (PollResult) -> Void)? = nil, logger: Logger
@@ -59,6 +59,13 @@ public struct ReadingPipeline: Service {
     /// No more events will come: the pipeline takes what it has, flushes and returns.
     public func endOfInput() {
         inbox.end()
+    }
+
+    /// What the pipeline's own timer does every `flushInterval` (flush the writer, let the
+    /// deviation engine see time pass), for tests that drive time by hand with an interval longer
+    /// than the test.
+    func tick() {
+        inbox.tick()
     }
 
     public func run() async {

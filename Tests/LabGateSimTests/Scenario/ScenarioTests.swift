@@ -133,14 +133,12 @@ struct ScenarioTests {
 
     @Test("load reads a file and names it in errors")
     func load() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("labgate-sim-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let good = directory.appendingPathComponent("good.yaml").path
+        let directory = try TemporaryFolder("labgate-sim")
+        let good = directory.file("good.yaml")
         try "events:\n  - { at: 1m, device: INC-02, event: door_open, for: 3m }\n".write(toFile: good, atomically: true, encoding: .utf8)
         #expect(try Scenario.load(path: good, config: config).events.count == 1)
 
-        let bad = directory.appendingPathComponent("bad.yaml").path
+        let bad = directory.file("bad.yaml")
         try "events:\n  - { at: 1m, device: NOPE, event: door_open }\n".write(toFile: bad, atomically: true, encoding: .utf8)
         #expect(throws: ScenarioError.self) { try Scenario.load(path: bad, config: config) }
         do {
@@ -149,7 +147,7 @@ struct ScenarioTests {
             #expect(error.description.hasPrefix("\(bad):2:23: unknown device 'NOPE'"), "\(error)")
         }
 
-        let missing = directory.appendingPathComponent("missing.yaml").path
+        let missing = directory.file("missing.yaml")
         do {
             _ = try Scenario.load(path: missing, config: config)
             Issue.record("loaded a missing file")

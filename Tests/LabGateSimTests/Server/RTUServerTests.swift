@@ -9,7 +9,8 @@ import Testing
 /// A serial line simulated on a pty in a temporary folder: three incubators (units 1, 2, 3) and
 /// the bus owner that talks to them through libmodbus RTU.
 final class SerialLine: @unchecked Sendable {
-    let folder: String
+    private let temporary: TemporaryFolder
+    var folder: String { temporary.path }
     let settings: RTUSettings
     let config: Config
     let simulator: Simulator
@@ -18,8 +19,8 @@ final class SerialLine: @unchecked Sendable {
     /// `events` start at simulated time 0 unless they say otherwise; simulated time stands still
     /// (speed 0) until the test moves it with `simulator.advance(by:)`.
     init(baud: Int = 19200, parity: RTUSettings.Parity = .even, events: [ScenarioEvent] = []) throws {
-        folder = NSTemporaryDirectory() + "labgate-rtu-" + UUID().uuidString
-        settings = RTUSettings(port: folder + "/dev/ttyRS485", baud: baud, parity: parity)
+        temporary = try TemporaryFolder("labgate-rtu")
+        settings = RTUSettings(port: temporary.file("dev/ttyRS485"), baud: baud, parity: parity)
         let every = Duration.seconds(10)
         config = Config(
             file: "test.yaml", site: "test-site", store: "test.sqlite", alerts: "alerts",
@@ -34,7 +35,6 @@ final class SerialLine: @unchecked Sendable {
 
     deinit {
         simulator.stop()
-        try? FileManager.default.removeItem(atPath: folder)
     }
 
     func bus(_ name: String = "line", holdoff: Duration = .milliseconds(500)) -> ModbusBus {
@@ -223,7 +223,7 @@ struct RTUServerTests {
         #expect(await bus.takeLinkEvents().isEmpty, "the first success is no news")
 
         line.simulator.advance(by: .seconds(1))
-        #expect(await eventually { line.simulator.serialDevice(bus: "line") == nil })
+        try await eventually("the port vanishing") { line.simulator.serialDevice(bus: "line") == nil }
         #expect(!FileManager.default.fileExists(atPath: line.settings.port))
         let vanished = await #expect(throws: ModbusError.self) { try await bus.incubator(unit: 1) }
         #expect(vanished?.isTransport == true, "\(String(describing: vanished))")
@@ -235,7 +235,7 @@ struct RTUServerTests {
         #expect(down.first?.reason == "cannot open \(line.settings.port): No such file or directory")
 
         line.simulator.advance(by: .seconds(1))
-        #expect(await eventually { line.simulator.serialDevice(bus: "line") != nil })
+        try await eventually("the port coming back") { line.simulator.serialDevice(bus: "line") != nil }
         #expect(try await bus.incubator(unit: 1).count == 4)
         #expect(await bus.takeLinkEvents().map(\.up) == [true])
         #expect(line.announcements.all.contains("sim: serial port \(line.settings.port) vanished"))
@@ -411,17 +411,11 @@ struct SerialPathTests {
             profiles: [TestConfig.incubator.name: TestConfig.incubator], specs: [:])
     }
 
-    func folder() throws -> String {
-        let folder = NSTemporaryDirectory() + "labgate-path-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        return folder
-    }
 
     @Test("a real file at the port path is never replaced")
     func refusesRealFile() throws {
-        let folder = try folder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let path = folder + "/ttyA"
+        let folder = try TemporaryFolder("labgate-path")
+        let path = folder.file("ttyA")
         try "keep me".write(toFile: path, atomically: true, encoding: .utf8)
         let simulator = Simulator(config: config(port: path), speed: 0, announce: { _ in })
         #expect(throws: SimulatorError(bus: "line", reason: "cannot serve \(path): refusing to replace it: it is not a symlink")) {
@@ -432,9 +426,8 @@ struct SerialPathTests {
 
     @Test("a stale link left by an earlier run is replaced, a link to anything else is not; stop removes ours")
     func staleLinks() throws {
-        let folder = try folder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let path = folder + "/ttyA"
+        let folder = try TemporaryFolder("labgate-path")
+        let path = folder.file("ttyA")
         try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/pts/4242")
         let simulator = Simulator(config: config(port: path), speed: 0, announce: { _ in })
         try simulator.start()

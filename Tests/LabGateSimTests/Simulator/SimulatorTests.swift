@@ -20,11 +20,11 @@ struct SimulatorTests {
 
         // 30 s simulated = 0.5 s real; the door is open for 180 s simulated = 3 s real, long enough
         // for a busy machine to see CO2 low.
-        #expect(await eventually(timeout: .seconds(15)) { announcements.all.contains("sim +30s INC-02 door_open for 3m") })
-        #expect(await eventually(timeout: .seconds(15)) { (simulator.value(device: "INC-02", channel: "co2") ?? 5) < 2 })
-        #expect(await eventually(timeout: .seconds(15)) { announcements.all.contains("sim +3m30s INC-02 door_open ended") })
+        try await eventually("the door opening announced", timeout: .seconds(15)) { announcements.all.contains("sim +30s INC-02 door_open for 3m") }
+        try await eventually("CO2 falling below 2 % with the door open", timeout: .seconds(15)) { (simulator.value(device: "INC-02", channel: "co2") ?? 5) < 2 }
+        try await eventually("the door closing announced", timeout: .seconds(15)) { announcements.all.contains("sim +3m30s INC-02 door_open ended") }
         // Recovery: CO2 back in spec a few simulated minutes later.
-        #expect(await eventually(timeout: .seconds(15)) { abs((simulator.value(device: "INC-02", channel: "co2") ?? 0) - 5) < 0.5 })
+        try await eventually("CO2 back near 5 %", timeout: .seconds(15)) { abs((simulator.value(device: "INC-02", channel: "co2") ?? 0) - 5) < 0.5 }
         #expect(simulator.now > .seconds(210))
         #expect(abs((simulator.value(device: "INC-01", channel: "co2") ?? 0) - 5) < 0.1)
     }
@@ -75,7 +75,7 @@ struct SimulatorTests {
         let port = freePort()
         let simulator = Simulator(config: TestConfig.make(port: port), announce: { _ in })
         let task = Task { try await simulator.run() }
-        #expect(await eventually { canConnect(port: port) })
+        try await eventually("the simulator listening") { canConnect(port: port) }
         task.cancel()
         try await task.value
         #expect(!simulator.isRunning)

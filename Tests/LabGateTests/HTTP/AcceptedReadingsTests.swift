@@ -42,7 +42,7 @@ struct AcceptedReadingsTests {
         #expect(counters.status(of: "INC-01")?.lastPoll == first.time)
         #expect(shown()?.value == nil && shown()?.quality == nil, "not taken yet")
         let running = Task { await pipeline.run() }
-        #expect(await eventually { shown()?.value == 5.0 })
+        try await eventually("the accepted reading shown") { shown()?.value == 5.0 }
         pipeline.endOfInput()
         await running.value
         // The pipeline has stopped: this poll is counted but never accepted (nor stored, nor evaluated).

@@ -46,7 +46,7 @@ private struct RunningServer {
         task = Task { try await group.run() }
         client = ControlClient(path: config.control!)
         let path = config.control!
-        #expect(await eventually(timeout: .seconds(10)) { UnixSocketAddress.isListening(path) })
+        try await eventually("the control socket listening", timeout: .seconds(10)) { UnixSocketAddress.isListening(path) }
     }
 
     func stop() async {

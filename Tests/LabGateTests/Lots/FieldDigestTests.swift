@@ -76,7 +76,7 @@ struct FieldDigestTests {
 
     // Vectors computed outside Swift (Python's hashlib) from the documented format.
 
-    @Test func aReadingsFieldsHashAsDocumented() {
+    @Test("A reading's fields hash to the documented digest") func aReadingsFieldsHashAsDocumented() {
         var digest = FieldDigest()
         digest.add("INC-01")
         digest.add("temperature")
@@ -88,19 +88,19 @@ struct FieldDigestTests {
         #expect(digest.hex() == "259b1d76c98bdf911e41942aae18929e92c3a85fc7e6d52c3cdebb2b445f8ec6")
     }
 
-    @Test func integersAreDecimalWithTheirSign() {
+    @Test("Integers are hashed as decimal text with their sign") func integersAreDecimalWithTheirSign() {
         var digest = FieldDigest()
         for number in [Int64(0), -42, .min, .max] { digest.add(number) }
         #expect(digest.hex() == "ea7f35446f7bc761753f357b876eca98c4d3126219b6ef8d962c2ff660b5d284")
     }
 
-    @Test func doublesAreTheirExactBits() {
+    @Test("Doubles are hashed as their exact bits, signed zero and NaN included") func doublesAreTheirExactBits() {
         var digest = FieldDigest()
         for value in [0.0, -0.0, Double.nan, 1e-300, -273.15] { digest.add(value) }
         #expect(digest.hex() == "8d74f0eacae4302e26ab23b15213881bea32bb27b5498ede5609800f98f715be")
     }
 
-    @Test func textIsCountedInUTF8Bytes() {
+    @Test("Text is hashed after its length in UTF-8 bytes") func textIsCountedInUTF8Bytes() {
         var digest = FieldDigest()
         digest.add("")
         digest.add("°C")

@@ -204,11 +204,11 @@ func adapterReturnEndsBackoff() async throws {
     }
     defer { task.cancel() }
     // The first poll fails; with a 10-minute backoff every later slot is skipped.
-    #expect(await eventually { results.withLock { $0.count } >= 4 })
+    try await eventually("four polls, the later ones skipped") { results.withLock { $0.count } >= 4 }
     #expect(results.withLock { $0.dropFirst().allSatisfy(\.skipped) })
     answering.withLock { $0 = true }
     await bus.adapterReturned()
-    #expect(await eventually { results.withLock { $0.contains { $0.failure == nil && !$0.skipped } } })
+    try await eventually("a poll that succeeds once the adapter is back") { results.withLock { $0.contains { $0.failure == nil && !$0.skipped } } }
 }
 
 @Test("the schedule's record: every poll's lateness against its slot, and slots missed by a bus behind")
@@ -245,5 +245,5 @@ func scheduleLatenessAndMissedSlots() async throws {
         pollers: [DevicePoller(device: device, profile: profile)], counters: slow, heartbeat: SchedulerHeartbeat())
     let task = Task { await poller.run(reader: reader, deliver: { _ in }, missed: { _, _ in }) }
     defer { task.cancel() }
-    #expect(await eventually { slow.scheduleSummary.polls >= 3 && slow.scheduleSummary.missedSlots >= 2 })
+    try await eventually("three polls and two missed slots") { slow.scheduleSummary.polls >= 3 && slow.scheduleSummary.missedSlots >= 2 }
 }

@@ -1,3 +1,5 @@
+import Benchmark
+import BenchSupport
 import Foundation
 import GRDB
 import LabGate
@@ -19,7 +21,25 @@ import LabGate
 // - bare GRDB, one transaction: the same, every reading in a single transaction.
 // Bytes on disk: the database file plus its WAL after a checkpoint (TRUNCATE).
 //
-//   labgate-bench store [--readings 1000000] [--devices 20] [--rounds 3] [--batch N] [--only labgate]
+//   scripts/bench store [--readings 1000000] [--devices 20] [--rounds 3] [--batch N] [--only labgate]
+
+func storeBenchmark() {
+    let rounds = option("rounds", default: 3)
+    let metrics = [
+        figure("labgate readings/s"), figure("bare GRDB batches, readings/s"), figure("bare GRDB one transaction, readings/s"),
+        figure("labgate/bare batches ‰"), figure("bytes on disk per 1000 readings", smallerIsBetter: true),
+    ]
+    let run = StoreRun(
+        total: option("readings", default: 1_000_000), deviceCount: option("devices", default: 20),
+        only: option("only"), batchSize: option("batch", default: 0))
+    Benchmark("store", configuration: perRound(rounds, metrics: metrics)) { benchmark in
+        for (metric, value) in await run.round() { benchmark.measurement(metric, value) }
+    } setup: {
+        await run.prepare()
+    } teardown: {
+        await run.finish()
+    }
+}
 
 struct StoreRow {
     var series: Int64
@@ -41,55 +61,76 @@ func storeBytes(_ path: String) throws -> (database: Int, wal: Int) {
     return (size(path), size(path + "-wal"))
 }
 
-func runStore(total: Int, deviceCount: Int, rounds: Int, only: String?, batchSize: Int) async {
+
+/// The store benchmark's readings and folder, made once before the rounds.
+actor StoreRun {
+    let total: Int
+    let deviceCount: Int
+    let only: String?
+    let batchSize: Int
     let channels = ["temperature", "co2", "humidity", "o2"]
-    let devices = (1...deviceCount).map { String(format: "INC-%02d", $0) }
-    let lots: [[String]] = devices.indices.map { index in
-        if index % 5 == 4 { return [] }
-        let lot = String(format: "MSC-AT-%04d", index + 1)
-        return index % 3 == 0 ? [lot, String(format: "MSC-AT-%04d", index + 101)] : [lot]
-    }
+    let devices: [String]
+    let lots: [[String]]
     let folder = NSTemporaryDirectory() + "labgate-bench-store-" + UUID().uuidString
-    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: folder) }
+    private var batches: [[Reading]] = []
+    private var round = 0
 
-    // The polls, made before any timing.
-    let polls = (total + channels.count - 1) / channels.count
-    let t0 = (Date().timeIntervalSince1970 - Double(polls / deviceCount) * 10).rounded(.down)
-    var batches: [[Reading]] = []
-    batches.reserveCapacity(polls)
-    var left = total
-    for poll in 0..<polls {
-        let device = poll % deviceCount
-        let seconds = Double(poll / deviceCount) * 10
-        let time = Date(timeIntervalSince1970: t0 + seconds + Double(device * 37) / 1000)
-        let timedOut = poll % 500 == 499
-        var readings: [Reading] = []
-        for (index, channel) in channels.prefix(min(channels.count, left)).enumerated() {
-            let value = [37.0, 5.0, 95.0, 20.0][index] + 0.05 * sin(seconds / 600 + Double(device))
-            readings.append(timedOut
-                ? Reading(device: devices[device], channel: channel, time: time, value: nil, quality: .timeout,
-                          detail: "timeout: no reply within 1 s (input 0+8)", lots: lots[device])
-                : Reading(device: devices[device], channel: channel, time: time, value: value, quality: .good, lots: lots[device]))
+    init(total: Int, deviceCount: Int, only: String?, batchSize: Int) {
+        if let only, only != "labgate" { fail("--only: labgate") }
+        self.total = total
+        self.deviceCount = deviceCount
+        self.only = only
+        self.batchSize = batchSize
+        devices = (1...deviceCount).map { String(format: "INC-%02d", $0) }
+        lots = devices.indices.map { index in
+            if index % 5 == 4 { return [] }
+            let lot = String(format: "MSC-AT-%04d", index + 1)
+            return index % 3 == 0 ? [lot, String(format: "MSC-AT-%04d", index + 101)] : [lot]
         }
-        left -= readings.count
-        batches.append(readings)
     }
 
-    print("readings       \(total): \(deviceCount) devices × 4 channels every 10 s, handed over one poll (4 readings) at a time")
-    print("lots           1 or 2 per device (every 5th device empty); 1 poll in 500 a timeout with its reason")
-    print("machine        \(machineSummary())")
-    print("")
+    /// The polls, made before any timing.
+    func prepare() {
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let polls = (total + channels.count - 1) / channels.count
+        let t0 = (Date().timeIntervalSince1970 - Double(polls / deviceCount) * 10).rounded(.down)
+        batches.reserveCapacity(polls)
+        var left = total
+        for poll in 0..<polls {
+            let device = poll % deviceCount
+            let seconds = Double(poll / deviceCount) * 10
+            let time = Date(timeIntervalSince1970: t0 + seconds + Double(device * 37) / 1000)
+            let timedOut = poll % 500 == 499
+            var readings: [Reading] = []
+            for (index, channel) in channels.prefix(min(channels.count, left)).enumerated() {
+                let value = [37.0, 5.0, 95.0, 20.0][index] + 0.05 * sin(seconds / 600 + Double(device))
+                readings.append(timedOut
+                    ? Reading(device: devices[device], channel: channel, time: time, value: nil, quality: .timeout,
+                              detail: "timeout: no reply within 1 s (input 0+8)", lots: lots[device])
+                    : Reading(device: devices[device], channel: channel, time: time, value: value, quality: .good, lots: lots[device]))
+            }
+            left -= readings.count
+            batches.append(readings)
+        }
+        print("readings       \(total): \(deviceCount) devices × 4 channels every 10 s, handed over one poll (4 readings) at a time")
+        print("lots           1 or 2 per device (every 5th device empty); 1 poll in 500 a timeout with its reason")
+        print("machine        \(machineSummary())")
+    }
 
-    var labgateRates: [Double] = []
-    var batchRates: [Double] = []
-    var oneRates: [Double] = []
-    var labgateBytes = 0
-    var rawBytes = 0
-    for round in 1...rounds {
+    func finish() {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// One round: labgate's writer, then bare GRDB in batches and in one transaction.
+    func round() async -> [(BenchmarkMetric, Int)] {
+        var figures: [(BenchmarkMetric, Int)] = []
+        round += 1
+        let round = round
         print("round \(round)")
         // labgate: ReadingWriter as the daemon runs it.
         let path = folder + "/labgate-\(round).sqlite"
+        var labgate = 0.0
+        var labgateBytes = 0
         do {
             let store = try ReadingStore(path: path)
             let writer = batchSize > 0
@@ -99,9 +140,8 @@ func runStore(total: Int, deviceCount: Int, rounds: Int, only: String?, batchSiz
             try await writer.flush()
             let elapsed = monotonicSeconds() - start
             let written = await writer.written
-            let rate = Double(written) / elapsed
-            labgateRates.append(rate)
-            print("  labgate ReadingWriter       \(fixed(rate, 0).leftPad(9)) readings/s  (\(written) in \(fixed(elapsed, 2)) s, batches of \(batchSize > 0 ? batchSize : ReadingWriter.defaultBatchSize) with lot sets and seals)")
+            labgate = Double(written) / elapsed
+            print("  labgate ReadingWriter       \(fixed(labgate, 0).leftPad(9)) readings/s  (\(written) in \(fixed(elapsed, 2)) s, batches of \(batchSize > 0 ? batchSize : ReadingWriter.defaultBatchSize) with lot sets and seals; target 200000: \(fixed(labgate / 200_000, 2)) of it)")
         } catch {
             fail("labgate writer: \(error)")
         }
@@ -112,13 +152,19 @@ func runStore(total: Int, deviceCount: Int, rounds: Int, only: String?, batchSiz
         } catch {
             fail("checkpoint: \(error)")
         }
-        if only == "labgate" { continue }
+        figures.append((figure("labgate readings/s"), Int(labgate)))
+        figures.append((figure("bytes on disk per 1000 readings", smallerIsBetter: true), labgateBytes * 1000 / total))
+        if only == "labgate" { return figures }
 
+        var rawBytes = 0
         for single in [false, true] {
             let rawPath = folder + "/raw-\(round)-\(single ? "one" : "batches").sqlite"
             do {
                 _ = try ReadingStore(path: rawPath)  // the same schema, then closed
                 let pool = try DatabasePool(path: rawPath)
+                let devices = devices
+                let channels = channels
+                let lots = lots
                 // Ids resolved before timing: the bare loop only inserts.
                 let (seriesIDs, lotSetIDs) = try await pool.write { db -> ([String: Int64], [String: Int64]) in
                     var series: [String: Int64] = [:]
@@ -160,30 +206,22 @@ func runStore(total: Int, deviceCount: Int, rounds: Int, only: String?, batchSiz
                 let rate = Double(rows.count) / elapsed
                 try pool.close()
                 if single {
-                    oneRates.append(rate)
+                    figures.append((figure("bare GRDB one transaction, readings/s"), Int(rate)))
                     print("  bare GRDB, one transaction  \(fixed(rate, 0).leftPad(9)) readings/s  (\(rows.count) in \(fixed(elapsed, 2)) s)")
+                    print("  ratio labgate/bare one tx   \(fixed(labgate / rate, 3))")
                 } else {
-                    batchRates.append(rate)
+                    figures.append((figure("bare GRDB batches, readings/s"), Int(rate)))
+                    figures.append((figure("labgate/bare batches ‰"), Int((1000 * labgate / rate).rounded())))
                     print("  bare GRDB, batches          \(fixed(rate, 0).leftPad(9)) readings/s  (\(rows.count) in \(fixed(elapsed, 2)) s)")
+                    print("  ratio labgate/bare batches  \(fixed(labgate / rate, 3))")
                     let bytes = try storeBytes(rawPath)
                     rawBytes = bytes.database + bytes.wal
-                    print("  bare store on disk           \(rawBytes) bytes: \(fixed(Double(rawBytes) / Double(total), 1)) MB per million readings")
+                    print("  bare store on disk           \(rawBytes) bytes: \(fixed(Double(rawBytes) / Double(total), 1)) MB per million readings; bytes labgate/bare \(fixed(Double(labgateBytes) / Double(rawBytes), 3))")
                 }
             } catch {
                 fail("bare GRDB: \(error)")
             }
         }
-    }
-    print("")
-    print("median of \(rounds) round(s)")
-    let labgate = median(labgateRates) ?? 0
-    print("  labgate ReadingWriter       \(fixed(labgate, 0)) readings/s  (target at least 200000: \(fixed(labgate / 200_000, 2)) of it)")
-    print("  bytes on disk               \(fixed(Double(labgateBytes) / Double(total), 1)) MB per million readings (bytes per reading)")
-    if let batches = median(batchRates), let one = median(oneRates) {
-        print("  bare GRDB, batches          \(fixed(batches, 0)) readings/s")
-        print("  bare GRDB, one transaction  \(fixed(one, 0)) readings/s")
-        print("ratio labgate/bare batches    \(fixed(labgate / batches, 3))")
-        print("ratio labgate/bare one tx     \(fixed(labgate / one, 3))")
-        print("bytes labgate/bare            \(fixed(Double(labgateBytes) / Double(rawBytes), 3))")
+        return figures
     }
 }

@@ -1,3 +1,5 @@
+import Benchmark
+import BenchSupport
 import Foundation
 import GRDB
 import LabGate
@@ -8,9 +10,19 @@ import LabGate
 // disk gives SQLITE_FULL, and the writer treats both alike); the writer holds the daemon's default
 // buffer (Config.defaultStoreBuffer readings).
 //
-//   labgate-bench overflow [--polls 2000] [--capacity N]
+//   scripts/bench overflow [--polls 2000] [--capacity N] [--rounds 1]
 
-func runOverflow(polls: Int, capacity: Int) async {
+func overflowBenchmark() {
+    let polls = option("polls", default: 2000)
+    let capacity = option("capacity", default: Config.defaultStoreBuffer)
+    let metric = figure("ns per poll past a full buffer", smallerIsBetter: true)
+    Benchmark("overflow", configuration: perRound(option("rounds", default: 1), metrics: [metric])) { benchmark in
+        benchmark.measurement(metric, await overflowRound(polls: polls, capacity: capacity))
+    }
+}
+
+/// One round; what each poll's append cost, in nanoseconds.
+func overflowRound(polls: Int, capacity: Int) async -> Int {
     let folder = NSTemporaryDirectory() + "labgate-bench-overflow-" + UUID().uuidString
     try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -49,9 +61,8 @@ func runOverflow(polls: Int, capacity: Int) async {
         print("buffer        \(capacity) readings held (\(held) now); the store refuses writes (locked by another connection)")
         print("appends       \(polls) polls of 4 readings past a full buffer: \(fixed(elapsed, 3)) s, \(fixed(elapsed / Double(polls) * 1e6, 1)) µs per poll")
         print("dropped       \(lost) oldest readings, kept for the audit trail as lost intervals")
+        return Int((elapsed / Double(polls) * 1e9).rounded())
     } catch {
         fail("overflow: \(error)")
     }
 }
-
-let defaultOverflowCapacity = Config.defaultStoreBuffer

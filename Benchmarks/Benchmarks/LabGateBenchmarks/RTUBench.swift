@@ -1,3 +1,5 @@
+import Benchmark
+import BenchSupport
 import Foundation
 import LabGate
 import LabGateSim
@@ -8,9 +10,30 @@ import Modbus
 // wire-time limit of the line (PITFALLS.md). The simulator answers no faster than a real line, so
 // the ratio says how much of the line's capacity the bus owner and its pacing use.
 //
-//   labgate-bench [rtu] [--seconds 10] [--baud 19200] [--parity even|odd|none] [--stop-bits 1|2]
+//   scripts/bench rtu [--seconds 10] [--baud 19200] [--parity even|odd|none] [--stop-bits 1|2] [--rounds 1]
 
-func runRTU(seconds: Double, baud: Int, parity: RTUSettings.Parity, stopBits: Int) async {
+func rtuBenchmark() {
+    let seconds = option("seconds", default: 10.0)
+    let baud = option("baud", default: 19200)
+    let stopBits = option("stop-bits", default: 1)
+    let parityName = option("parity") ?? "even"
+    guard let parity = RTUSettings.Parity(rawValue: parityName) else { fail("--parity: none, even or odd") }
+    guard RTUSettings.supportedBauds.contains(baud) else {
+        fail("--baud: one of \(RTUSettings.supportedBauds.map(String.init).joined(separator: ", "))")
+    }
+    guard [1, 2].contains(stopBits) else { fail("--stop-bits: 1 or 2") }
+    guard seconds > 0 else { fail("--seconds: a number above 0") }
+    let rate = figure("transactions per 100 s")
+    let ratio = figure("ratio to the wire limit ‰")
+    Benchmark("rtu", configuration: perRound(option("rounds", default: 1), metrics: [rate, ratio])) { benchmark in
+        let round = await rtuRound(seconds: seconds, baud: baud, parity: parity, stopBits: stopBits)
+        benchmark.measurement(rate, Int((round.rate * 100).rounded()))
+        benchmark.measurement(ratio, Int((round.ratio * 1000).rounded()))
+    }
+}
+
+/// One round: transactions per second, and that as a ratio of the line's wire-time limit.
+func rtuRound(seconds: Double, baud: Int, parity: RTUSettings.Parity, stopBits: Int) async -> (rate: Double, ratio: Double) {
 
     let folder = NSTemporaryDirectory() + "labgate-bench-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -58,4 +81,5 @@ func runRTU(seconds: Double, baud: Int, parity: RTUSettings.Parity, stopBits: In
     print("achieved       \(fixed(rate, 1)) transactions/s")
     print("wire limit     \(fixed(limit, 1)) transactions/s  (T = (13 + 2N)·b/baud + 2·t3.5 = \(fixed(transaction, 2)) ms)")
     print("ratio          \(fixed(rate / limit, 3))")
+    return (rate, rate / limit)
 }

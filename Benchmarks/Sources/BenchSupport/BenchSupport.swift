@@ -1,17 +1,21 @@
 import Foundation
 
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("labgate-bench: \(message)\n".utf8))
+// What every benchmark prints besides its figures: failures, numbers, the machine it ran on.
+
+/// Says why the benchmark cannot go on, and stops it.
+public func fail(_ message: String) -> Never {
+    let program = URL(fileURLWithPath: CommandLine.arguments.first ?? "labgate-bench").lastPathComponent
+    FileHandle.standardError.write(Data("\(program): \(message)\n".utf8))
     exit(2)
 }
 
-func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+public func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
 /// Monotonic seconds.
-func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+public func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 /// The CPU model and core count, for the record.
-func machineSummary() -> String {
+public func machineSummary() -> String {
     let model = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
         .split(separator: "\n").first { $0.hasPrefix("model name") }
         .map { String($0.split(separator: ":").last ?? "").trimmingCharacters(in: .whitespaces) } ?? "?"
@@ -20,11 +24,17 @@ func machineSummary() -> String {
     return "\(model), \(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(load)"
 }
 
-func cpuCount() -> Int { ProcessInfo.processInfo.activeProcessorCount }
+public func cpuCount() -> Int { ProcessInfo.processInfo.activeProcessorCount }
 
 /// The middle value (the mean of the two middle ones for an even count); nil for none.
-func median(_ values: [Double]) -> Double? {
+public func median(_ values: [Double]) -> Double? {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return nil }
     return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+extension String {
+    public func leftPad(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
 }

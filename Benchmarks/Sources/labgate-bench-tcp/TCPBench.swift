@@ -1,3 +1,4 @@
+import BenchSupport
 import CModbus
 import Foundation
 import LabGate
@@ -22,10 +23,15 @@ import Modbus
 //             runs until the pipeline has committed every reading of the polls made, so the rate
 //             counts only what reached the store.
 // - pymodbus: a synchronous pymodbus ModbusTcpClient loop (bench/pymodbus_loop.py), run by the
-//             Python given with --python (scripts/bench-tcp makes a venv with a pinned pymodbus).
+//             Python given with --python (scripts/bench tcp makes a venv with a pinned pymodbus).
 //
-//   labgate-bench tcp [--seconds 10] [--rounds 3] [--channels 4] [--python PATH]
-//                     [--script bench/pymodbus_loop.py] [--only direct|labgate|pymodbus]
+// Besides the rates, the CPU time each client's process spends per transaction (user + system,
+// every thread, getrusage), labgate's against the direct loop's in the same round: a loop that
+// waits for each reply leaves the CPUs idle, and how fast a virtual machine wakes them moves the
+// rates several-fold, but not the CPU each transaction costs.
+//
+//   scripts/bench tcp [--seconds 10] [--rounds 3] [--channels 4] [--only direct|labgate|pymodbus]
+//   labgate-bench-tcp [tcp] ... [--python PATH] [--script Benchmarks/pymodbus_loop.py]
 
 enum TCPBench {
     static let allChannels = ["temperature", "co2", "humidity", "o2"]
@@ -61,6 +67,8 @@ struct LoopResult: Sendable {
     var note = ""
 
     var rate: Double { Double(transactions) / seconds }
+    /// The client's CPU seconds per good transaction.
+    var cpuPerTransaction: Double { clientCPU / Double(max(transactions, 1)) }
 }
 
 /// Serves the bench device until standard input closes (the parent benchmark ended).
@@ -258,7 +266,7 @@ func runTCP(
     try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
 
-    print("server         simulator Modbus TCP server (labgate-bench serve-tcp, pid \(server.processIdentifier)) on 127.0.0.1:\(port)")
+    print("server         simulator Modbus TCP server (labgate-bench-tcp serve-tcp, pid \(server.processIdentifier)) on 127.0.0.1:\(port)")
     // Standing in for a device elsewhere on the network: on a CPU of its own, so that where the
     // scheduler happens to put it (beside the client or not) does not decide the round.
     print("server CPU     \(serverCPU.map { "pinned to CPU \($0); the clients are not pinned" } ?? "not pinned")")
@@ -268,7 +276,7 @@ func runTCP(
     print("")
     func row(_ name: String, _ result: LoopResult) {
         let pad = name.padding(toLength: 9, withPad: " ", startingAt: 0)
-        print("  \(pad) \(fixed(result.rate, 0).leftPad(7)) tx/s  \(String(result.transactions).leftPad(7)) good \(result.failed) failed  \(fixed(result.seconds, 2)) s  client CPU \(fixed(100 * result.clientCPU / result.seconds, 0))%  server CPU \(fixed(100 * result.serverCPU / result.seconds, 0))%  \(result.note)")
+        print("  \(pad) \(fixed(result.rate, 0).leftPad(7)) tx/s  \(String(result.transactions).leftPad(7)) good \(result.failed) failed  \(fixed(result.seconds, 2)) s  client CPU \(fixed(100 * result.clientCPU / result.seconds, 0))% = \(fixed(result.cpuPerTransaction * 1e6, 2)) µs/tx  server CPU \(fixed(100 * result.serverCPU / result.seconds, 0))%  \(result.note)")
     }
     let spinners = busyCPUs ? startSpinners(cpuCount()) : []
     defer { stopSpinners(spinners) }
@@ -315,7 +323,7 @@ func runTCP(
             results["pymodbus"]!.append(result)
         }
     }
-    func median(_ name: String) -> Double? { labgate_bench.median((results[name] ?? []).map(\.rate)) }
+    func median(_ name: String) -> Double? { BenchSupport.median((results[name] ?? []).map(\.rate)) }
     print("")
     print("median of \(rounds) round(s)")
     let labgate = median("labgate")
@@ -329,10 +337,11 @@ func runTCP(
         // Each round's two loops run seconds apart: their ratio is the one least moved by the
         // machine's state changing between rounds.
         let paired = zip(results["labgate"]!, results["direct"]!).map { $0.rate / $1.rate }
-        if paired.count > 1, let middle = labgate_bench.median(paired) {
+        if paired.count > 1, let middle = BenchSupport.median(paired) {
             print("ratio per round         \(paired.map { fixed($0, 2) }.joined(separator: " ")): median \(fixed(middle, 3))")
         }
     }
+    printCPUPerTransaction(results, rounds: rounds)
     if let pymodbus = median("pymodbus") { print("ratio labgate/pymodbus  \(fixed(labgate / pymodbus, 2))") }
     // On a virtual machine a ping-pong loop that leaves the CPUs idle pays for waking them at
     // every reply, and the direct loop swings several-fold with the host's state; each client's
@@ -347,8 +356,15 @@ func runTCP(
     if let pymodbus = best("pymodbus") { print("ratio labgate/pymodbus  \(fixed(bestLabgate / pymodbus, 2))  (best rounds)") }
 }
 
-extension String {
-    func leftPad(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
+/// CPU time per transaction of each client (medians over the rounds), and labgate's against the
+/// direct loop's: per round (the two loops seconds apart) and the median of those.
+func printCPUPerTransaction(_ results: [String: [LoopResult]], rounds: Int) {
+    print("CPU per transaction (client process, user + system), median of \(rounds) round(s)")
+    for name in ["direct", "labgate", "pymodbus"] {
+        guard let cpu = median((results[name] ?? []).map(\.cpuPerTransaction)) else { continue }
+        print("  \(name.padding(toLength: 9, withPad: " ", startingAt: 0)) \(fixed(cpu * 1e6, 2).leftPad(7)) µs")
     }
+    let paired = zip(results["labgate"] ?? [], results["direct"] ?? []).map { $0.cpuPerTransaction / $1.cpuPerTransaction }
+    guard let middle = median(paired) else { return }
+    print("CPU ratio labgate/direct  \(paired.map { fixed($0, 2) }.joined(separator: " ")): median \(fixed(middle, 3))  (per round; above 1: labgate spends more CPU per transaction)")
 }

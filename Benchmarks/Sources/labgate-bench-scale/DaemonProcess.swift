@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import LabGate
 
-/// The real daemon (`labgated`, the binary next to this one) as a child process, with a
+/// The real daemon (`labgated`, the binary $LABGATE names) as a child process, with a
 /// NOTIFY_SOCKET held here as systemd holds it, its stdout and stderr in files.
 final class DaemonProcess {
     let pid: pid_t
@@ -12,12 +12,12 @@ final class DaemonProcess {
     private let notify: NotifySocket
     private(set) var exit: (status: Int32, usage: rusage)?
 
-    /// The `labgated` next to this benchmark, or $LABGATE (to compare two builds; a build from
-    /// before labgated is its `labgate`, run as `labgate run`).
+    /// $LABGATE: `scripts/bench` sets it to labgated's own release build (the daemon as it is
+    /// linked for systemd), unless it names another build to compare (a build from before
+    /// labgated is its `labgate`, run as `labgate run`).
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["LABGATE"], !path.isEmpty { return path }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("labgated").path
+        return "labgated"
     }
 
     /// The daemon's command line before `--config`.
@@ -33,7 +33,7 @@ final class DaemonProcess {
         environment["WATCHDOG_USEC"] = nil
         environment["NOTIFY_SOCKET"] = notify.path
         let binary = Self.binary
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError("no labgated binary at \(binary)") }
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError("no labgated binary at \"\(binary)\": LABGATE names it (scripts/bench builds it and sets it)") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -3,12 +3,12 @@ import Foundation
 import Glibc
 
 // Scale, alert latency, startup and stop of the real daemon (`labgated`, the release binary
-// next to this one) against simulated devices served from this process: 25 Modbus TCP gateways ×
+// $LABGATE names: scripts/bench builds it) against simulated devices served from this process: 25 Modbus TCP gateways ×
 // 10 units = 250 incubators × 4 channels, every 1 s (issue #7, figures 3, 5 and 6).
 //
-//   labgate-bench-scale scale   [--minutes 10 | --seconds N] [--warmup 5] [--keep]
-//   labgate-bench-scale alerts  [--switches 400] [--devices 10] [--keep]
-//   labgate-bench-scale startup [--repeats 10] [--run 3] [--keep]
+//   scripts/bench scale   [--minutes 10 | --seconds N] [--warmup 5] [--keep]
+//   scripts/bench alerts  [--switches 400] [--devices 10] [--keep]
+//   scripts/bench startup [--repeats 10] [--run 3] [--keep]
 
 struct LabGateBenchScale: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,0 +1,67 @@
+// swift-tools-version:6.1
+import Foundation
+import PackageDescription
+
+// labgate's benchmarks (BENCHMARKS.md), a package of their own so that building labgate builds
+// none of them; `scripts/bench NAME` builds this package in release and runs one.
+//
+// - Benchmarks/LabGateBenchmarks: the micro-benchmarks on ordo-one/package-benchmark (store
+//   ingest, the writer's full buffer, the RTU bus, lot report generation), run by its
+//   `swift package benchmark` command.
+// - Sources/labgate-bench-tcp, Sources/labgate-bench-scale: load harnesses that run the simulator
+//   in another process or the daemon under load (Modbus TCP polling; scale, alert latency, startup).
+
+// labgate itself, by path. SwiftPM names a package it finds by path after its folder, which is
+// whatever the clone or worktree is called.
+let labgate = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent
+
+let package = Package(
+    name: "labgate-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        // The malloc interposer only: its other default trait brings a package this build lacks.
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .target(name: "BenchSupport"),
+        .executableTarget(
+            name: "LabGateBenchmarks",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "LabGate", package: labgate),
+                .product(name: "LabGateSim", package: labgate),
+                .product(name: "Modbus", package: labgate),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Benchmarks/LabGateBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "labgate-bench-tcp",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "LabGate", package: labgate),
+                .product(name: "LabGateSim", package: labgate),
+                .product(name: "Modbus", package: labgate),
+                .product(name: "CModbus", package: labgate),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "labgate-bench-scale",
+            dependencies: [
+                .product(name: "LabGate", package: labgate),
+                .product(name: "LabGateSim", package: labgate),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import Testing
+@testable import LabGate
+@testable import LabGateDaemon
+import LabGateClient
+
+/// The pipeline in this process: polls delivered by hand, a recording writer, the alert log in a
+/// temporary folder. Time is the polls' own (their wall and monotonic times are set here), and
+/// the pipeline's timer is hand-driven (`tick()`, with an interval longer than any test).
+private struct PipelineRun {
+    let folder: TemporaryFolder
+    let config: Config
+    let sink = RecordingSink()
+    let registry: LotRegistry
+    let pipeline: ReadingPipeline
+    let running: Task<Void, Never>
+    /// The first poll's times; `poll(at:)` counts seconds from them.
+    let wallStart = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 1).rounded(.up))
+    let instantStart = ContinuousClock.now
+
+    init(folder: TemporaryFolder, registry: LotRegistry = LotRegistry(), deviations: DeviationBook? = nil) throws {
+        self.folder = folder
+        config = incubatorConfig(delay: .seconds(10), folder: folder.path)
+        self.registry = registry
+        let pipeline = ReadingPipeline(
+            writer: sink, alerts: try AlertLog(folder: folder.path), config: config, registry: registry,
+            deviations: deviations, flushInterval: .seconds(3600), logger: Logger(label: "test"))
+        self.pipeline = pipeline
+        running = Task { await pipeline.run() }
+    }
+
+    func time(_ second: Int) -> Date { wallStart.addingTimeInterval(Double(second)) }
+
+    /// A poll of INC-01 at `second`: its temperature and CO2 as given (nil: not in this poll).
+    func poll(at second: Int, temperature: Double? = 37.0, co2: Double? = 5.0) {
+        var readings: [Reading] = []
+        if let temperature {
+            readings.append(Reading(device: "INC-01", channel: "temperature", time: time(second), value: temperature, quality: .good))
+        }
+        if let co2 { readings.append(Reading(device: "INC-01", channel: "co2", time: time(second), value: co2, quality: .good)) }
+        pipeline.deliver(.poll(PollResult(
+            device: "INC-01", time: time(second), instant: instantStart + .seconds(second), readings: readings, failure: nil)))
+    }
+
+    /// Ends the input and waits until the pipeline has handled everything and stopped.
+    func finish() async {
+        pipeline.endOfInput()
+        await running.value
+    }
+
+    func alerts() throws -> [AlertEvent] {
+        try AlertLogReader(path: folder.path + "/alerts.jsonl").readAll().map { entry in
+            guard case let .event(event) = entry else { throw UnreadableAlert(entry: "\(entry)") }
+            return event
+        }
+    }
+
+    struct UnreadableAlert: Error { var entry: String }
+}
+
+@Suite("Reading pipeline, in process", .timeLimit(.minutes(1)))
+struct ReadingPipelineTests {
+    @Test("Each poll's readings reach the writer in order, tagged with the lots inside the device at the poll's time")
+    func tagsReadingsWithTheLotsInside() async throws {
+        let folder = try TemporaryFolder()
+        let placed = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 1).rounded(.up) + 30)
+        let registry = LotRegistry(events: [
+            LotEvent(id: 1, lot: "MSC-0042", action: .start, device: "INC-01", spec: "msc-culture", time: placed.millisecondsSince1970, user: "alice")
+        ])
+        let run = try PipelineRun(folder: folder, registry: registry)
+        for second in stride(from: 0, through: 60, by: 10) { run.poll(at: second) }
+        await run.finish()
+
+        let readings = await run.sink.readings
+        #expect(readings.map(\.time) == stride(from: 0, through: 60, by: 10).flatMap { [run.time($0), run.time($0)] })
+        #expect(readings.map(\.channel) == Array(repeating: ["temperature", "co2"], count: 7).flatMap { $0 })
+        for reading in readings {
+            #expect(reading.lots == (reading.time < placed ? [] : ["MSC-0042"]), "\(reading.time)")
+        }
+        #expect(await run.sink.calls.last == .flush, "everything handed over is flushed before the pipeline stops")
+        #expect(await run.sink.pendingCount == 0)
+    }
+
+    @Test("A channel past its limits beyond the delay is alerted once as begun and once as recovered, in order")
+    func excursionAlertsInOrder() async throws {
+        let folder = try TemporaryFolder()
+        let run = try PipelineRun(folder: folder)
+        run.poll(at: 0)
+        // Past both the spec's high limit (38) and the equipment's (37.5), longer than either delay.
+        for second in stride(from: 10, through: 130, by: 10) { run.poll(at: second, temperature: 38.5) }
+        run.poll(at: 140, temperature: 37.0)
+        run.poll(at: 150, temperature: 37.0)
+        await run.finish()
+
+        let temperature = try run.alerts().filter { $0.channel == "temperature" }
+        #expect(temperature.map(\.event) == [.excursionBegan, .excursionRecovered])
+        #expect(temperature.first?.since == run.time(10), "stamped with the first reading past the limit")
+        #expect(temperature.first?.device == "INC-01")
+        #expect(await run.sink.readings.count == 16 * 2, "every reading is stored, alerted or not")
+    }
+
+    @Test("A lot exposed past its spec opens a deviation naming the lot, which recovers; both are alerted and recorded")
+    func deviationOpensAndRecovers() async throws {
+        let folder = try TemporaryFolder()
+        let store = try ReadingStore(path: folder.path + "/labgate.sqlite")
+        let registry = LotRegistry()
+        _ = try await LotBook(store: store, registry: registry, config: incubatorConfig(folder: folder.path))
+            .start(lot: "MSC-0042", device: "INC-01", spec: "msc-culture", note: nil, user: "alice")
+        let deviations = DeviationBook(store: store, daemonUser: "labgate")
+        let run = try PipelineRun(folder: folder, registry: registry, deviations: deviations)
+        run.poll(at: 0)
+        // CO2 below the spec's 4.5 (above its critical 2.0) for longer than its 10 s delay.
+        for second in stride(from: 5, through: 30, by: 5) { run.poll(at: second, co2: 3.0) }
+        run.poll(at: 35, co2: 5.0)
+        run.poll(at: 40, co2: 5.0)
+        await run.finish()
+
+        let events = try run.alerts().filter { [.deviationOpened, .deviationRecovered].contains($0.event) }
+        #expect(events.map(\.event) == [.deviationOpened, .deviationRecovered])
+        #expect(events.allSatisfy { $0.lots == ["MSC-0042"] && $0.channel == "co2" })
+        let opened = try #require(events.first?.deviation)
+        #expect(events.last?.deviation == opened)
+
+        let records = try await deviations.list()
+        #expect(records.map(\.id) == [opened])
+        #expect(records.first?.lots == ["MSC-0042"])
+        #expect(records.first?.start == run.time(5).millisecondsSince1970, "from the first reading past the limit")
+        #expect(records.first?.end == run.time(35).millisecondsSince1970)
+    }
+
+    @Test("A store that refuses writes is alerted once as failing while polls go on, and once as recovered")
+    func storeFailingAndRecovered() async throws {
+        let folder = try TemporaryFolder()
+        let run = try PipelineRun(folder: folder)
+        await run.sink.refuseWrites(true)
+        run.poll(at: 0)
+        await run.sink.waitForAppends(1)
+        run.poll(at: 10)
+        run.poll(at: 20)
+        await run.sink.waitForAppends(2)
+        await run.sink.refuseWrites(false)
+        run.pipeline.tick()  // the timer's flush finds the store writable again
+        await run.finish()
+
+        let store = try run.alerts().filter { [.storeFailing, .storeRecovered].contains($0.event) }
+        #expect(store.map(\.event) == [.storeFailing, .storeRecovered])
+        #expect(store.first?.severity == .critical)
+        #expect(store.last?.detail?.contains("nothing lost") == true)
+        #expect(await run.sink.readings.count == 3 * 2, "readings refused by the store are still handed over, not dropped")
+        #expect(await run.sink.pendingCount == 0)
+    }
+}
