@@ -126,6 +126,54 @@ struct FieldEndToEndTests {
         #expect(events.map(\.event) == [.deviceUnreachable], "\(events)")
     }
 
+    @Test("a gateway answering with protocol id 1 or another unit's reply: bad_response readings, no value stored, counted as bad replies")
+    func misroutedReplies() async throws {
+        let peer = try FakeModbusTCPPeer { _, request in
+            switch request[6] {
+            case 1: .init(FakeModbusTCPPeer.registers(answering: request, protocolID: 1))
+            case 2: .init(FakeModbusTCPPeer.registers(answering: request, unit: 3))
+            default: .init(FakeModbusTCPPeer.registers(answering: request))
+            }
+        }
+        let harness = try Harness(
+            config: """
+                site: e2e
+                store: FOLDER/labgate.sqlite
+                alerts: FOLDER
+                buses:
+                  - id: gw
+                    tcp: { host: 127.0.0.1, port: \(peer.port) }
+                devices:
+                  - { id: INC-01, kind: incubator, bus: gw, unit: 1, profile: inc, every: 200ms, timeout: 300ms }
+                  - { id: INC-02, kind: incubator, bus: gw, unit: 2, profile: inc, every: 200ms, timeout: 300ms }
+                  - { id: INC-03, kind: incubator, bus: gw, unit: 3, profile: inc, every: 200ms, timeout: 300ms }
+                \(Self.incubatorProfile)
+                """)
+        try harness.startDaemon()
+        try await waitFor("readings of all three", timeout: .seconds(20)) {
+            let lines = harness.daemon!.stdout.split(separator: "\n")
+            return ["INC-01", "INC-02", "INC-03"].allSatisfy { id in lines.filter { $0.contains(" \(id) ") }.count >= 10 }
+        }
+        harness.daemon?.kill(SIGTERM)
+        #expect(try await harness.daemon?.wait(timeout: .seconds(10)) == 0)
+
+        let statuses = try #require(try DeviceStatusStore.fetchAll(from: ReadingStore(readingExisting: harness.storePath)))
+        for (id, why) in [("INC-01", "protocol id 1"), ("INC-02", "unit 3")] {
+            // Polled and found wrong, or skipped while the device backs off: never a value.
+            let readings = try harness.readings(device: id)
+            #expect(readings.count >= 10 && readings.allSatisfy { $0.value == nil }, "\(id): \(readings)")
+            let bad = readings.filter { $0.quality == .badResponse }
+            #expect(bad.count >= 4 && bad.count + readings.filter { $0.quality == .skipped }.count == readings.count)
+            #expect(bad.allSatisfy { $0.detail?.contains(why) == true }, "\(id): \(bad.first?.detail ?? "")")
+            let counted = try #require(statuses[id]?.transactions)
+            #expect(counted.ok == 0 && counted.badResponse >= bad.count / 2, "\(id): \(counted)")
+        }
+        // Alerted as any other fault of the device's channels.
+        let faults = try harness.alertEvents().filter { $0.event == .channelFault }
+        #expect(Set(faults.map(\.device)) == ["INC-01", "INC-02"], "\(faults)")
+        #expect(try harness.readings(device: "INC-03").allSatisfy { $0.quality == .good && $0.value != nil })
+    }
+
     @Test("the shipped device profiles, loaded with profile_files, served by the simulator and polled")
     func shippedProfiles() async throws {
         let profiles = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -69,8 +69,9 @@ public struct LinkEvent: Sendable, Hashable {
 /// and the device's `pauseAfterConnect` (measured from the (re)connection) have passed, sleeping on
 /// its own thread against the monotonic clock.
 ///
-/// Bounded wait: a read takes at most the device's timeout for the first byte of the reply, plus
-/// `byteTimeout` for each later chunk of it (see `byteTimeout(for:)`).
+/// Bounded wait: a transaction takes at most the device's timeout from its request to the last
+/// byte of its reply, however the reply is cut into chunks; within it, each chunk after the first
+/// must come within `byteTimeout(for:)` of the one before (a reply cut short fails early).
 public actor ModbusBus {
     public nonisolated let name: String
     public nonisolated let transport: ModbusTransport
@@ -108,15 +109,29 @@ public actor ModbusBus {
         executor.shutdown()
     }
 
-    /// Reads `count` registers, connecting first if needed. A transport failure closes the
-    /// connection (the next call reconnects); stale bytes are flushed before each request and after
-    /// a timeout or garbled reply.
+    /// Reads `count` registers, connecting first if needed (see `perform`).
     public func read(
         unit: Int, table: ModbusTable, address: Int, count: Int, options: TransactionOptions
     ) throws(ModbusError) -> [UInt16] {
-        // Every blocking libmodbus call below must run here, never on Swift's cooperative pool
-        // (checked in debug builds, which the tests run).
-        assert(executor.isCurrent, "ModbusBus.read off its bus thread")
+        let transaction = try ModbusTransaction.readRegisters(unit: unit, table: table, address: address, count: count)
+        let data = try perform(transaction, options: options)
+        var words: [UInt16] = []
+        words.reserveCapacity(count)
+        var index = data.startIndex
+        while index < data.endIndex {
+            words.append(UInt16(data[index]) << 8 | UInt16(data[index + 1]))
+            index += 2
+        }
+        return words
+    }
+
+    /// Runs one transaction and returns its reply's data, connecting first if needed. A transport
+    /// failure closes the connection (the next call reconnects); stale bytes are flushed before
+    /// each request and after a timeout or garbled reply.
+    private func perform(_ transaction: ModbusTransaction, options: TransactionOptions) throws(ModbusError) -> ArraySlice<UInt8> {
+        // Every blocking call below must run here, never on Swift's cooperative pool (checked in
+        // debug builds, which the tests run).
+        assert(executor.isCurrent, "ModbusBus.perform off its bus thread")
         let context = try connectedContext(options: options)
         pace(options)
         // A reply that came after its request timed out is still in the socket or tty: drop it, or
@@ -124,13 +139,9 @@ public actor ModbusBus {
         context.flush()
         defer { lastTransactionEnd = Monotonic.now() }
         do {
-            let words: [UInt16]
-            switch table {
-            case .holding: words = try context.readHoldingRegisters(unit: unit, address: address, count: count)
-            case .input: words = try context.readInputRegisters(unit: unit, address: address, count: count)
-            }
+            let data = try context.transact(transaction, timeout: options.timeout, byteTimeout: byteTimeout(for: options.timeout))
             markUp()
-            return words
+            return data
         } catch {
             if case .exception = error {
                 markUp()  // an exception is an answer: the line works
@@ -169,7 +180,7 @@ public actor ModbusBus {
         return linkEvents
     }
 
-    /// How long libmodbus may wait between chunks of one reply: long enough for a USB adapter's
+    /// How long a reply may pause between chunks: long enough for a USB adapter's
     /// latency timer (16 ms on FTDI) and a few characters, short enough that a reply cut short
     /// fails fast; never longer than the device's timeout.
     public nonisolated func byteTimeout(for timeout: Duration) -> Duration {
@@ -198,8 +209,7 @@ public actor ModbusBus {
             }
             self.context = context
         }
-        context.setResponseTimeout(options.timeout)
-        context.setByteTimeout(byteTimeout(for: options.timeout))
+        context.setConnectTimeout(options.timeout)
         if !context.isConnected {
             let now = Monotonic.now()
             if let failure = lastConnectFailure, now - failure.at < reconnectHoldoff.inNanoseconds {

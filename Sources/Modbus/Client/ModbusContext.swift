@@ -10,6 +10,8 @@ public final class ModbusContext {
     private let endpoint: String
     private let isSerial: Bool
     public private(set) var isConnected = false
+    /// Requests are framed, and replies checked, here rather than by libmodbus.
+    private var framing: any ModbusFraming
 
     /// A TCP context; `host` may be a name or an address (libmodbus's protocol-independent API).
     public static func tcp(host: String, port: Int) throws(ModbusError) -> ModbusContext {
@@ -36,6 +38,7 @@ public final class ModbusContext {
         self.raw = raw
         self.endpoint = endpoint
         self.isSerial = isSerial
+        self.framing = isSerial ? RTUFraming() : TCPFraming()
     }
 
     deinit {
@@ -43,16 +46,10 @@ public final class ModbusContext {
         modbus_free(raw)
     }
 
-    /// Bounds the wait for a reply's first byte; libmodbus also uses it as the TCP connect timeout.
-    public func setResponseTimeout(_ timeout: Duration) {
+    /// Bounds the TCP connect (libmodbus's response timeout; replies are bounded by `transact`).
+    public func setConnectTimeout(_ timeout: Duration) {
         let (sec, usec) = Self.split(timeout)
         modbus_set_response_timeout(raw, sec, usec)
-    }
-
-    /// Bounds the wait between bytes of one reply.
-    public func setByteTimeout(_ timeout: Duration) {
-        let (sec, usec) = Self.split(timeout)
-        modbus_set_byte_timeout(raw, sec, usec)
     }
 
     /// Connects (TCP) or opens the port (RTU). Any failure is a transport error naming the
@@ -73,8 +70,11 @@ public final class ModbusContext {
             throw .transport(errno: code, "\(verb) \(endpoint): \(String(cString: modbus_strerror(code)))")
         }
         isConnected = true
-        guard isSerial else { return }
         let fd = modbus_get_socket(raw)
+        // `transact` waits with poll(2) against its deadline, never in a blocking read or write.
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0, flags & O_NONBLOCK == 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+        guard isSerial else { return }
         _ = lg_tty_set_exclusive(fd)
         _ = modbus_rtu_set_serial_mode(raw, LG_MODBUS_RTU_RS485)
     }
@@ -120,27 +120,23 @@ public final class ModbusContext {
         _ = modbus_flush(raw)
     }
 
-    public func readHoldingRegisters(unit: Int, address: Int, count: Int) throws(ModbusError) -> [UInt16] {
-        try read(unit: unit, address: address, count: count, modbus_read_registers)
-    }
-
-    public func readInputRegisters(unit: Int, address: Int, count: Int) throws(ModbusError) -> [UInt16] {
-        try read(unit: unit, address: address, count: count, modbus_read_input_registers)
-    }
-
-    private func read(
-        unit: Int, address: Int, count: Int,
-        _ call: (OpaquePointer?, Int32, Int32, UnsafeMutablePointer<UInt16>?) -> Int32
-    ) throws(ModbusError) -> [UInt16] {
-        guard (1...Int(LG_MODBUS_MAX_READ_REGISTERS)).contains(count), (0...0xFFFF).contains(address),
-              address + count <= 0x10000
-        else { throw .setup("cannot read \(count) register(s) at \(address)") }
-        guard modbus_set_slave(raw, Int32(unit)) == 0 else { throw .setup("invalid unit id \(unit)") }
-        var words = [UInt16](repeating: 0, count: count)
-        let got = words.withUnsafeMutableBufferPointer { call(raw, Int32(address), Int32(count), $0.baseAddress) }
-        if got < 0 { throw ModbusError(errno: lg_errno()) }
-        guard got == count else { throw .badResponse("\(got) register(s) for \(count) requested") }
-        return words
+    /// Sends `transaction`'s request and returns the data of its reply, all within `timeout` from
+    /// now (a reply still incomplete then is a timeout, however steadily its bytes come); after the
+    /// first byte of the reply, each later chunk must come within `byteTimeout`. libmodbus only
+    /// connects, flushes and closes: framing and every check of the reply are done here
+    /// (`ModbusFraming`, `ModbusTransaction`).
+    public func transact(
+        _ transaction: ModbusTransaction, timeout: Duration, byteTimeout: Duration
+    ) throws(ModbusError) -> ArraySlice<UInt8> {
+        guard isConnected else { throw .transport(errno: ENOTCONN, "not connected to \(endpoint)") }
+        if isSerial, transaction.unit > 247 { throw .setup("invalid unit id \(transaction.unit)") }
+        let deadline = Monotonic.now() + timeout.inNanoseconds
+        let channel = FrameChannel(fd: modbus_get_socket(raw), isSocket: !isSerial)
+        try channel.send(framing.frame(transaction), deadline: deadline)
+        let frame = try channel.receive(deadline: deadline, gap: byteTimeout.inNanoseconds) { received throws(ModbusError) in
+            try framing.replyLength(received, for: transaction)
+        }
+        return try transaction.payload(ofReply: framing.replyPDU(frame, for: transaction))
     }
 
     private static func split(_ duration: Duration) -> (UInt32, UInt32) {

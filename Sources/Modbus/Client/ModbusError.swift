@@ -1,7 +1,8 @@
 import CModbus
 import Glibc
 
-/// A failed Modbus transaction, classified from libmodbus's errno as the poller needs it.
+/// A failed Modbus transaction, classified as the poller needs it: from errno once, or from the
+/// checks of the reply (`ModbusTransaction`, `ModbusFraming`).
 public enum ModbusError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No (complete) reply within the response timeout.
     case timeout
@@ -9,7 +10,8 @@ public enum ModbusError: Error, Sendable, Equatable, CustomStringConvertible {
     case exception(ModbusException)
     /// A reply whose checksum did not match (RTU).
     case badCRC
-    /// A reply that does not answer the request: wrong length, function, transaction or unit.
+    /// A reply that does not answer the request: another protocol id, transaction, unit or
+    /// function, or a wrong length or byte count.
     case badResponse(String)
     /// The connection or port failed: refused, reset, closed, unreachable.
     case transport(errno: Int32, String)
