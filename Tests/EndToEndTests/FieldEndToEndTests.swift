@@ -150,7 +150,7 @@ struct FieldEndToEndTests {
                 \(Self.incubatorProfile)
                 """)
         try harness.startDaemon()
-        try await waitFor("readings of all three", timeout: .seconds(20)) {
+        try await eventually("readings of all three", timeout: .seconds(20)) {
             let lines = harness.daemon!.stdout.split(separator: "\n")
             return ["INC-01", "INC-02", "INC-03"].allSatisfy { id in lines.filter { $0.contains(" \(id) ") }.count >= 10 }
         }
