@@ -34,6 +34,7 @@ let package = Package(
                 "BenchSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "LabGate", package: labgate),
+                .product(name: "LabGateReport", package: labgate),
                 .product(name: "LabGateSim", package: labgate),
                 .product(name: "Modbus", package: labgate),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -46,6 +47,7 @@ let package = Package(
             dependencies: [
                 "BenchSupport",
                 .product(name: "LabGate", package: labgate),
+                .product(name: "LabGateDaemon", package: labgate),
                 .product(name: "LabGateSim", package: labgate),
                 .product(name: "Modbus", package: labgate),
                 .product(name: "CModbus", package: labgate),

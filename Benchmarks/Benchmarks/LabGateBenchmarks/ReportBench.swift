@@ -2,6 +2,7 @@ import Benchmark
 import BenchSupport
 import Foundation
 import LabGate
+import LabGateReport
 
 // Lot report generation time: a store holding one lot that spent 6 weeks in an incubator with 4
 // channels read every 10 s (1,451,520 readings, written through the real ReadingWriter with lot
