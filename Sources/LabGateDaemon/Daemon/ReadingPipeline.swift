@@ -134,6 +134,8 @@ public struct ReadingPipeline: Service {
                 let before = ticks
                 ticks += batch.ticks
                 let registry = registry
+                // Time passes for runs and gaps even when no reading comes (a dead device).
+                evaluator.tick().forEach(raise)
                 let changes = engine.tick { registry.exposure(device: $0, at: Date()) }
                 // Progress (last valid readings, worst values) is saved every few seconds; runs
                 // that begin or end and every deviation change are saved at once.
