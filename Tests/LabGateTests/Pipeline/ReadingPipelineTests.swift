@@ -64,14 +64,16 @@ private struct PipelineRun {
 
 @Suite("Reading pipeline, in process", .timeLimit(.minutes(1)))
 struct ReadingPipelineTests {
-    @Test("Each poll's readings reach the writer in order, tagged with the lots inside the device at the poll's time")
+    @Test("Each poll's readings reach the writer in order, tagged with the lots inside the device when the poll was taken (by the order of lot actions, not wall-clock times)")
     func tagsReadingsWithTheLotsInside() async throws {
         let folder = try TemporaryFolder()
-        let placed = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 1).rounded(.up) + 30)
-        let registry = LotRegistry(events: [
-            LotEvent(id: 1, lot: "MSC-0042", action: .start, device: "INC-01", spec: "msc-culture", time: placed.millisecondsSince1970, user: "alice")
-        ])
+        let registry = LotRegistry()
         let run = try PipelineRun(folder: folder, registry: registry)
+        // Placed 30 s into the run on the monotonic clock, its event stamped by a wall clock an hour behind.
+        let stepped = run.time(30).addingTimeInterval(-3600).millisecondsSince1970
+        registry.apply(
+            LotEvent(id: 1, lot: "MSC-0042", action: .start, device: "INC-01", spec: "msc-culture", time: stepped, user: "alice"),
+            at: run.instantStart + .seconds(30))
         for second in stride(from: 0, through: 60, by: 10) { run.poll(at: second) }
         await run.finish()
 
@@ -79,7 +81,7 @@ struct ReadingPipelineTests {
         #expect(readings.map(\.time) == stride(from: 0, through: 60, by: 10).flatMap { [run.time($0), run.time($0)] })
         #expect(readings.map(\.channel) == Array(repeating: ["temperature", "co2"], count: 7).flatMap { $0 })
         for reading in readings {
-            #expect(reading.lots == (reading.time < placed ? [] : ["MSC-0042"]), "\(reading.time)")
+            #expect(reading.lots == (reading.time < run.time(30) ? [] : ["MSC-0042"]), "\(reading.time)")
         }
         #expect(await run.sink.calls.last == .flush, "everything handed over is flushed before the pipeline stops")
         #expect(await run.sink.pendingCount == 0)
