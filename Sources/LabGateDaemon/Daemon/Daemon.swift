@@ -154,6 +154,9 @@ public struct Daemon: Sendable {
         services.append(.init(service: pipeline, serviceName: "pipeline"))
         services.append(.init(service: polling, serviceName: "polling"))
         services.append(.init(service: adapters, successTerminationBehavior: .ignore, serviceName: "adapters"))
+        services.append(.init(service: ClockWatchService(alerts: alerts, logger: logger, audit: { action, object, new in
+            try? await self.audit(action, object: object, new: new)
+        }), serviceName: "clock"))
         services.append(.init(service: watchdog, serviceName: "watchdog"))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
