@@ -13,6 +13,8 @@ public struct LotReport: Sendable, Codable {
     public var deviations: [DeviationRecord]
     public var audit: [AuditEntry]
     public var integrity: Integrity
+    /// Wall-clock steps whose window touches the lot's placements (`clock_stepped`, audited).
+    public var clockSteps: [ClockStep] = []
 
     /// One placement: the lot inside one device over an interval.
     public struct PlacementReport: Sendable, Codable {

@@ -42,6 +42,8 @@ extension LotReport {
                 ok: true, problems: [], auditEntries: 0, readingsChecked: 0, auditHead: FieldDigest.zero,
                 auditHeadSeq: 0, readingSealHead: FieldDigest.zero))
         if let checked { report.integrity = checked }
+        let span = (plan.placements.map(\.start).min() ?? 0, plan.placements.map(\.until).max() ?? 0)
+        report.clockSteps = try await store.pool.read { db in try Self.clockSteps(from: span.0, to: span.1, db: db) }
         return report
     }
 

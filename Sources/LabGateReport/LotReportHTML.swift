@@ -22,6 +22,7 @@ extension LotReport {
 
             """
         h += integritySection()
+        h += clockStepSection()
         h += "<h2>Placements</h2><table><tr><th>device</th><th>spec</th><th>from</th><th>to</th><th>by</th></tr>"
         for p in placements {
             h += "<tr><td>\(esc(p.device))</td><td>\(esc(p.spec))</td><td>\(t(p.start))</td><td>\(p.end.map(t) ?? "inside (to \(t(p.until)))")</td><td>\(esc(p.startedBy))\(p.endedBy.map { " / " + esc($0) } ?? "")\(p.correctedBy.map { " (corrected by " + esc($0) + ")" } ?? "")</td></tr>"

@@ -12,8 +12,16 @@ struct LabGated: AsyncParsableCommand {
         commandName: "labgated",
         abstract: "The labgate daemon, in the foreground: polls the config's devices, stores, evaluates and alerts (systemd runs this).")
 
-    @Option(name: .long, help: "Configuration file.")
-    var config: String = "/etc/labgate/labgate.yaml"
+    @Option(name: .long, help: "Configuration file (default: $LABGATE_CONFIG, else /etc/labgate/labgate.yaml).")
+    var config: String?
+
+    /// The config file: `--config`, else `LABGATE_CONFIG` (for launchers that cannot pass
+    /// arguments: under libfaketime's LD_PRELOAD a Swift binary starts with an empty argv),
+    /// else the installed one.
+    var configPath: String {
+        config ?? ProcessInfo.processInfo.environment["LABGATE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "/etc/labgate/labgate.yaml"
+    }
 
     @Flag(name: .long, help: "Print every poll to stdout as it is accepted.")
     var printReadings = false
@@ -31,7 +39,7 @@ struct LabGated: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let loaded: Config
         do {
-            loaded = try ConfigLoader.load(path: config)
+            loaded = try ConfigLoader.load(path: configPath)
         } catch {
             // Every error as FILE:LINE:COL: message, as `labgate check-config` prints them.
             FileHandle.standardError.write(Data((error.description + "\n").utf8))

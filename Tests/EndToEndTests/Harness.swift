@@ -73,6 +73,12 @@ final class Harness: @unchecked Sendable {
         daemon = try process(Self.daemonBinary, ["--config", configPath] + extra, name: "daemon", environment: environment)
     }
 
+    /// Starts the daemon with exactly `arguments` (none: it finds its config through
+    /// `LABGATE_CONFIG`, as under libfaketime, which leaves a Swift program no argv).
+    func startDaemon(arguments: [String], environment: [String: String]) throws {
+        daemon = try process(Self.daemonBinary, arguments, name: "daemon", environment: environment)
+    }
+
     /// A binary run in the folder, its output in NAME.out and NAME.err there. Without
     /// JOURNAL_STREAM, which a test run under systemd inherits: with it the daemon prefixes its
     /// log lines with journal priorities.

@@ -40,6 +40,15 @@ struct ConfigSummaryTests {
         #expect(lines(of: config).count <= 25, "more than one screen")
     }
 
+    @Test("check-config prints the data gap in force on each channel for each spec a lot can carry, the default where none is configured")
+    func printsMaxGapInForce() throws {
+        var config = incubatorConfig(delay: .seconds(10))
+        // temperature: the equipment's high (delay 60 s) is the tighter one; 3 × 1 s + 60 s.
+        #expect(ConfigSummary.render(config).contains("max_gap with a lot inside: msc-culture: temperature 1m3s (default), co2 13s (default)"))
+        config.specs["msc-culture"]?.limits["co2"]?.maxGap = .seconds(30)
+        #expect(ConfigSummary.render(config).contains("msc-culture: temperature 1m3s (default), co2 30s (spec)"))
+    }
+
     private func lines(of config: Config) -> [Substring] {
         ConfigSummary.render(config).split(separator: "\n", omittingEmptySubsequences: false)
     }

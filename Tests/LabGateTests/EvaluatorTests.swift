@@ -138,3 +138,26 @@ func busEvents() {
     let up = evaluator.evaluate(.bus(BusStatusChange(bus: "rs485-a", time: time, up: true)))
     #expect(up.map(\.event) == [.busUp])
 }
+
+@Test("an excursion whose device stops answering is still raised once its delay has passed, on the timer's tick, with the last value read")
+func excursionRaisedOnTick() throws {
+    var feed = Feed(config: incubatorConfig(delay: .seconds(10)))
+    _ = feed.co2(5.0, at: 0)
+    #expect(feed.co2(4.2, at: 1).isEmpty)
+    #expect(feed.co2(4.0, at: 2).isEmpty)
+    // No more readings: the device is dead. Ticks before the delay say nothing.
+    #expect(feed.evaluator.tick(wall: feed.wallStart.addingTimeInterval(10), instant: feed.start + .seconds(10)).isEmpty)
+    let began = feed.evaluator.tick(wall: feed.wallStart.addingTimeInterval(11), instant: feed.start + .seconds(11))
+    #expect(began.map(\.event) == [.excursionBegan])
+    let event = try #require(began.first)
+    #expect(event.since == feed.wallStart.addingTimeInterval(1), "stamped with the first out-of-spec reading")
+    #expect(event.value == 4.0 && event.worst == 4.0 && event.channel == "co2")
+    #expect(event.time == feed.wallStart.addingTimeInterval(11))
+    #expect(feed.evaluator.tick(wall: feed.wallStart.addingTimeInterval(12), instant: feed.start + .seconds(12)).isEmpty, "raised once")
+    #expect(feed.co2(4.1, at: 13).isEmpty, "nor again at the next reading")
+    #expect(feed.co2(4.8, at: 14).map(\.event) == [.excursionRecovered])
+    // A dip that ended before its delay is never raised by a tick.
+    #expect(feed.co2(4.0, at: 20).isEmpty)
+    #expect(feed.co2(5.0, at: 21).isEmpty)
+    #expect(feed.evaluator.tick(wall: feed.wallStart.addingTimeInterval(40), instant: feed.start + .seconds(40)).isEmpty)
+}

@@ -17,6 +17,9 @@ public struct AlertEvent: Sendable, Codable, Hashable {
         /// A whole bus is down (serial adapter unplugged, port gone); `device` holds the bus id.
         case busDown = "bus_down"
         case busUp = "bus_up"
+        /// The wall clock was stepped (`detail`: by how much, what it read and what was due);
+        /// `device` is "labgate". Audited as `clock_stepped` with both times.
+        case clockStepped = "clock_stepped"
         /// SIGHUP brought a config that was refused (the running one is kept); `device` is "labgate".
         case configRefused = "config_refused"
         /// The store cannot be written (disk full): readings are held in memory; `device` is "labgate".

@@ -6,13 +6,16 @@ import Foundation
 /// - A value past the limits the lots inside are exposed to (`LimitsInForce.exposure`: the
 ///   tightest of their specs and the equipment limits) starts a run (`ExcursionTracker`) stamped
 ///   with that first reading. It opens a deviation once the run is due (it has lasted the
-///   limit's delay, or passed a critical limit) — but only while lots are exposed: a reading names
+///   limit's delay, or passed a critical limit), at the first reading past the limits or the first
+///   tick after it is due, whichever comes first (a device that dies during an excursion sends no
+///   more readings) — but only while lots are exposed: a reading names
 ///   the lots whose own spec it breaks (all lots inside when it breaks the equipment limits), and
 ///   lots placed during the run join it.
 /// - The run recovers when values are back inside the limit by its deadband and stay there for
 ///   its hold time; the deviation ends at the first reading of that hold.
 /// - No valid reading for longer than `max_gap` while lots are inside opens a data-gap deviation
-///   (`sensor_fault` when the sensor reported a fault), which ends at the next valid reading.
+///   (`sensor_fault` when the sensor reported a fault), which ends at the next valid reading; a
+///   channel with limits but no `max_gap` gets the default (`LimitsInForce.maxGap`).
 ///
 /// The engine only decides; the pipeline commits its changes (and its state, so that a restart
 /// or a crash continues delays and open deviations from where they were).
@@ -47,6 +50,9 @@ public struct DeviationEngine {
         var deviation: String?
         /// Asked to open, waiting for its id.
         var opening = false
+        /// The latest reading's value while it is past the limits; nil once a reading is back
+        /// within them (the run then waits for its hold, and a tick does not open it).
+        var lastOut: Double?
     }
 
     struct Gap: Sendable, Codable {
@@ -134,6 +140,7 @@ public struct DeviationEngine {
         guard let excursion = tracker.run else { return }
         var run = state.run ?? Run(excursion: excursion, lots: limits.lotsBroken(by: value).sorted())
         run.excursion = excursion
+        run.lastOut = step.violation == nil ? nil : value
         if step.began {
             urgent = true
         } else if step.violation != nil {
@@ -175,13 +182,39 @@ public struct DeviationEngine {
 
     // MARK: Gaps
 
-    /// Checks every device for channels without a valid reading for longer than their max_gap
-    /// while lots are inside; the pipeline calls it on its timer, with the lots inside now.
-    public mutating func tick(exposure: (String) -> [LotSpec]) -> [Change] {
-        let now = clock.now()
+    /// Lets the engine see time pass without readings: opens the runs that have become due since
+    /// their last reading (past the limits) and checks every device for channels without a valid
+    /// reading for longer than their max_gap while lots are inside. The pipeline calls it on its
+    /// timer, with the lots inside now; tests pass the moment.
+    public mutating func tick(
+        wall: Date = Date(), instant: ContinuousClock.Instant = .now, exposure: (String) -> [LotSpec]
+    ) -> [Change] {
+        let now = clock.stamp(wall: wall, instant: instant)
         var changes: [Change] = []
         for device in config.devices {
-            changes += checkGaps(device: device, now: now, exposure: exposure(device.id))
+            let inside = exposure(device.id)
+            changes += openDueRuns(device: device, now: now, exposure: inside)
+            changes += checkGaps(device: device, now: now, exposure: inside)
+        }
+        return changes
+    }
+
+    /// Opens the deviation of each run of `device` that is due by `now` while its latest reading
+    /// was past the limits and one of its lots is still inside: the run has lasted its delay
+    /// whether more readings come or not.
+    private mutating func openDueRuns(device: Device, now: Stamp, exposure: [LotSpec]) -> [Change] {
+        guard !exposure.isEmpty else { return [] }
+        let inside = Set(exposure.map(\.lot))
+        var changes: [Change] = []
+        for field in config.profile(of: device).fields {
+            let key = Key(device: device.id, channel: field.channel)
+            guard var run = states[key]?.run, run.deviation == nil, !run.opening, let value = run.lastOut,
+                run.lots.contains(where: inside.contains), run.excursion.isDue(at: now)
+            else { continue }
+            run.opening = true
+            states[key]?.run = run
+            urgent = true
+            changes.append(.open(Opening(ref: Ref(key: key, gap: false), record: record(for: run, key: key, now: now, value: value))))
         }
         return changes
     }
@@ -277,7 +310,7 @@ public struct DeviationEngine {
 /// before the run tracker was shared.
 extension DeviationEngine.Run: Codable {
     private enum CodingKeys: String, CodingKey {
-        case lots, deviation, opening
+        case lots, deviation, opening, lastOut
     }
 
     init(from decoder: any Decoder) throws {
@@ -286,6 +319,7 @@ extension DeviationEngine.Run: Codable {
         lots = try container.decode([String].self, forKey: .lots)
         deviation = try container.decodeIfPresent(String.self, forKey: .deviation)
         opening = try container.decode(Bool.self, forKey: .opening)
+        lastOut = try container.decodeIfPresent(Double.self, forKey: .lastOut)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -294,5 +328,6 @@ extension DeviationEngine.Run: Codable {
         try container.encode(lots, forKey: .lots)
         try container.encodeIfPresent(deviation, forKey: .deviation)
         try container.encode(opening, forKey: .opening)
+        try container.encodeIfPresent(lastOut, forKey: .lastOut)
     }
 }

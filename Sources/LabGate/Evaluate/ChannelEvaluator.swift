@@ -4,7 +4,8 @@ import Foundation
 /// (`LimitsInForce.device`), whether lots are inside or not.
 ///
 /// The run (`ExcursionTracker`) is announced once it is due: `excursion_began` after the limit's
-/// delay, `excursion_critical` at once when a critical limit is passed (also during a run already
+/// delay (at the first reading or tick after it, so a device that stops answering during the run
+/// does not hold the line back), `excursion_critical` at once when a critical limit is passed (also during a run already
 /// announced); an announced run that ends (at the first reading back within the limits, or past
 /// the other side) says `excursion_recovered`. A run that ends before it is due (a door opening)
 /// says nothing. Every line is stamped with the run's first reading.
@@ -24,6 +25,8 @@ struct ChannelEvaluator {
         /// The bound the run passed first (`low`/`high`), which `began` and `recovered` name.
         var bound: AlertEvent.Limit
         var raised = false
+        /// The latest reading's value (past the limits: a reading within them ends the run).
+        var value: Double
     }
 
     init(device: String, channel: String, unit: String, limits: ChannelLimits) {
@@ -45,8 +48,9 @@ struct ChannelEvaluator {
             announced = nil
             return events
         }
-        if step.began { announced = Announcement(since: time, bound: violation.boundLimit) }
+        if step.began { announced = Announcement(since: time, bound: violation.boundLimit, value: value) }
         guard var current = announced else { return events }
+        current.value = value
         if step.becameCritical {
             current.raised = true
             events.append(event(
@@ -60,6 +64,17 @@ struct ChannelEvaluator {
         }
         announced = current
         return events
+    }
+
+    /// Time passing without a reading: announces the run in progress once it is due, with the
+    /// latest reading's value.
+    mutating func tick(time: Date, at now: Stamp) -> [AlertEvent] {
+        guard let run = tracker.run, var current = announced, !current.raised, run.isDue(at: now) else { return [] }
+        current.raised = true
+        announced = current
+        return [event(
+            .excursionBegan, .warning, value: current.value, time: time, since: current.since, worst: run.worst,
+            limit: current.bound)]
     }
 
     private func event(

@@ -76,6 +76,19 @@ public struct Evaluator {
         return events
     }
 
+    /// Lets the excursion alerts see time pass without readings (the pipeline's timer): a run
+    /// that has lasted its delay is announced even when its device has stopped answering.
+    public mutating func tick(wall: Date = Date(), instant: ContinuousClock.Instant = .now) -> [AlertEvent] {
+        let now = clock.stamp(wall: wall, instant: instant)
+        var events: [AlertEvent] = []
+        for device in channels.keys.sorted() {
+            for channel in channels[device]!.keys.sorted() {
+                events += channels[device]![channel]!.tick(time: wall, at: now)
+            }
+        }
+        return events
+    }
+
     private func unit(_ reading: Reading) -> String? {
         units[reading.device]?[reading.channel]
     }

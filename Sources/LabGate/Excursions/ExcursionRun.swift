@@ -14,10 +14,11 @@ struct ExcursionRun: Sendable, Hashable {
     var valueAtFirst: Double
     /// The furthest value past the limit so far.
     var worst: Double
-    /// Unit-minutes past `limit` so far: each reading's excess times the wall time since the one before.
+    /// Unit-minutes past `limit` so far: each reading's excess times the time since the one before
+    /// (monotonic, so a wall-clock step neither inflates it nor makes it negative).
     var size: Double
-    /// Wall time of the latest reading, in milliseconds.
-    var lastWall: Int64
+    /// The latest reading.
+    var last: Stamp
     /// The first reading of the stretch back inside the bound by its deadband, while the run waits
     /// for that stretch to last the bound's hold.
     var backSince: Stamp?
@@ -35,7 +36,7 @@ struct ExcursionRun: Sendable, Hashable {
 /// earlier version); a daemon restarted after an upgrade continues its runs.
 extension ExcursionRun: Codable {
     private enum CodingKeys: String, CodingKey {
-        case side, limit, delayMS, first, valueAtFirst, worst, area, lastWall, backSince, critical
+        case side, limit, delayMS, first, valueAtFirst, worst, area, lastWall, last, backSince, critical
     }
 
     init(from decoder: any Decoder) throws {
@@ -47,7 +48,9 @@ extension ExcursionRun: Codable {
         valueAtFirst = try container.decode(Double.self, forKey: .valueAtFirst)
         worst = try container.decode(Double.self, forKey: .worst)
         size = try container.decode(Double.self, forKey: .area)
-        lastWall = try container.decode(Int64.self, forKey: .lastWall)
+        // State saved before `last` was kept has only its wall time: the next step counts on the wall clock.
+        let lastWall = try container.decode(Int64.self, forKey: .lastWall)
+        last = try container.decodeIfPresent(Stamp.self, forKey: .last) ?? Stamp(wall: lastWall, mono: 0, boot: "")
         backSince = try container.decodeIfPresent(Stamp.self, forKey: .backSince)
         critical = try container.decode(Bool.self, forKey: .critical)
     }
@@ -62,7 +65,8 @@ extension ExcursionRun: Codable {
         try container.encode(valueAtFirst, forKey: .valueAtFirst)
         try container.encode(worst, forKey: .worst)
         try container.encode(size, forKey: .area)
-        try container.encode(lastWall, forKey: .lastWall)
+        try container.encode(last.wall, forKey: .lastWall)
+        if !last.boot.isEmpty { try container.encode(last, forKey: .last) }
         try container.encodeIfPresent(backSince, forKey: .backSince)
         try container.encode(critical, forKey: .critical)
     }

@@ -7,8 +7,9 @@
 /// limits `L` in force at `t`:
 /// - `v` past `L` on side `s` (critical limits looked at first): with no run, or a run on the
 ///   other side (which ends at `t`), a run starts at `t` with the delay of the bound passed.
-///   A run on `s` goes on: `worst` moves out to `v`, `size += excess(v) · (wall(t) − lastWall)`
-///   (excess past the run's reported limit), and a critical limit passed makes it critical, its
+///   A run on `s` goes on: `worst` moves out to `v`, `size += excess(v) · (t − last)`, the time
+///   since the run's previous reading on the monotonic clock, never negative (excess past the
+///   run's reported limit), and a critical limit passed makes it critical, its
 ///   reported limit that critical one from then on.
 /// - A run is due at `first + delay`, or at once when critical (`ExcursionRun.isDue`).
 /// - `v` within `L`: the run ends at the first reading `b` of a stretch back inside the bound on
@@ -48,7 +49,7 @@ struct ExcursionTracker: Sendable {
         var step = Step(violation: violation)
         guard let violation else {
             guard var current = run else { return step }
-            current.lastWall = now.wall
+            current.last = now
             // No bound to come back inside of (recovery at once, or none on that side any more): back now.
             let bound = recovery == .deadbandAndHold ? limits?.bound(current.side) : nil
             if let bound, !Self.isInside(value, bound, current.side) {
@@ -66,8 +67,8 @@ struct ExcursionTracker: Sendable {
             return step
         }
         if var current = run, current.side == violation.side {
-            current.size += Self.excess(value, past: current) * Double(now.wall - current.lastWall) / 60_000
-            current.lastWall = now.wall
+            current.size += Self.excess(value, past: current) * Self.minutes(from: current.last, to: now)
+            current.last = now
             current.worst = current.side == .low ? min(current.worst, value) : max(current.worst, value)
             current.backSince = nil
             if violation.critical, !current.critical {
@@ -81,7 +82,7 @@ struct ExcursionTracker: Sendable {
         if let old = run { step.ended = (old, now) }
         run = ExcursionRun(
             side: violation.side, limit: violation.limit, delay: violation.bound.delay, first: now, valueAtFirst: value,
-            worst: value, size: 0, lastWall: now.wall, backSince: nil, critical: violation.critical)
+            worst: value, size: 0, last: now, backSince: nil, critical: violation.critical)
         step.began = true
         step.becameCritical = violation.critical
         return step
@@ -90,6 +91,13 @@ struct ExcursionTracker: Sendable {
     /// Whether `value` is inside `bound` on `side` by the bound's deadband.
     private static func isInside(_ value: Double, _ bound: ChannelLimits.Bound, _ side: ExcursionRun.Side) -> Bool {
         side == .low ? value >= bound.value + bound.deadband : value <= bound.value - bound.deadband
+    }
+
+    /// Minutes from `a` to `b` on the monotonic clock (the wall clock across a reboot), never
+    /// negative: a wall clock stepped back between two readings of a saved run adds nothing.
+    private static func minutes(from a: Stamp, to b: Stamp) -> Double {
+        let (seconds, attoseconds) = Stamp.elapsed(from: a, to: b).components
+        return max(0, (Double(seconds) + Double(attoseconds) / 1e18) / 60)
     }
 
     private static func excess(_ value: Double, past run: ExcursionRun) -> Double {

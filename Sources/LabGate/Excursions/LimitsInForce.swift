@@ -18,8 +18,21 @@ public struct LimitsInForce: Sendable {
     /// The lots inside, and each one's spec limits on this channel (lots whose spec has none are left out).
     let lots: [(lot: String, limits: ChannelLimits)]
     let lotsInside: [String]
-    /// The shortest `max_gap` of the equipment limits and the lots' specs, and where it was configured.
-    let maxGap: (value: Duration, source: String)?
+    /// The shortest `max_gap` of the equipment limits and the lots' specs, and where it was
+    /// configured; with none configured, while lots are inside and the channel has limits for
+    /// them, the default (`defaultMaxGap`): a lot's channel is never left without a gap check.
+    public let maxGap: (value: Duration, source: String)?
+
+    /// Where a default `max_gap` comes from, as records and `check-config` name it.
+    public static let defaultMaxGapSource = "default: 3 × every + delay"
+
+    /// The data gap a lot's channel tolerates when no `max_gap` is configured: three missed polls
+    /// past the limit's delay (the longer of its bounds' delays), so that a dead device is
+    /// noticed within about the time an excursion would have been.
+    public static func defaultMaxGap(every: Duration, limits: ChannelLimits) -> Duration {
+        let delay = [limits.low?.delay, limits.high?.delay].compactMap { $0 }.max() ?? .zero
+        return every * 3 + delay
+    }
 
     public init(config: Config, device: Device, channel: String, lots exposure: [LotSpec]) {
         equipment = device.limits[channel]
@@ -39,7 +52,13 @@ public struct LimitsInForce: Sendable {
                 gaps.append((gap, "spec \(spec)"))
             }
         }
-        maxGap = gaps.min { $0.0 < $1.0 }
+        if let configured = gaps.min(by: { $0.0 < $1.0 }) {
+            maxGap = configured
+        } else if !exposure.isEmpty, let limits = self.exposure {
+            maxGap = (Self.defaultMaxGap(every: device.every, limits: limits), Self.defaultMaxGapSource)
+        } else {
+            maxGap = nil
+        }
     }
 
     /// The lots whose own spec `value` breaks; every lot inside when it breaks the equipment limits.

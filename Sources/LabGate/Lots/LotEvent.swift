@@ -88,6 +88,33 @@ public struct Placement: Sendable, Codable, Hashable {
         return actions.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
     }
 
+    /// Where a lot is now, by its actions in the order they were committed (`events` as stored,
+    /// by id), each with the device and spec its corrections give it: the device and the spec it
+    /// carries, or nil once ended. Recorded times do not decide: a wall clock stepped back makes
+    /// a later action carry an earlier time.
+    package static func current(_ events: [LotEvent]) -> (device: String, spec: String)? {
+        var corrections: [Int64: LotEvent] = [:]
+        for event in events where event.action == .correct {
+            guard let target = event.corrects else { continue }
+            var merged = corrections[target] ?? event
+            if let device = event.device { merged.device = device }
+            if let spec = event.spec { merged.spec = spec }
+            corrections[target] = merged
+        }
+        var now: (device: String, spec: String)?
+        var spec: String?
+        for event in events where event.action != .correct {
+            let correction = corrections[event.id]
+            guard event.action != .end, let device = correction?.device ?? event.device else {
+                now = nil
+                continue
+            }
+            spec = correction?.spec ?? event.spec ?? spec
+            now = (device, spec ?? "")
+        }
+        return now
+    }
+
     /// The placements a lot's events describe (after corrections), oldest first.
     package static func fold(_ events: [LotEvent]) -> [Placement] {
         var placements: [Placement] = []

@@ -41,12 +41,32 @@ public enum ConfigSummary {
             let quirks = self.quirks(of: device)
             if !quirks.isEmpty { reads += "; " + quirks.joined(separator: ", ") }
             lines.append("\(indent)\(reads)")
+            if let gaps = maxGaps(of: device, in: config) { lines.append("\(indent)\(gaps)") }
         }
 
         let channelCount = config.devices.reduce(0) { $0 + config.profile(of: $1).fields.count }
         let pollsPerSecond = config.devices.reduce(0.0) { $0 + 1 / $1.every.seconds }
         lines += ["", "\(channelCount) channels, \(format(pollsPerSecond)) polls per second"]
         return lines.joined(separator: "\n")
+    }
+
+    /// The data gap that opens a deviation on each channel while a lot is inside, for each spec a
+    /// lot can carry in `device` (one whose channels it measures): configured or the default.
+    /// Nil when no spec fits the device.
+    static func maxGaps(of device: Device, in config: Config) -> String? {
+        let channels = config.profile(of: device).fields.map(\.channel)
+        var parts: [String] = []
+        for (name, spec) in config.specs.sorted(by: { $0.key < $1.key }) where spec.limits.keys.allSatisfy(channels.contains) {
+            let gaps = channels.compactMap { channel -> String? in
+                let inForce = LimitsInForce(config: config, device: device, channel: channel, lots: [LotSpec(lot: "-", spec: name)])
+                guard let gap = inForce.maxGap else { return nil }
+                let source = gap.source == LimitsInForce.defaultMaxGapSource ? "default"
+                    : gap.source == "equipment" ? "equipment" : "spec"
+                return "\(channel) \(DurationText.format(gap.value)) (\(source))"
+            }
+            if !gaps.isEmpty { parts.append("\(name): " + gaps.joined(separator: ", ")) }
+        }
+        return parts.isEmpty ? nil : "max_gap with a lot inside: " + parts.joined(separator: "; ")
     }
 
     /// The per-device settings that differ from their defaults, as written in the config.

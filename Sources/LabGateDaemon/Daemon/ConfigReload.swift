@@ -4,13 +4,19 @@ import Logging
 import UnixSignals
 
 /// SIGHUP: reads the config file again and hands back a new config only when it is valid and
-/// can be swapped in whole. A refused one is said in the journal and the alert log (every error
-/// as FILE:LINE:COL) and audited; the running config stays.
+/// can be swapped in whole: it keeps what the lots inside and the open deviations rely on
+/// (`ReloadGuard`). A refused one is said in the journal and the alert log (every error as
+/// FILE:LINE:COL) and audited; the running config stays.
 struct ConfigReload: Sendable {
     let running: Config
     let alerts: AlertLog
     let logger: Logger
     let audit: @Sendable (_ action: String, _ object: String, _ new: String) async -> Void
+    /// The lots inside now; none by default (tests of the file checks alone).
+    var lotsInside: @Sendable () -> [(lot: String, device: String, spec: String)] = { [] }
+    /// The deviations still open (not yet recovered); nil when they cannot be read (a failing
+    /// store must not stop a reload: the lots are still checked).
+    var openDeviations: @Sendable () async -> [ReloadGuard.OpenDeviation]? = { [] }
 
     /// Waits for SIGHUP until one brings a valid config (nil when the task is cancelled first).
     func nextValidConfig() async -> Config? {
@@ -18,7 +24,9 @@ struct ConfigReload: Sendable {
         for await _ in signals {
             logger.notice("SIGHUP: reloading \(running.file)")
             switch check(loading: running.file) {
-            case let .success(config): return config
+            case let .success(config):
+                guard let refusal = await checkContinuity(config) else { return config }
+                await refuse(refusal)
             case let .failure(reason): await refuse(reason)
             }
         }
@@ -47,6 +55,16 @@ struct ConfigReload: Sendable {
                 lines: ["\(path): \(moved.joined(separator: ", ")) cannot change on reload: restart labgate to move them"]))
         }
         return .success(next)
+    }
+
+    /// Whether `next` keeps every device, spec and channel the lots inside and the open
+    /// deviations rely on; the refusal says which and what to do first.
+    func checkContinuity(_ next: Config) async -> Refusal? {
+        let open = await openDeviations()
+        if open == nil { logger.warning("reload: open deviations unreadable; checking the lots inside only") }
+        let problems = ReloadGuard.problems(next: next, lotsInside: lotsInside(), open: open ?? [])
+        guard !problems.isEmpty else { return nil }
+        return Refusal(summary: "monitoring would stop for what it removes", lines: problems.map { "\(next.file): \($0)" })
     }
 
     /// The listener's address is checked at start, when a failure stops the daemon before it

@@ -154,12 +154,20 @@ public struct Daemon: Sendable {
         services.append(.init(service: pipeline, serviceName: "pipeline"))
         services.append(.init(service: polling, serviceName: "polling"))
         services.append(.init(service: adapters, successTerminationBehavior: .ignore, serviceName: "adapters"))
+        services.append(.init(service: ClockWatchService(alerts: alerts, logger: logger, audit: { action, object, new in
+            try? await self.audit(action, object: object, new: new)
+        }), serviceName: "clock"))
         services.append(.init(service: watchdog, serviceName: "watchdog"))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        let reload = ConfigReload(running: config, alerts: alerts, logger: logger, audit: { action, object, new in
-            try? await self.audit(action, object: object, new: new)
-        })
+        let reload = ConfigReload(
+            running: config, alerts: alerts, logger: logger,
+            audit: { action, object, new in try? await self.audit(action, object: object, new: new) },
+            lotsInside: { [registry] in registry.lotsInside },
+            openDeviations: { [deviations] in
+                try? await deviations.list(openOnly: true).filter { $0.end == nil }
+                    .map { ReloadGuard.OpenDeviation(id: $0.id, device: $0.device, channel: $0.channel) }
+            })
         let listener = Task {
             guard let next = await reload.nextValidConfig() else { return nil as Config? }
             notifier.reloading()

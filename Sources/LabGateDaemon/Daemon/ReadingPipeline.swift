@@ -95,12 +95,13 @@ public struct ReadingPipeline: Service {
             if clock.now < due { try? await clock.sleep(until: due) }
             lastLook = clock.now
             guard let batch = await inbox.take() else { break }
-            // Each poll's readings carry the lots inside its device at its time; the batch goes to
-            // the writer at once, before any deviation it causes is committed (which flushes it).
+            // Each poll's readings carry the lots inside its device when it was taken (by the order
+            // of lot actions, on the monotonic clock: a wall-clock step moves no lot); the batch
+            // goes to the writer at once, before any deviation it causes is committed (which flushes it).
             var readings: [Reading] = []
             let tagged = batch.events.map { event -> (event: PollingEvent, exposure: [LotSpec]) in
                 guard case var .poll(poll) = event else { return (event, []) }
-                let exposure = registry.exposure(device: poll.device, at: poll.time)
+                let exposure = registry.inside(device: poll.device, at: poll.instant)
                 let lots = exposure.map(\.lot)
                 for index in poll.readings.indices { poll.readings[index].lots = lots }
                 readings += poll.readings
@@ -134,7 +135,9 @@ public struct ReadingPipeline: Service {
                 let before = ticks
                 ticks += batch.ticks
                 let registry = registry
-                let changes = engine.tick { registry.exposure(device: $0, at: Date()) }
+                // Time passes for runs and gaps even when no reading comes (a dead device).
+                evaluator.tick().forEach(raise)
+                let changes = engine.tick { registry.inside(device: $0) }
                 // Progress (last valid readings, worst values) is saved every few seconds; runs
                 // that begin or end and every deviation change are saved at once.
                 await commit(changes, engine: &engine, save: engine.dirty && ticks / 5 > before / 5)

@@ -116,7 +116,7 @@ public struct HTTPServer: Service {
             let deviations = try await sources.deviations.list(openOnly: true)
             let snapshot = StatusSnapshot.build(
                 config: sources.config, statuses: sources.counters.snapshot(at: now), readings: sources.readings.snapshot(),
-                lots: { sources.registry.exposure(device: $0, at: now) }, deviations: deviations,
+                lots: { sources.registry.inside(device: $0) }, deviations: deviations,
                 progress: sources.progress, backlog: await sources.writer.backlog(), started: sources.started, now: now)
             return body(snapshot)
         } catch {

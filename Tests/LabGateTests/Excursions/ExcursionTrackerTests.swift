@@ -187,6 +187,32 @@ struct ExcursionTrackerTests {
         #expect(feed.due(10))
     }
 
+    @Test("an excursion's size counts monotonic time: a wall clock stepped back never makes it negative, one stepped forward never inflates it")
+    func sizeAcrossWallSteps() throws {
+        var back = Feed()
+        _ = back.read(4.0, at: 0)
+        _ = back.read(4.0, at: 30)
+        back.clock.wallOffset = -3_600_000  // the wall clock steps back an hour
+        _ = back.read(4.0, at: 60)
+        _ = back.read(4.0, at: 90)
+        let stepped = try #require(back.tracker.run)
+        #expect(stepped.size > 0)
+        #expect(abs(stepped.size - 0.5 * 90 / 60) < 1e-9, "90 s at 0.5 below the limit, as without the step")
+
+        var forward = Feed()
+        _ = forward.read(4.0, at: 0)
+        forward.clock.wallOffset = 3_600_000
+        _ = forward.read(4.0, at: 30)
+        #expect(abs((forward.tracker.run?.size ?? 0) - 0.5 * 30 / 60) < 1e-9)
+
+        // Across a reboot (only wall time left between two stamps), a step back adds nothing.
+        var reboot = Feed()
+        _ = reboot.read(4.0, at: 60)
+        reboot.clock.boot = "boot-2"
+        _ = reboot.read(4.0, at: 0)
+        #expect(reboot.tracker.run?.size == 0)
+    }
+
     @Test("across a reboot only the wall clock is left: a run saved before it is due by wall time after it")
     func acrossReboot() throws {
         var feed = Feed()

@@ -37,12 +37,14 @@ private struct Feed {
     let wallStart = Date(timeIntervalSince1970: 1_800_000_000)
     var opened: [String: DeviationRecord] = [:]
     var next = 1
+    /// How far the wall clock is from where the monotonic clock puts it (a step moves only the wall clock).
+    var wallShift: TimeInterval = 0
 
     init(config: Config, state: String? = nil) {
         engine = DeviationEngine(config: config, state: state)
     }
 
-    func time(_ second: Int) -> Date { wallStart.addingTimeInterval(Double(second)) }
+    func time(_ second: Int) -> Date { wallStart.addingTimeInterval(Double(second) + wallShift) }
     func ms(_ second: Int) -> Int64 { time(second).millisecondsSince1970 }
 
     /// Evaluates and assigns ids DEV-2026-0001... to openings, as the pipeline does.
@@ -53,7 +55,17 @@ private struct Feed {
         let poll = PollResult(
             device: "INC-01", time: time(second), instant: start + .seconds(second), readings: [reading], failure: nil)
         let exposure = lots.map { LotSpec(lot: $0.0, spec: $0.1) }
-        var changes = engine.evaluate(poll, exposure: exposure)
+        return assign(engine.evaluate(poll, exposure: exposure))
+    }
+
+    /// The pipeline's timer at `second`, with the lots given as inside.
+    mutating func tick(at second: Int, lots: [(String, String)]) -> [DeviationEngine.Change] {
+        let exposure = lots.map { LotSpec(lot: $0.0, spec: $0.1) }
+        return assign(engine.tick(wall: time(second), instant: start + .seconds(second)) { _ in exposure })
+    }
+
+    private mutating func assign(_ changes: [DeviationEngine.Change]) -> [DeviationEngine.Change] {
+        var changes = changes
         for (index, change) in changes.enumerated() {
             guard case var .open(opening) = change else { continue }
             opening.record.id = String(format: "DEV-2026-%04d", next)
@@ -254,5 +266,68 @@ struct DeviationEngineTests {
         #expect(recoveries[1].worst == 4.0)
         #expect(recoveries[1].size == 0.003333333333333336)
         #expect(feed.engine.openDeviations.isEmpty)
+    }
+
+    @Test("a run that outlasts its delay opens on the tick when no more readings come, from its first reading, with the last value read")
+    func opensOnTick() throws {
+        var feed = Feed(config: engineConfig())
+        let lot = [("LOT-A", "tight")]
+        _ = feed.co2(5.0, at: 0, lots: lot)
+        #expect(feed.co2(4.3, at: 1, lots: lot).isEmpty)
+        #expect(feed.co2(4.1, at: 3, lots: lot).isEmpty)
+        // The device dies: no more readings.
+        #expect(feed.tick(at: 10, lots: lot).isEmpty, "not due yet")
+        let opened = try #require(feed.tick(at: 11, lots: lot).first?.opening)
+        #expect(opened.kind == .excursion && opened.lots == ["LOT-A"])
+        #expect(opened.start == feed.ms(1) && opened.opened == feed.ms(11))
+        #expect(opened.valueAtOpening == 4.1 && opened.worst == 4.1)
+        #expect(feed.tick(at: 12, lots: lot).compactMap(\.opening).isEmpty, "opened once")
+        #expect(feed.co2(4.0, at: 13, lots: lot).isEmpty, "the next reading goes on with it")
+        let recovered = try #require(feed.co2(5.0, at: 14, lots: lot).first?.recovery)
+        #expect(recovered.id == "DEV-2026-0001" && recovered.worst == 4.0)
+    }
+
+    @Test("a tick does not open a run whose latest reading is back within the limits, nor one whose lots have left")
+    func tickLeavesRunsThatAreNotOut() throws {
+        var feed = Feed(config: engineConfig())
+        let held = [("LOT-A", "held")]
+        _ = feed.co2(4.4, at: 0, lots: held)
+        _ = feed.co2(4.6, at: 1, lots: held)  // within, not by the deadband: the run waits
+        #expect(feed.tick(at: 20, lots: held).compactMap(\.opening).isEmpty)
+
+        var left = Feed(config: engineConfig())
+        _ = left.co2(4.0, at: 0, lots: [("LOT-A", "tight")])
+        #expect(left.tick(at: 20, lots: []).isEmpty, "LOT-A ended: nobody is exposed")
+    }
+
+    @Test("a lot's channel with no max_gap gets a data gap after 3 poll periods plus the delay, named as the default")
+    func defaultMaxGap() throws {
+        var feed = Feed(config: engineConfig())
+        let lot = [("LOT-A", "tight")]  // no max_gap; INC-01 polled every 1 s, delay 10 s: 13 s
+        _ = feed.co2(5.0, at: 0, lots: lot)
+        #expect(feed.tick(at: 13, lots: lot).isEmpty)
+        let opened = try #require(feed.tick(at: 14, lots: lot).first?.opening)
+        #expect(opened.kind == .dataGap && opened.start == feed.ms(0))
+        #expect(opened.limit == .init(name: "max_gap", value: 13, source: "default: 3 × every + delay"))
+        // A configured max_gap (30 s) wins over the default.
+        var held = Feed(config: engineConfig())
+        _ = held.co2(5.0, at: 0, lots: [("LOT-A", "held")])
+        #expect(held.tick(at: 30, lots: [("LOT-A", "held")]).isEmpty)
+        #expect(held.tick(at: 31, lots: [("LOT-A", "held")]).first?.opening?.limit.value == 30)
+    }
+
+    @Test("a wall clock stepped back an hour mid-excursion: the delay counts on the monotonic clock and the size stays positive")
+    func wallStepBack() throws {
+        var feed = Feed(config: engineConfig())
+        let lot = [("LOT-A", "tight")]
+        _ = feed.co2(4.0, at: 0, lots: lot)
+        _ = feed.co2(4.0, at: 4, lots: lot)
+        feed.wallShift = -3600
+        #expect(feed.co2(4.0, at: 8, lots: lot).isEmpty, "8 s in: not due, whatever the wall clock says")
+        let opened = try #require(feed.co2(4.0, at: 10, lots: lot).first?.opening)
+        #expect(opened.opened < opened.start, "the record shows the stepped wall clock as it read")
+        let recovered = try #require(feed.co2(5.0, at: 12, lots: lot).first?.recovery)
+        let size = try #require(recovered.size)
+        #expect(abs(size - 0.5 * 10 / 60) < 1e-9, "10 s at 0.5 below the limit: \(size)")
     }
 }

@@ -29,6 +29,40 @@ struct LotRegistryTests {
         #expect(registry.lots == ["A", "B"])
     }
 
+    @Test("live readings are tagged by the order of lot actions on the monotonic clock: a wall clock stepped back an hour moves no lot")
+    func liveFollowsCommitOrder() {
+        let t0: Int64 = 1_800_000_000_000
+        let origin = ContinuousClock.now
+        let registry = LotRegistry(events: [
+            LotEvent(id: 1, lot: "A", action: .start, device: "INC-01", spec: "tight", time: t0, user: "alice")
+        ])
+        // Loaded at start: inside from then on, whatever a poll's wall time says.
+        #expect(registry.inside(device: "INC-01", at: origin).map(\.lot) == ["A"])
+        #expect(registry.exposure(device: "INC-01", at: Date(millisecondsSince1970: t0 - 3_600_000)).isEmpty, "by wall time it was not")
+        // The wall clock is stepped back an hour; B is started and A moved: their events carry earlier times than A's start.
+        registry.apply(
+            LotEvent(id: 2, lot: "B", action: .start, device: "INC-01", spec: "loose", time: t0 - 3_500_000, user: "bob"),
+            at: origin + .seconds(10))
+        registry.apply(
+            LotEvent(id: 3, lot: "A", action: .move, device: "INC-02", spec: nil, time: t0 - 3_400_000, user: "bob"),
+            at: origin + .seconds(20))
+        #expect(registry.inside(device: "INC-01", at: origin + .seconds(5)).map(\.lot) == ["A"], "a poll taken before B was placed")
+        #expect(registry.inside(device: "INC-01", at: origin + .seconds(15)).map(\.lot) == ["A", "B"])
+        #expect(registry.inside(device: "INC-01", at: origin + .seconds(25)) == [LotSpec(lot: "B", spec: "loose")])
+        #expect(registry.inside(device: "INC-02", at: origin + .seconds(25)) == [LotSpec(lot: "A", spec: "tight")], "A is where it was moved last")
+        #expect(registry.inside(device: "INC-02", at: origin + .seconds(15)).isEmpty)
+        #expect(registry.lotsInside.map(\.lot) == ["A", "B"] && registry.lotsInside.map(\.device) == ["INC-02", "INC-01"])
+        // A correction of the device of A's move: tagging follows it from its commit on.
+        registry.apply(
+            LotEvent(id: 4, lot: "A", action: .correct, device: "INC-03", spec: nil, time: t0, user: "qa", corrects: 3),
+            at: origin + .seconds(30))
+        #expect(registry.inside(device: "INC-03", at: origin + .seconds(31)).map(\.lot) == ["A"])
+        #expect(registry.inside(device: "INC-02", at: origin + .seconds(31)).isEmpty)
+        registry.apply(LotEvent(id: 5, lot: "B", action: .end, device: nil, spec: nil, time: t0 - 3_300_000, user: "bob"), at: origin + .seconds(40))
+        #expect(registry.inside(device: "INC-01", at: origin + .seconds(41)).isEmpty)
+        #expect(registry.lotsInside.map(\.lot) == ["A"])
+    }
+
     @Test("a store written before lots existed is upgraded: its readings are sealed as they were and verify")
     func upgrade() async throws {
         let folder = try TemporaryFolder()

@@ -19,9 +19,12 @@ private struct PipelineRun {
     let wallStart = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 1).rounded(.up))
     let instantStart = ContinuousClock.now
 
-    init(folder: TemporaryFolder, registry: LotRegistry = LotRegistry(), deviations: DeviationBook? = nil) throws {
+    init(
+        folder: TemporaryFolder, registry: LotRegistry = LotRegistry(), deviations: DeviationBook? = nil,
+        delay: Duration = .seconds(10)
+    ) throws {
         self.folder = folder
-        config = incubatorConfig(delay: .seconds(10), folder: folder.path)
+        config = incubatorConfig(delay: delay, folder: folder.path)
         self.registry = registry
         let pipeline = ReadingPipeline(
             writer: sink, alerts: try AlertLog(folder: folder.path), config: config, registry: registry,
@@ -61,14 +64,16 @@ private struct PipelineRun {
 
 @Suite("Reading pipeline, in process", .timeLimit(.minutes(1)))
 struct ReadingPipelineTests {
-    @Test("Each poll's readings reach the writer in order, tagged with the lots inside the device at the poll's time")
+    @Test("Each poll's readings reach the writer in order, tagged with the lots inside the device when the poll was taken (by the order of lot actions, not wall-clock times)")
     func tagsReadingsWithTheLotsInside() async throws {
         let folder = try TemporaryFolder()
-        let placed = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 1).rounded(.up) + 30)
-        let registry = LotRegistry(events: [
-            LotEvent(id: 1, lot: "MSC-0042", action: .start, device: "INC-01", spec: "msc-culture", time: placed.millisecondsSince1970, user: "alice")
-        ])
+        let registry = LotRegistry()
         let run = try PipelineRun(folder: folder, registry: registry)
+        // Placed 30 s into the run on the monotonic clock, its event stamped by a wall clock an hour behind.
+        let stepped = run.time(30).addingTimeInterval(-3600).millisecondsSince1970
+        registry.apply(
+            LotEvent(id: 1, lot: "MSC-0042", action: .start, device: "INC-01", spec: "msc-culture", time: stepped, user: "alice"),
+            at: run.instantStart + .seconds(30))
         for second in stride(from: 0, through: 60, by: 10) { run.poll(at: second) }
         await run.finish()
 
@@ -76,7 +81,7 @@ struct ReadingPipelineTests {
         #expect(readings.map(\.time) == stride(from: 0, through: 60, by: 10).flatMap { [run.time($0), run.time($0)] })
         #expect(readings.map(\.channel) == Array(repeating: ["temperature", "co2"], count: 7).flatMap { $0 })
         for reading in readings {
-            #expect(reading.lots == (reading.time < placed ? [] : ["MSC-0042"]), "\(reading.time)")
+            #expect(reading.lots == (reading.time < run.time(30) ? [] : ["MSC-0042"]), "\(reading.time)")
         }
         #expect(await run.sink.calls.last == .flush, "everything handed over is flushed before the pipeline stops")
         #expect(await run.sink.pendingCount == 0)
@@ -127,6 +132,32 @@ struct ReadingPipelineTests {
         #expect(records.first?.lots == ["MSC-0042"])
         #expect(records.first?.start == run.time(5).millisecondsSince1970, "from the first reading past the limit")
         #expect(records.first?.end == run.time(35).millisecondsSince1970)
+    }
+
+    @Test("A device that stops answering mid-excursion: the deviation and the excursion alert come on the timer's tick once the delay has passed")
+    func deviationOpensOnTickWithoutReadings() async throws {
+        let folder = try TemporaryFolder()
+        let store = try ReadingStore(path: folder.path + "/labgate.sqlite")
+        let registry = LotRegistry()
+        _ = try await LotBook(store: store, registry: registry, config: incubatorConfig(folder: folder.path))
+            .start(lot: "MSC-0042", device: "INC-01", spec: "msc-culture", note: nil, user: "alice")
+        let deviations = DeviationBook(store: store, daemonUser: "labgate")
+        let run = try PipelineRun(folder: folder, registry: registry, deviations: deviations, delay: .milliseconds(500))
+        run.poll(at: 0, co2: 3.0)  // below 4.5, then nothing more
+        try await Task.sleep(for: .milliseconds(200))
+        run.pipeline.tick()
+        try await Task.sleep(for: .milliseconds(600))
+        run.pipeline.tick()
+        await run.finish()
+
+        let co2 = try run.alerts().filter { $0.channel == "co2" }
+        #expect(co2.map(\.event) == [.excursionBegan, .deviationOpened])
+        #expect(co2.first?.value == 3.0 && co2.first?.since == run.time(0), "the last value read, since the first reading past the limit")
+        #expect(co2.last?.lots == ["MSC-0042"])
+        let records = try await deviations.list()
+        #expect(records.count == 1)
+        #expect(records.first?.lots == ["MSC-0042"] && records.first?.start == run.time(0).millisecondsSince1970)
+        #expect(records.first?.end == nil, "open: no reading has come back")
     }
 
     @Test("A store that refuses writes is alerted once as failing while polls go on, and once as recovered")
