@@ -32,7 +32,19 @@ public struct LotReport: Sendable, Codable {
     public struct ChannelReport: Sendable, Codable {
         public var channel: String
         public var unit: String
+        /// The field the values were decoded with at the placement's start (register, type,
+        /// scale, offset, unit), and where that came from: the store's record, or today's config
+        /// for a store that recorded none.
+        public var field: SeriesDescription?
+        public var fieldSource: DefinitionSource
+        /// Fields that replaced it during the placement (a reload changed the scale, the register...).
+        public var fieldChanges: [FieldChange]
+        /// The resolution values are shown at (the finest of the placement's fields).
+        public var resolution: ValueResolution?
+        /// The spec band at the placement's start, where it came from, and its changes during it.
         public var band: SpecBand?
+        public var bandSource: DefinitionSource
+        public var bandChanges: [BandChange]
         /// Seconds between polls: the device's `every`, or the median spacing when inferred.
         public var every: Double
         public var everyInferred: Bool

@@ -3,8 +3,10 @@ import GRDB
 import LabGate
 
 extension LotReport {
-    /// Gathers the report from a store opened read-only. `config` supplies units, poll intervals
-    /// and spec limits; without it the interval is inferred from the readings' median spacing.
+    /// Gathers the report from a store opened read-only. Units, fields, poll intervals and spec
+    /// limits are those the store recorded while the lot was placed; `config` supplies them only
+    /// for a store that recorded none (without either, the interval is inferred from the
+    /// readings' median spacing).
     public static func gather(
         lot: String, store: ReadingStore, config: Config?, columns: Int = 1200, now: Date = Date(),
         verify: Bool = true
@@ -104,19 +106,24 @@ extension LotReport {
     private struct ChannelJob: Sendable {
         var series: Int64
         var channel: String
-        var unit: String
-        var band: SpecBand?
-        var every: Double?
+        var definition: ChannelDefinition
 
         func report(_ data: SeriesData, from: Int64, to: Int64, columns: Int) -> ChannelReport {
-            let every = self.every ?? LotStatistics.medianSpacing(data.times).map { Double($0) / 1000 } ?? 0
+            let definition = definition
+            let unit = definition.field?.unit ?? ""
+            let every = definition.every ?? LotStatistics.medianSpacing(data.times).map { Double($0) / 1000 } ?? 0
             let isTemperature = channel == "temperature" || unit == "°C"
-            return ChannelReport(
-                channel: channel, unit: unit, band: band, every: every, everyInferred: self.every == nil,
-                statistics: LotStatistics.summarize(data, band: band, temperature: isTemperature),
+            var report = ChannelReport(
+                channel: channel, unit: unit, field: definition.field, fieldSource: definition.source,
+                fieldChanges: definition.fieldChanges, resolution: definition.resolution, band: definition.band,
+                bandSource: definition.bandSource, bandChanges: definition.bandChanges, every: every,
+                everyInferred: definition.every == nil,
+                statistics: LotStatistics.summarize(data, bands: definition.bandSchedule(from: from), temperature: isTemperature),
                 completeness: LotStatistics.completeness(data, from: from, to: to, everyMS: Int64(every * 1000)),
-                excursions: LotStatistics.excursions(data, band: band),
-                chart: LotStatistics.downsample(data, from: from, to: to, columns: columns, band: band))
+                excursions: LotStatistics.excursions(data, bands: definition.bandSchedule(from: from)),
+                chart: LotStatistics.downsample(data, from: from, to: to, columns: columns, bands: definition.bandSchedule(from: from)))
+            if let resolution = definition.resolution { report.round(to: resolution) }
+            return report
         }
     }
 
@@ -138,23 +145,25 @@ extension LotReport {
     private static func plan(lot: String, db: Database, config: Config?, now: Date) throws -> Plan {
         let (events, lotSets) = try lotRecords(lot, db: db)
         let nowMS = now.millisecondsSince1970
-        let placements = try Placement.fold(events).map { placement in
-            let device = config?.device(placement.device)
-            let spec = config?.specs[placement.spec]
-            let series = try Row.fetchAll(
-                db, sql: "SELECT id, channel FROM series WHERE device = ? ORDER BY channel", arguments: [placement.device])
-            let channels = series.map { row -> ChannelJob in
+        let folded = Placement.fold(events)
+        var channelsOf: [String: [Row]] = [:]
+        for device in Set(folded.map(\.device)) {
+            channelsOf[device] = try Row.fetchAll(
+                db, sql: "SELECT id, channel FROM series WHERE device = ? ORDER BY channel", arguments: [device])
+        }
+        let history = try DefinitionHistory.load(
+            db: db, series: channelsOf.flatMap { device, rows in rows.map { (device, $0[1] as String) } },
+            specs: Array(Set(folded.map(\.spec))))
+        let placements = folded.map { placement in
+            let until = placement.end ?? max(nowMS, placement.start)
+            let channels = (channelsOf[placement.device] ?? []).map { row -> ChannelJob in
                 let channel: String = row[1]
-                let field = device.flatMap { config?.profile(of: $0).field(channel) }
-                let band = spec?.limits[channel].map {
-                    SpecBand(low: $0.low?.value, high: $0.high?.value, criticalLow: $0.criticalLow, criticalHigh: $0.criticalHigh)
-                }
-                let every = device.map { Double($0.every.components.seconds) + Double($0.every.components.attoseconds) / 1e18 }
-                return ChannelJob(series: row[0], channel: channel, unit: field?.unit ?? "", band: band, every: every)
+                let definition = ChannelDefinition(
+                    device: placement.device, channel: channel, spec: placement.spec, from: placement.start, to: until,
+                    history: history, config: config)
+                return ChannelJob(series: row[0], channel: channel, definition: definition)
             }
-            return Plan.PlannedPlacement(
-                placement: placement, start: placement.start, until: placement.end ?? max(nowMS, placement.start),
-                channels: channels)
+            return Plan.PlannedPlacement(placement: placement, start: placement.start, until: until, channels: channels)
         }
         return Plan(
             placements: placements, lotSets: sqlList(lotSets),

@@ -60,6 +60,13 @@ struct ReportEndToEndTests {
         let stored = try harness.readings(device: "INC-02").filter { $0.lots.contains("LOT-R") }
         #expect(lines.count - 1 == stored.count)
         #expect(lines.dropFirst().allSatisfy { $0.contains(",INC-02,") })
+        // Without the config the store still says what its numbers mean: the daemon recorded
+        // each series' field at its config load, so units and resolution are the same.
+        let bare = try await harness.cli(["report", "lot", "LOT-R", "--store", harness.storePath, "--format", "csv"])
+        #expect(bare.status == 0, "\(bare.err)")
+        #expect(bare.out == csv.out)
+        #expect(lines.dropFirst().allSatisfy { $0.contains(",co2,") ? $0.contains(",%,") : $0.contains(",°C,") })
+        #expect(!csv.out.contains("00000000"), "values at their resolution, not a double's tail")
 
         let copy = harness.folder + "/tampered.sqlite"
         try FileManager.default.copyItem(atPath: harness.storePath, toPath: copy)

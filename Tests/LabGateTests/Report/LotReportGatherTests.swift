@@ -61,8 +61,9 @@ struct LotReportGatherTests {
         #expect(html.contains("<title>excursion "))
         let temperature = try #require(verified.placements.first?.channels.first { $0.channel == "temperature" })
         let mkt = try #require(temperature.statistics.meanKineticTemperature)
-        #expect(html.contains(String(format: "%.2f °C", mkt)))
-        #expect(html.contains("Audit entries about the lot (4)") && html.contains("lot_correct"))
+        #expect(html.contains("\(Float(mkt)) °C"), "at the float32 temperature's resolution")
+        // The lot's 4 actions, and its device's 2 fields as recorded when it was placed.
+        #expect(html.contains("Audit entries about the lot (6)") && html.contains("lot_correct") && html.contains("series_described"))
         #expect(html.contains("Integrity OK"))
 
         // Read in row ranges side by side, the picked readings are each series in time order.
