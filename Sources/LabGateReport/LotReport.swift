@@ -75,13 +75,22 @@ public struct LotReport: Sendable, Codable {
         }
     }
 
-    /// Whether the record still matches what was first recorded (the audit verifier over the store).
+    /// Whether the lot's record still matches what was first recorded: the whole audit chain, the
+    /// chain of reading seals by their hashes, the lot's readings against their seals (each
+    /// series of each placement re-hashed, never other devices'), every lot event and deviation.
+    /// `labgate audit verify` is the whole-store check.
     public struct Integrity: Sendable, Codable {
         public var ok: Bool
         /// What does not match, first problem first.
         public var problems: [String]
         public var auditEntries: Int
+        /// Reading rows re-hashed: the lot's series over its placements (and the rest of the
+        /// batches at their edges).
         public var readingsChecked: Int
+        /// Seals in the chain, each checked by its hash.
+        public var sealsInChain: Int
+        /// Seal entries (a series in one batch) whose readings were re-hashed.
+        public var sealsChecked: Int
         /// The hash of the newest audit entry: the anchor every earlier entry chains to.
         public var auditHead: String
         public var auditHeadSeq: Int64

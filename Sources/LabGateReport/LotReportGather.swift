@@ -12,19 +12,12 @@ extension LotReport {
         verify: Bool = true
     ) async throws -> LotReport {
         let plan = try await store.pool.read { db in try Self.plan(lot: lot, db: db, config: config, now: now) }
-        var checked: Integrity?
-        let channels: [[ChannelReport?]]
-        if verify {
-            // The integrity check reads every stored reading anyway: the lot's readings are
-            // picked out of that scan, so that each row is read once (a 6-week lot is 1.45 M).
-            let (integrity, picked) = try await Self.integrity(store, picking: plan.pick)
-            checked = integrity
-            channels = try await plan.channelReports(columns: columns) { slot, _, _ in picked[slot] }
-        } else {
-            channels = try await plan.channelReports(columns: columns) { _, job, placement in
-                try await store.pool.read { db in
-                    try SeriesData.fetch(db, series: job.series, from: placement.start, to: placement.until, lotSets: plan.lotSets)
-                }
+        // The integrity statement reads the lot's own series only (and the seal chain by its
+        // hashes): on a connection of its own, beside the channels' reports.
+        async let checked = verify ? Self.integrity(store, windows: plan.windows) : nil
+        let channels = try await plan.channelReports(columns: columns) { _, job, placement in
+            try await store.pool.read { db in
+                try SeriesData.fetch(db, series: job.series, from: placement.start, to: placement.until, lotSets: plan.lotSets)
             }
         }
         let placements = zip(plan.placements, channels).map { placement, channels in
@@ -41,9 +34,10 @@ extension LotReport {
             lot: lot, generated: now, site: config?.site, store: store.path, placements: placements,
             deviations: records.deviations, audit: records.audit,
             integrity: Integrity(
-                ok: true, problems: [], auditEntries: 0, readingsChecked: 0, auditHead: FieldDigest.zero,
+                ok: true, problems: [], auditEntries: 0, readingsChecked: 0, sealsInChain: 0, sealsChecked: 0,
+                auditHead: FieldDigest.zero,
                 auditHeadSeq: 0, readingSealHead: FieldDigest.zero))
-        if let checked { report.integrity = checked }
+        if let checked = try await checked { report.integrity = checked }
         return report
     }
 
@@ -65,18 +59,11 @@ extension LotReport {
         var lotSets: String
         var lotSetIDs: Set<Int64>
 
-        /// Every channel of every placement numbered in order: the slots the lot's readings are
-        /// picked into.
-        var pick: LotReadingPicker {
-            var windows: [Int64: [LotReadingPicker.Window]] = [:]
-            var slot = 0
-            for placement in placements {
-                for job in placement.channels {
-                    windows[job.series, default: []].append(.init(slot: slot, from: placement.start, to: placement.until))
-                    slot += 1
-                }
+        /// Each channel of each placement over its interval: what the integrity check re-hashes.
+        var windows: [LotWindow] {
+            placements.flatMap { placement in
+                placement.channels.map { LotWindow(series: $0.series, from: placement.start, to: placement.until) }
             }
-            return LotReadingPicker(windows: windows, lotSets: lotSetIDs, slots: slot)
         }
 
         /// Each channel's report, side by side; `data` gives a channel's readings by its slot.
@@ -191,17 +178,16 @@ extension LotReport {
         return Records(deviations: deviations, audit: audit)
     }
 
-    static func integrity(_ store: ReadingStore, picking pick: LotReadingPicker) async throws -> (Integrity, [SeriesData]) {
-        let (verified, pickers) = try await AuditVerifier.verify(store, visitor: { pick })
-        let picked = LotReadingPicker.joined(pickers, slots: pick.slots)
+    static func integrity(_ store: ReadingStore, windows: [LotWindow]) async throws -> Integrity {
+        let (verified, sealsChecked) = try await AuditVerifier.verifyLot(store, windows: windows)
         let heads = try await store.pool.read { db in
             let audit = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             let seal = try ReadingSeal.head(db: db)
             return (seq: audit.map { $0[0] as Int64 } ?? 0, hash: audit.map { $0[1] as String } ?? FieldDigest.zero, seal: seal.hash)
         }
-        let integrity = Integrity(
+        return Integrity(
             ok: verified.ok, problems: verified.problems, auditEntries: verified.auditEntries,
-            readingsChecked: verified.readings, auditHead: heads.hash, auditHeadSeq: heads.seq, readingSealHead: heads.seal)
-        return (integrity, picked)
+            readingsChecked: verified.readings, sealsInChain: verified.seals, sealsChecked: sealsChecked,
+            auditHead: heads.hash, auditHeadSeq: heads.seq, readingSealHead: heads.seal)
     }
 }

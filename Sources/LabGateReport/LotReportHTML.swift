@@ -36,11 +36,11 @@ extension LotReport {
     private func integritySection() -> String {
         var h = "<h2>Integrity</h2><p>"
         h += integrity.ok
-            ? "<span class=\"ok\">Integrity OK</span>: every audit entry, reading seal, reading, lot event and deviation in the store matches what was first recorded."
+            ? "<span class=\"ok\">Integrity OK</span>: every audit entry, reading seal, lot event and deviation in the store, and every reading of the lot, matches what was first recorded."
             : "<span class=\"fail\">Integrity check FAILED</span>: records changed since they were first recorded."
         h += "</p><table><tr><th>audit head (entry \(integrity.auditHeadSeq))</th><td><code>\(integrity.auditHead)</code></td></tr>"
         h += "<tr><th>reading seal head</th><td><code>\(integrity.readingSealHead)</code></td></tr>"
-        h += "<tr><th>checked</th><td>\(integrity.auditEntries) audit entries, \(integrity.readingsChecked) readings</td></tr></table>"
+        h += "<tr><th>checked</th><td>\(integrity.auditEntries) audit entries, \(integrity.sealsInChain) reading seals by their hashes, \(integrity.readingsChecked) readings of the lot's series in \(integrity.sealsChecked) sealed batches (the whole store: <code>labgate audit verify</code>)</td></tr></table>"
         if !integrity.problems.isEmpty {
             h += "<ul>" + integrity.problems.map { "<li class=\"fail\">\(esc($0))</li>" }.joined() + "</ul>"
         }
