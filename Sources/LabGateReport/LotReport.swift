@@ -34,7 +34,19 @@ public struct LotReport: Sendable, Codable {
     public struct ChannelReport: Sendable, Codable {
         public var channel: String
         public var unit: String
+        /// The field the values were decoded with at the placement's start (register, type,
+        /// scale, offset, unit), and where that came from: the store's record, or today's config
+        /// for a store that recorded none.
+        public var field: SeriesDescription?
+        public var fieldSource: DefinitionSource
+        /// Fields that replaced it during the placement (a reload changed the scale, the register...).
+        public var fieldChanges: [FieldChange]
+        /// The resolution values are shown at (the finest of the placement's fields).
+        public var resolution: ValueResolution?
+        /// The spec band at the placement's start, where it came from, and its changes during it.
         public var band: SpecBand?
+        public var bandSource: DefinitionSource
+        public var bandChanges: [BandChange]
         /// Seconds between polls: the device's `every`, or the median spacing when inferred.
         public var every: Double
         public var everyInferred: Bool
@@ -65,13 +77,22 @@ public struct LotReport: Sendable, Codable {
         }
     }
 
-    /// Whether the record still matches what was first recorded (the audit verifier over the store).
+    /// Whether the lot's record still matches what was first recorded: the whole audit chain, the
+    /// chain of reading seals by their hashes, the lot's readings against their seals (each
+    /// series of each placement re-hashed, never other devices'), every lot event and deviation.
+    /// `labgate audit verify` is the whole-store check.
     public struct Integrity: Sendable, Codable {
         public var ok: Bool
         /// What does not match, first problem first.
         public var problems: [String]
         public var auditEntries: Int
+        /// Reading rows re-hashed: the lot's series over its placements (and the rest of the
+        /// batches at their edges).
         public var readingsChecked: Int
+        /// Seals in the chain, each checked by its hash.
+        public var sealsInChain: Int
+        /// Seal entries (a series in one batch) whose readings were re-hashed.
+        public var sealsChecked: Int
         /// The hash of the newest audit entry: the anchor every earlier entry chains to.
         public var auditHead: String
         public var auditHeadSeq: Int64

@@ -3,26 +3,21 @@ import GRDB
 import LabGate
 
 extension LotReport {
-    /// Gathers the report from a store opened read-only. `config` supplies units, poll intervals
-    /// and spec limits; without it the interval is inferred from the readings' median spacing.
+    /// Gathers the report from a store opened read-only. Units, fields, poll intervals and spec
+    /// limits are those the store recorded while the lot was placed; `config` supplies them only
+    /// for a store that recorded none (without either, the interval is inferred from the
+    /// readings' median spacing).
     public static func gather(
         lot: String, store: ReadingStore, config: Config?, columns: Int = 1200, now: Date = Date(),
         verify: Bool = true
     ) async throws -> LotReport {
         let plan = try await store.pool.read { db in try Self.plan(lot: lot, db: db, config: config, now: now) }
-        var checked: Integrity?
-        let channels: [[ChannelReport?]]
-        if verify {
-            // The integrity check reads every stored reading anyway: the lot's readings are
-            // picked out of that scan, so that each row is read once (a 6-week lot is 1.45 M).
-            let (integrity, picked) = try await Self.integrity(store, picking: plan.pick)
-            checked = integrity
-            channels = try await plan.channelReports(columns: columns) { slot, _, _ in picked[slot] }
-        } else {
-            channels = try await plan.channelReports(columns: columns) { _, job, placement in
-                try await store.pool.read { db in
-                    try SeriesData.fetch(db, series: job.series, from: placement.start, to: placement.until, lotSets: plan.lotSets)
-                }
+        // The integrity statement reads the lot's own series only (and the seal chain by its
+        // hashes): on a connection of its own, beside the channels' reports.
+        async let checked = verify ? Self.integrity(store, windows: plan.windows) : nil
+        let channels = try await plan.channelReports(columns: columns) { _, job, placement in
+            try await store.pool.read { db in
+                try SeriesData.fetch(db, series: job.series, from: placement.start, to: placement.until, lotSets: plan.lotSets)
             }
         }
         let placements = zip(plan.placements, channels).map { placement, channels in
@@ -39,9 +34,10 @@ extension LotReport {
             lot: lot, generated: now, site: config?.site, store: store.path, placements: placements,
             deviations: records.deviations, audit: records.audit,
             integrity: Integrity(
-                ok: true, problems: [], auditEntries: 0, readingsChecked: 0, auditHead: FieldDigest.zero,
+                ok: true, problems: [], auditEntries: 0, readingsChecked: 0, sealsInChain: 0, sealsChecked: 0,
+                auditHead: FieldDigest.zero,
                 auditHeadSeq: 0, readingSealHead: FieldDigest.zero))
-        if let checked { report.integrity = checked }
+        if let checked = try await checked { report.integrity = checked }
         let span = (plan.placements.map(\.start).min() ?? 0, plan.placements.map(\.until).max() ?? 0)
         report.clockSteps = try await store.pool.read { db in try Self.clockSteps(from: span.0, to: span.1, db: db) }
         return report
@@ -65,18 +61,11 @@ extension LotReport {
         var lotSets: String
         var lotSetIDs: Set<Int64>
 
-        /// Every channel of every placement numbered in order: the slots the lot's readings are
-        /// picked into.
-        var pick: LotReadingPicker {
-            var windows: [Int64: [LotReadingPicker.Window]] = [:]
-            var slot = 0
-            for placement in placements {
-                for job in placement.channels {
-                    windows[job.series, default: []].append(.init(slot: slot, from: placement.start, to: placement.until))
-                    slot += 1
-                }
+        /// Each channel of each placement over its interval: what the integrity check re-hashes.
+        var windows: [LotWindow] {
+            placements.flatMap { placement in
+                placement.channels.map { LotWindow(series: $0.series, from: placement.start, to: placement.until) }
             }
-            return LotReadingPicker(windows: windows, lotSets: lotSetIDs, slots: slot)
         }
 
         /// Each channel's report, side by side; `data` gives a channel's readings by its slot.
@@ -106,19 +95,24 @@ extension LotReport {
     private struct ChannelJob: Sendable {
         var series: Int64
         var channel: String
-        var unit: String
-        var band: SpecBand?
-        var every: Double?
+        var definition: ChannelDefinition
 
         func report(_ data: SeriesData, from: Int64, to: Int64, columns: Int) -> ChannelReport {
-            let every = self.every ?? LotStatistics.medianSpacing(data.times).map { Double($0) / 1000 } ?? 0
+            let definition = definition
+            let unit = definition.field?.unit ?? ""
+            let every = definition.every ?? LotStatistics.medianSpacing(data.times).map { Double($0) / 1000 } ?? 0
             let isTemperature = channel == "temperature" || unit == "°C"
-            return ChannelReport(
-                channel: channel, unit: unit, band: band, every: every, everyInferred: self.every == nil,
-                statistics: LotStatistics.summarize(data, band: band, temperature: isTemperature),
+            var report = ChannelReport(
+                channel: channel, unit: unit, field: definition.field, fieldSource: definition.source,
+                fieldChanges: definition.fieldChanges, resolution: definition.resolution, band: definition.band,
+                bandSource: definition.bandSource, bandChanges: definition.bandChanges, every: every,
+                everyInferred: definition.every == nil,
+                statistics: LotStatistics.summarize(data, bands: definition.bandSchedule(from: from), temperature: isTemperature),
                 completeness: LotStatistics.completeness(data, from: from, to: to, everyMS: Int64(every * 1000)),
-                excursions: LotStatistics.excursions(data, band: band),
-                chart: LotStatistics.downsample(data, from: from, to: to, columns: columns, band: band))
+                excursions: LotStatistics.excursions(data, bands: definition.bandSchedule(from: from)),
+                chart: LotStatistics.downsample(data, from: from, to: to, columns: columns, bands: definition.bandSchedule(from: from)))
+            if let resolution = definition.resolution { report.round(to: resolution) }
+            return report
         }
     }
 
@@ -140,23 +134,25 @@ extension LotReport {
     private static func plan(lot: String, db: Database, config: Config?, now: Date) throws -> Plan {
         let (events, lotSets) = try lotRecords(lot, db: db)
         let nowMS = now.millisecondsSince1970
-        let placements = try Placement.fold(events).map { placement in
-            let device = config?.device(placement.device)
-            let spec = config?.specs[placement.spec]
-            let series = try Row.fetchAll(
-                db, sql: "SELECT id, channel FROM series WHERE device = ? ORDER BY channel", arguments: [placement.device])
-            let channels = series.map { row -> ChannelJob in
+        let folded = Placement.fold(events)
+        var channelsOf: [String: [Row]] = [:]
+        for device in Set(folded.map(\.device)) {
+            channelsOf[device] = try Row.fetchAll(
+                db, sql: "SELECT id, channel FROM series WHERE device = ? ORDER BY channel", arguments: [device])
+        }
+        let history = try DefinitionHistory.load(
+            db: db, series: channelsOf.flatMap { device, rows in rows.map { (device, $0[1] as String) } },
+            specs: Array(Set(folded.map(\.spec))))
+        let placements = folded.map { placement in
+            let until = placement.end ?? max(nowMS, placement.start)
+            let channels = (channelsOf[placement.device] ?? []).map { row -> ChannelJob in
                 let channel: String = row[1]
-                let field = device.flatMap { config?.profile(of: $0).field(channel) }
-                let band = spec?.limits[channel].map {
-                    SpecBand(low: $0.low?.value, high: $0.high?.value, criticalLow: $0.criticalLow, criticalHigh: $0.criticalHigh)
-                }
-                let every = device.map { Double($0.every.components.seconds) + Double($0.every.components.attoseconds) / 1e18 }
-                return ChannelJob(series: row[0], channel: channel, unit: field?.unit ?? "", band: band, every: every)
+                let definition = ChannelDefinition(
+                    device: placement.device, channel: channel, spec: placement.spec, from: placement.start, to: until,
+                    history: history, config: config)
+                return ChannelJob(series: row[0], channel: channel, definition: definition)
             }
-            return Plan.PlannedPlacement(
-                placement: placement, start: placement.start, until: placement.end ?? max(nowMS, placement.start),
-                channels: channels)
+            return Plan.PlannedPlacement(placement: placement, start: placement.start, until: until, channels: channels)
         }
         return Plan(
             placements: placements, lotSets: sqlList(lotSets),
@@ -184,17 +180,16 @@ extension LotReport {
         return Records(deviations: deviations, audit: audit)
     }
 
-    static func integrity(_ store: ReadingStore, picking pick: LotReadingPicker) async throws -> (Integrity, [SeriesData]) {
-        let (verified, pickers) = try await AuditVerifier.verify(store, visitor: { pick })
-        let picked = LotReadingPicker.joined(pickers, slots: pick.slots)
+    static func integrity(_ store: ReadingStore, windows: [LotWindow]) async throws -> Integrity {
+        let (verified, sealsChecked) = try await AuditVerifier.verifyLot(store, windows: windows)
         let heads = try await store.pool.read { db in
             let audit = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             let seal = try ReadingSeal.head(db: db)
             return (seq: audit.map { $0[0] as Int64 } ?? 0, hash: audit.map { $0[1] as String } ?? FieldDigest.zero, seal: seal.hash)
         }
-        let integrity = Integrity(
+        return Integrity(
             ok: verified.ok, problems: verified.problems, auditEntries: verified.auditEntries,
-            readingsChecked: verified.readings, auditHead: heads.hash, auditHeadSeq: heads.seq, readingSealHead: heads.seal)
-        return (integrity, picked)
+            readingsChecked: verified.readings, sealsInChain: verified.seals, sealsChecked: sealsChecked,
+            auditHead: heads.hash, auditHeadSeq: heads.seq, readingSealHead: heads.seal)
     }
 }

@@ -37,11 +37,11 @@ extension LotReport {
     private func integritySection() -> String {
         var h = "<h2>Integrity</h2><p>"
         h += integrity.ok
-            ? "<span class=\"ok\">Integrity OK</span>: every audit entry, reading seal, reading, lot event and deviation in the store matches what was first recorded."
+            ? "<span class=\"ok\">Integrity OK</span>: every audit entry, reading seal, lot event and deviation in the store, and every reading of the lot, matches what was first recorded."
             : "<span class=\"fail\">Integrity check FAILED</span>: records changed since they were first recorded."
         h += "</p><table><tr><th>audit head (entry \(integrity.auditHeadSeq))</th><td><code>\(integrity.auditHead)</code></td></tr>"
         h += "<tr><th>reading seal head</th><td><code>\(integrity.readingSealHead)</code></td></tr>"
-        h += "<tr><th>checked</th><td>\(integrity.auditEntries) audit entries, \(integrity.readingsChecked) readings</td></tr></table>"
+        h += "<tr><th>checked</th><td>\(integrity.auditEntries) audit entries, \(integrity.sealsInChain) reading seals by their hashes, \(integrity.readingsChecked) readings of the lot's series in \(integrity.sealsChecked) sealed batches (the whole store: <code>labgate audit verify</code>)</td></tr></table>"
         if !integrity.problems.isEmpty {
             h += "<ul>" + integrity.problems.map { "<li class=\"fail\">\(esc($0))</li>" }.joined() + "</ul>"
         }
@@ -54,19 +54,21 @@ extension LotReport {
         for c in p.channels {
             let s = c.statistics
             let u = esc(c.unit)
-            h += "<tr><td>\(esc(c.channel))</td><td>\(s.count)</td><td>\(n(s.min)) \(u)</td><td>\(n(s.max)) \(u)</td><td>\(n(s.mean)) \(u)</td>"
-            h += "<td>\(s.timeInSpec.map { String(format: "%.2f %%", $0) } ?? "—")</td><td>\(s.meanKineticTemperature.map { String(format: "%.2f °C", $0) } ?? "—")</td>"
+            let derived = c.resolution?.derived
+            h += "<tr><td>\(esc(c.channel))</td><td>\(s.count)</td><td>\(v(s.min, c.resolution)) \(u)</td><td>\(v(s.max, c.resolution)) \(u)</td><td>\(v(s.mean, derived)) \(u)</td>"
+            h += "<td>\(s.timeInSpec.map { String(format: "%.2f %%", $0) } ?? "—")</td><td>\(s.meanKineticTemperature.map { v($0, derived) + " °C" } ?? "—")</td>"
             h += "<td>\(c.completeness.expected)\(c.everyInferred ? " (inferred)" : "")</td><td>\(c.completeness.received)</td>"
             h += "<td>\(c.completeness.percent.map { String(format: "%.2f %%", $0) } ?? "—")</td><td>\(c.completeness.gaps.count)</td><td>\(c.excursions.count)</td></tr>"
         }
         h += "</table>\n"
         for c in p.channels {
             h += "<section><h3>\(esc(c.channel))\(c.unit.isEmpty ? "" : " (" + esc(c.unit) + ")")\(c.band.map { " — spec " + bandText($0) } ?? "")</h3>"
+            h += definitionText(c)
             h += chart(c, from: p.start, to: p.end ?? p.until)
             if !c.excursions.isEmpty {
                 h += "<table><tr><th>excursion from</th><th>to</th><th>length</th><th>worst</th></tr>"
                 for e in c.excursions {
-                    h += "<tr><td>\(t(e.start))</td><td>\(t(e.end))</td><td>\(len(e.end.timeIntervalSince(e.start)))</td><td>\(n(e.worst)) \(esc(c.unit))</td></tr>"
+                    h += "<tr><td>\(t(e.start))</td><td>\(t(e.end))</td><td>\(len(e.end.timeIntervalSince(e.start)))</td><td>\(v(e.worst, c.resolution)) \(esc(c.unit))</td></tr>"
                 }
                 h += "</table>"
             }
@@ -80,6 +82,31 @@ extension LotReport {
             h += "</section>\n"
         }
         return h
+    }
+
+    /// What the channel's numbers mean, as recorded while the lot was inside: the field they were
+    /// decoded with and the spec band, and each change of either during the placement.
+    private func definitionText(_ c: ChannelReport) -> String {
+        func source(_ s: DefinitionSource) -> String {
+            switch s {
+            case .recorded: "as recorded in the store"
+            case .config: "<span class=\"fail\">not recorded in the store: from today's config</span>"
+            case .none: "<span class=\"fail\">not recorded in the store</span>"
+            }
+        }
+        var h = "<p class=\"def\">"
+        if let f = c.field {
+            h += "Field: \(esc(f.profile)) \(esc(f.summary)), resolution \(esc(c.resolution?.description ?? "—")), every \(len(f.every)) (\(source(c.fieldSource)))"
+        } else {
+            h += "Field: unknown (\(source(c.fieldSource)))"
+        }
+        h += "<br>Spec band: \(c.band.map(bandText) ?? "none") (\(source(c.bandSource)))</p>"
+        guard !c.fieldChanges.isEmpty || !c.bandChanges.isEmpty else { return h }
+        var rows: [(Date, String)] = c.fieldChanges.map { ($0.time, "field: " + esc($0.field.profile + " " + $0.field.summary) + ", resolution " + esc($0.field.resolution.description)) }
+        rows += c.bandChanges.map { ($0.time, "spec band: " + ($0.band.map(bandText) ?? "none")) }
+        h += "<table><tr><th class=\"fail\">changed during this placement</th><th>from then on</th></tr>"
+        for (time, text) in rows.sorted(by: { $0.0 < $1.0 }) { h += "<tr><td>\(t(time))</td><td>\(text)</td></tr>" }
+        return h + "</table>"
     }
 
     /// Min/max bars per column; spec band in green, excursions shaded red, gaps hatched grey.
@@ -210,6 +237,11 @@ extension LotReport {
 
     private func t(_ date: Date) -> String { esc(UTCTime.format(date)) }
     private func n(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "—" }
+    /// A measured value at the resolution it was measured at (two decimals when unknown).
+    private func v(_ value: Double?, _ resolution: ValueResolution?) -> String {
+        guard let value else { return "—" }
+        return resolution?.text(value) ?? n(value)
+    }
 
     private func len(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())

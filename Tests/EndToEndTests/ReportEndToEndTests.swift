@@ -60,15 +60,22 @@ struct ReportEndToEndTests {
         let stored = try harness.readings(device: "INC-02").filter { $0.lots.contains("LOT-R") }
         #expect(lines.count - 1 == stored.count)
         #expect(lines.dropFirst().allSatisfy { $0.contains(",INC-02,") })
+        // Without the config the store still says what its numbers mean: the daemon recorded
+        // each series' field at its config load, so units and resolution are the same.
+        let bare = try await harness.cli(["report", "lot", "LOT-R", "--store", harness.storePath, "--format", "csv"])
+        #expect(bare.status == 0, "\(bare.err)")
+        #expect(bare.out == csv.out)
+        #expect(lines.dropFirst().allSatisfy { $0.contains(",co2,") ? $0.contains(",%,") : $0.contains(",°C,") })
+        #expect(!csv.out.contains("00000000"), "values at their resolution, not a double's tail")
 
         let copy = harness.folder + "/tampered.sqlite"
         try FileManager.default.copyItem(atPath: harness.storePath, toPath: copy)
-        let edit = try runCommand("sqlite3", [copy, "DROP TRIGGER reading_sealed_update; UPDATE reading SET value = value - 0.5 WHERE rowid = (SELECT MAX(rowid) FROM reading WHERE value IS NOT NULL);"])
+        let edit = try runCommand("sqlite3", [copy, "DROP TRIGGER reading_sealed_update; UPDATE reading SET value = value - 0.5 WHERE rowid = (SELECT MAX(r.rowid) FROM reading r JOIN series s ON s.id = r.series WHERE s.device = 'INC-02' AND r.value IS NOT NULL AND r.lot_set IS NOT NULL);"])
         #expect(edit.status == 0, "\(edit.err)")
         let tampered = try await harness.cli(["report", "lot", "LOT-R", "--store", copy, "--format", "html"])
         #expect(tampered.status == 4)
         #expect(tampered.out.contains("Integrity check FAILED"))
-        #expect(tampered.out.contains("were changed: their digest does not match the seal"))
+        #expect(tampered.out.contains("readings of INC-02 ") && tampered.out.contains("were changed: their digest does not match the seal"))
         #expect(!tampered.out.contains("Integrity OK"))
         #expect(tampered.err.contains("integrity check failed"))
     }

@@ -20,19 +20,10 @@ public enum AuditVerifier {
 
     /// Reads the store in `parts` row ranges side by side (on connections of their own, one per
     /// core), when it holds more than `splitAbove` readings: re-hashing every reading is most of
-    /// the work, and `labgate report lot` waits for it.
+    /// the work. Seals and rows are streamed: memory does not grow with the store.
     public static func verify(_ store: ReadingStore, limit: Int = 20, parts: Int = 2, splitAbove: Int64 = 100_000)
         async throws -> Report
     {
-        try await verify(store, limit: limit, parts: parts, splitAbove: splitAbove, visitor: IgnoringVisitor.init).report
-    }
-
-    /// The check, with every reading also handed to a visitor: one made by `makeVisitor` for each
-    /// row range, returned in range (row) order.
-    public static func verify<Visitor: ReadingVisitor>(
-        _ store: ReadingStore, limit: Int = 20, parts: Int = 2, splitAbove: Int64 = 100_000,
-        visitor makeVisitor: @escaping @Sendable () -> Visitor
-    ) async throws -> (report: Report, visitors: [Visitor]) {
         // Everything but the readings themselves is read in one transaction; the readings after
         // it, only up to the last row that transaction saw (rows are only ever appended, and
         // each batch commits with its seal, so later reads see the same rows up to there).
@@ -40,37 +31,51 @@ public enum AuditVerifier {
             var report = Report()
             var problems: [String] = []
             try checkAudit(db, &report, &problems)
-            let seals = try checkSealChain(db, &report, &problems)
+            let layout = try SealLayout(db)
+            report.seals = try SealChain.check(db, layout: layout, &problems)
+            try SealChain.checkSeriesChains(db, layout: layout, rows: try SealedRows(db: db), &problems)
             var recordProblems: [String] = []
             try checkRecords(db, &report, &recordProblems)
             let ranges = try rowRanges(db, parts: parts, splitAbove: splitAbove)
-            return (report: report, problems: problems, recordProblems: recordProblems, seals: seals, ranges: ranges, rows: try SealedRows(db: db))
+            let head = try ReadingSeal.head(db: db).id
+            return (report: report, problems: problems, recordProblems: recordProblems, ranges: ranges, rows: try SealedRows(db: db), layout: layout, head: head)
         }
-        let scans = try await withThrowingTaskGroup(of: (Int, Scan, Visitor).self) { group in
+        let scans = try await withThrowingTaskGroup(of: (Int, SealScan.Result).self) { group in
             for (index, range) in plan.ranges.enumerated() {
                 group.addTask {
                     try await store.pool.read { db in
-                        var visitor = makeVisitor()
-                        let scan = try scan(db, rows: plan.rows, range: range, visitor: &visitor)
-                        return (index, scan, visitor)
+                        (index, try SealScan.scan(db, rows: plan.rows, layout: plan.layout, range: range))
                     }
                 }
             }
-            var scans = [(Scan, Visitor)?](repeating: nil, count: plan.ranges.count)
-            for try await (index, scan, visitor) in group { scans[index] = (scan, visitor) }
+            var scans = [SealScan.Result?](repeating: nil, count: plan.ranges.count)
+            for try await (index, scan) in group { scans[index] = scan }
             return scans.compactMap { $0 }
         }
         var report = plan.report
+        report.readings = scans.reduce(0) { $0 + $1.readings }
         var problems = plan.problems
-        judge(scans.map(\.0), seals: plan.seals, &report, &problems)
+        problems += try await store.pool.read { db in
+            var found: [String] = []
+            var finished: Int64 = 0
+            for scan in scans {
+                if let first = scan.first {
+                    found += try SealScan.between(db, after: finished, before: first)
+                    if first <= finished { found.append("readings of seal \(first) are out of place (inserted behind the daemon's back)") }
+                }
+                found += scan.problems
+                finished = max(finished, scan.last ?? finished)
+            }
+            return found + (try SealScan.between(db, after: finished, before: plan.head + 1))
+        }
         problems += plan.recordProblems
         report.problems = Array(problems.prefix(limit))
-        return (report, scans.map(\.1))
+        return report
     }
 
     // MARK: The audit chain
 
-    private static func checkAudit(_ db: Database, _ report: inout Report, _ problems: inout [String]) throws {
+    static func checkAudit(_ db: Database, _ report: inout Report, _ problems: inout [String]) throws {
         var expectedSeq: Int64 = 1
         var prev = FieldDigest.zero
         let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
@@ -106,43 +111,6 @@ public enum AuditVerifier {
         }
     }
 
-    // MARK: Readings and their seals
-
-    struct SealInfo: Sendable {
-        var count: Int
-        var digest: String
-        var time: Int64
-    }
-
-    /// The seals, each checked against its hash and its predecessor.
-    private static func checkSealChain(_ db: Database, _ report: inout Report, _ problems: inout [String]) throws
-        -> [Int64: SealInfo]
-    {
-        var seals: [Int64: SealInfo] = [:]
-        var expected: Int64 = 1
-        var prev = FieldDigest.zero
-        for row in try Row.fetchAll(db, sql: "SELECT id, time, count, digest, prev, hash FROM reading_seal ORDER BY id") {
-            let id: Int64 = row[0]
-            let time: Int64 = row[1]
-            let count: Int = row[2]
-            let digest: String = row[3]
-            let hash: String = row[5]
-            report.seals += 1
-            if id != expected {
-                problems.append("reading seal \(expected)\(id > expected + 1 ? "–\(id - 1)" : "") is missing (deleted)")
-            } else if row[4] != prev {
-                problems.append("reading seal \(id) does not follow seal \(id - 1) (seal \(id - 1) was changed or replaced)")
-            }
-            if ReadingSeal.hash(id: id, time: time, count: count, digest: digest, prev: row[4]) != hash {
-                problems.append("reading seal \(id) was changed: its content does not match its hash")
-            }
-            seals[id] = SealInfo(count: count, digest: digest, time: time)
-            expected = id + 1
-            prev = hash
-        }
-        return seals
-    }
-
     /// Row ranges covering every reading, split only where one seal's rows end and another's
     /// begin, so that scanning them apart finds what one scan would.
     static func rowRanges(_ db: Database, parts: Int, splitAbove: Int64) throws -> [ClosedRange<Int64>] {
@@ -173,92 +141,9 @@ public enum AuditVerifier {
         }
     }
 
-    /// What one range of readings held, in row order: runs of rows of one seal with their count
-    /// and digest, and rows that belong nowhere.
-    struct Scan: Sendable {
-        enum Event: Sendable {
-            case run(seal: Int64, count: Int, digest: String)
-            case problem(String)
-        }
-
-        var events: [Event] = []
-        var readings = 0
-    }
-
-    private static func scan<Visitor: ReadingVisitor>(
-        _ db: Database, rows: SealedRows, range: ClosedRange<Int64>, visitor: inout Visitor
-    ) throws -> Scan {
-        var scan = Scan()
-        var current: Int64?
-        var digest = FieldDigest()
-        var count = 0
-        func finish() {
-            if let seal = current { scan.events.append(.run(seal: seal, count: count, digest: digest.hex())) }
-        }
-        let statement = try db.makeStatement(sql: SealedRows.sql + " WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
-        statement.arguments = [range.lowerBound, range.upperBound]
-        let cursor = try Row.fetchCursor(statement)
-        let row = statement.sqliteStatement
-        while try cursor.next() != nil {
-            scan.readings += 1
-            visitor.visit(ScannedReading(row: row))
-            guard let seal = Int64.fromStatement(row, atUncheckedIndex: 6) else {
-                let rowid = Int64(sqliteStatement: row, index: 7)
-                scan.events.append(.problem("reading row \(rowid) (\(rows.name(row))) belongs to no seal (inserted behind the daemon's back)"))
-                continue
-            }
-            if seal != current {
-                finish()
-                current = seal
-                digest = FieldDigest()
-                count = 0
-            }
-            if rows.add(&digest, row: row) {
-                count += 1
-            } else {
-                let rowid = Int64(sqliteStatement: row, index: 7)
-                scan.events.append(.problem("reading row \(rowid) (\(rows.name(row))) names a series that does not exist (changed behind the daemon's back)"))
-            }
-        }
-        finish()
-        return scan
-    }
-
-    /// Every run of readings against the seal it claims, in the order written.
-    private static func judge(_ scans: [Scan], seals: [Int64: SealInfo], _ report: inout Report, _ problems: inout [String]) {
-        var finished: Set<Int64> = []
-        for scan in scans {
-            report.readings += scan.readings
-            for event in scan.events {
-                guard case let .run(seal, count, digest) = event else {
-                    if case let .problem(text) = event { problems.append(text) }
-                    continue
-                }
-                if finished.contains(seal) {
-                    problems.append("readings of seal \(seal) are out of place (inserted behind the daemon's back)")
-                }
-                finished.insert(seal)
-                guard let sealed = seals[seal] else {
-                    problems.append("\(count) reading(s) claim seal \(seal), which does not exist (inserted behind the daemon's back)")
-                    continue
-                }
-                let when = UTCTime.format(Date(millisecondsSince1970: sealed.time))
-                if count != sealed.count {
-                    let what = count < sealed.count ? "\(sealed.count - count) deleted" : "\(count - sealed.count) added"
-                    problems.append("readings of seal \(seal) (committed \(when)): \(count) stored, \(sealed.count) sealed — \(what)")
-                } else if digest != sealed.digest {
-                    problems.append("readings of seal \(seal) (committed \(when)) were changed: their digest does not match the seal")
-                }
-            }
-        }
-        for (id, sealed) in seals.sorted(by: { $0.key < $1.key }) where !finished.contains(id) && sealed.count > 0 {
-            problems.append("all \(sealed.count) readings of seal \(id) (committed \(UTCTime.format(Date(millisecondsSince1970: sealed.time)))) are missing (deleted)")
-        }
-    }
-
     // MARK: Lots and deviations against the trail
 
-    private static func checkRecords(_ db: Database, _ report: inout Report, _ problems: inout [String]) throws {
+    static func checkRecords(_ db: Database, _ report: inout Report, _ problems: inout [String]) throws {
         var latest: [String: (seq: Int64, new: String?)] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT record, seq, new FROM audit WHERE record IS NOT NULL ORDER BY seq") {
             latest[row[0]] = (row[1], row[2])

@@ -20,6 +20,11 @@ package struct FieldDigest {
         buffer.reserveCapacity(Self.chunk + 256)
     }
 
+    /// A digest of few fields (a seal entry's): a small buffer, grown as needed.
+    init(capacity: Int) {
+        buffer.reserveCapacity(capacity)
+    }
+
     mutating func add(_ text: String?) {
         guard var text else {
             buffer.append(UInt8(ascii: "-"))

@@ -37,25 +37,40 @@ package enum ReadingSeal {
         return (0, FieldDigest.zero)
     }
 
-    static func hash(id: Int64, time: Int64, count: Int, digest: String, prev: String) -> String {
+    /// Seal formats: rows (nil, before "v3 seals per series": the digest is over the batch's
+    /// rows in row order) and per series (2: the digest is over the batch's `seal_series`
+    /// entries, each the digest of one series' rows, see `SealBuilder`). The format is part of
+    /// the hash, so a seal cannot be passed off as the other kind.
+    package static let perSeries: Int64 = 2
+
+    static func hash(id: Int64, time: Int64, count: Int, digest: String, prev: String, format: Int64? = nil) -> String {
         var chain = FieldDigest()
         chain.add(id)
         chain.add(time)
         chain.add(Int64(count))
         chain.add(digest)
         chain.add(prev)
+        if let format { chain.add(format) }
         return chain.hex()
     }
 
     /// Appends the seal of a batch; returns its id.
     @discardableResult
-    static func append(count: Int, digest: String, time: Int64, db: Database, id: Int64? = nil) throws -> Int64 {
+    static func append(
+        count: Int, digest: String, time: Int64, db: Database, id: Int64? = nil, format: Int64? = nil
+    ) throws -> Int64 {
         let head = try head(db: db)
         let id = id ?? head.id + 1
-        let hash = hash(id: id, time: time, count: count, digest: digest, prev: head.hash)
-        try db.execute(
-            sql: "INSERT INTO reading_seal (id, time, count, digest, prev, hash) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [id, time, count, digest, head.hash, hash])
+        let hash = hash(id: id, time: time, count: count, digest: digest, prev: head.hash, format: format)
+        if let format {
+            try db.execute(
+                sql: "INSERT INTO reading_seal (id, time, count, digest, prev, hash, format) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [id, time, count, digest, head.hash, hash, format])
+        } else {
+            try db.execute(
+                sql: "INSERT INTO reading_seal (id, time, count, digest, prev, hash) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [id, time, count, digest, head.hash, hash])
+        }
         return id
     }
 }
@@ -117,6 +132,29 @@ struct SealedRows: Sendable {
         }
         return true
     }
+
+    /// Adds a reading given by its stored columns (as `add(_:row:)` reads them); false when its
+    /// series does not exist.
+    func add(
+        _ digest: inout FieldDigest, series: Int64, time: Int64, value: Double?, quality: Int64, detail: String?,
+        lotSet: Int64?
+    ) -> Bool {
+        guard let series = self.series[series] else { return false }
+        let quality = qualities[quality] ?? unknownQuality
+        let lots = lotSet.flatMap { self.lots[$0] } ?? noLots
+        bytes.withUnsafeBytes { all in
+            digest.add(encoded: UnsafeRawBufferPointer(rebasing: all[series]))
+            digest.add(time)
+            digest.add(value)
+            digest.add(encoded: UnsafeRawBufferPointer(rebasing: all[quality]))
+            digest.add(detail)
+            digest.add(encoded: UnsafeRawBufferPointer(rebasing: all[lots]))
+        }
+        return true
+    }
+
+    /// "device channel" of a series, for messages.
+    func name(series id: Int64) -> String { names[id] ?? "series \(id)" }
 
     /// "device channel" of the statement's current row, for messages.
     func name(_ statement: SQLiteStatement) -> String {

@@ -156,6 +156,13 @@ public struct LotBook: Sendable {
                     user: user, action: "lot_\(action.rawValue)", object: "lot \(lot)", old: old,
                     new: AuditJSON.encode(event), reason: note, record: "lot_event:\(event.id)"),
                 db: db, at: event.date)
+            // What the lot's numbers will mean: its device's fields and its spec, as in force now
+            // (recorded at the config's load too; written again only if that record is missing).
+            if action != .end {
+                try DefinitionRecord.record(
+                    config, devices: device.map { [$0] } ?? [], specs: settled.map { [$0] } ?? [], user: user,
+                    reason: "lot \(lot) \(action.rawValue)\(device.map { " in " + $0 } ?? "")", db: db, at: event.date)
+            }
             return event
         }
         registry.apply(event)

@@ -78,6 +78,7 @@ public final class ReadingStore: Sendable {
             }
             try db.execute(sql: DeviceStatusStore.createTable)
         }
+        SealMigrations.register(in: &migrator)
         return migrator
     }
 }

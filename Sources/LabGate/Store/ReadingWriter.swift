@@ -187,8 +187,8 @@ public actor ReadingWriter {
         }
     }
 
-    /// Inserts a batch, each reading with its lot set, and seals it (see `ReadingSeal`) in the
-    /// same transaction.
+    /// Inserts a batch, each reading with its lot set, and seals it per series (see `SealBuilder`)
+    /// in the same transaction.
     ///
     /// The loop binds each row through SQLite's C API on GRDB's prepared statement: building a
     /// `StatementArguments` of boxed values per reading cost more than the insert itself
@@ -197,7 +197,7 @@ public actor ReadingWriter {
         var ids = known
         var created = Known()
         let seal = try ReadingSeal.head(db: db).id + 1
-        var digest = FieldDigest()
+        var sealing = SealBuilder()
         let insert = try db.cachedStatement(
             sql: "INSERT INTO reading (series, time, value, quality, detail, lot_set, seal) VALUES (?, ?, ?, ?, ?, ?, ?)")
         // The readings of one poll share their lots: join them once per run of equal lot lists.
@@ -244,12 +244,11 @@ public actor ReadingWriter {
             try Self.insertRow(
                 insert.sqliteStatement, db: db, series: series, time: time, value: reading.value,
                 quality: reading.quality.code, detail: reading.detail, lotSet: lotSet, seal: seal)
-            ReadingSeal.add(
-                &digest, device: reading.device, channel: reading.channel, time: time, value: reading.value,
+            sealing.add(
+                series: series, device: reading.device, channel: reading.channel, time: time, value: reading.value,
                 quality: reading.quality.rawValue, detail: reading.detail, lots: lots)
         }
-        try ReadingSeal.append(
-            count: batch.count, digest: digest.hex(), time: Date().millisecondsSince1970, db: db, id: seal)
+        try sealing.append(seal: seal, time: Date().millisecondsSince1970, db: db)
         return created
     }
 

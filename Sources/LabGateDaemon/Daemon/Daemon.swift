@@ -181,9 +181,14 @@ public struct Daemon: Sendable {
 
     private func auditLoad(_ config: Config) async throws {
         let configHash = FieldDigest.file(config.file) ?? "unreadable"
-        try await audit(
-            "config_loaded", object: "config \(config.file)",
+        let draft = AuditEntry.Draft(
+            user: user, action: "config_loaded", object: "config \(config.file)",
             new: AuditJSON.encode(["sha256": configHash, "site": config.site]))
+        // With the load, what the numbers mean from now on: each series' field, each spec.
+        try await store.pool.write { [user] db in
+            _ = try AuditTrail.append(draft, db: db)
+            try DefinitionRecord.record(config, user: user, reason: "config \(config.file) loaded", db: db)
+        }
     }
 
     private func logShutdownCounters(_ config: Config) {
