@@ -43,6 +43,10 @@ let package = Package(
         // client in the CLI through swift-nio's HTTP codec).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // HTTP parts as the control socket's and HTTP listener's channel handlers see them (idle
+        // timeout, per-uid connection cap, closing after a refusal); Hummingbird builds on them.
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // SHA-256 for the audit chain and reading digests.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // `/metrics` of the HTTP listener, in Prometheus' text format.
@@ -91,7 +95,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),

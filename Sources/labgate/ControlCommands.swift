@@ -44,14 +44,14 @@ struct ControlOptions: ParsableArguments {
             throw ExitCode(1)
         }
         guard reply.ok else {
-            printError((reply.status == 403 ? "refused: " : "error: ") + reply.message)
+            printError((reply.status == 403 ? "refused: " : "error: ") + ControlText.message(reply.message))
             throw ExitCode(reply.status == 403 ? 3 : 1)
         }
         let value: T
         do {
             value = try reply.decode(type)
         } catch {
-            printError("unexpected reply from the daemon: \(reply.message)")
+            printError("unexpected reply from the daemon: \(ControlText.message(reply.message))")
             throw ExitCode(1)
         }
         if json {
@@ -77,7 +77,9 @@ struct WhoAmICommand: AsyncParsableCommand {
 
     func run() async throws {
         try await control.call("GET", "/whoami", as: ControlAPI.WhoAmI.self) { who in
-            "\(who.user) (uid \(who.uid)); groups: \(who.groups.joined(separator: ", ")); roles: \(who.roles.isEmpty ? "none" : who.roles.joined(separator: ", "))\n"
+            ControlText.message(
+                "\(who.user) (uid \(who.uid)); groups: \(who.groups.joined(separator: ", ")); roles: \(who.roles.isEmpty ? "none" : who.roles.joined(separator: ", "))")
+                + "\n"
         }
     }
 }

@@ -288,7 +288,7 @@ struct LotEndToEndTests {
         #expect(edited.out.contains("was changed"))
     }
 
-    @Test("a user outside the operator group is refused with a clear error, and the refusal is audited; a stopped daemon is named as such")
+    @Test("a user outside the operator group is refused with a clear error, and the refusal is audited by route and body digest; a stopped daemon is named as such")
     func refusedAndAudited() async throws {
         let harness = try Harness(config: lotConfig(operators: "labgate-e2e-nobody"))
         try harness.startDaemon()
@@ -298,9 +298,10 @@ struct LotEndToEndTests {
         let refused = try await harness.control(["lot", "start", "LOT-X", "--device", "INC-01", "--spec", "tight"], expect: 3)
         let user = SystemIdentityResolver.currentUser
         #expect(refused.err == "refused: user \(user) may not lot start: that needs the operator role (groups: labgate-e2e-nobody)\n")
-        let audit = try await harness.control(["audit", "list", "--object", "LOT-X"])
-        #expect(audit.out.contains("\(user)  refused  lot LOT-X  — user \(user) may not lot start"))
-        #expect(audit.out.contains("\"device\":\"INC-01\""), "the refused request is recorded: \(audit.out)")
+        let audit = try await harness.control(["audit", "list", "--object", "uid \(geteuid())"])
+        #expect(audit.out.contains("\(user)  refused  uid \(geteuid())  — user \(user) may not lot start"))
+        #expect(audit.out.contains(#""routes":{"POST /lots":1}"#), "the route is recorded: \(audit.out)")
+        #expect(audit.out.contains(#""sha256":""#) && !audit.out.contains("LOT-X"), "the body's digest, never the body: \(audit.out)")
         let lots = try await harness.control(["lot", "list"])
         #expect(lots.out == "no lots\n")
         try await harness.stopDaemon()

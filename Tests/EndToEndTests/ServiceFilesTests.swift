@@ -1,4 +1,5 @@
 import Foundation
+import LabGateDaemon
 import Testing
 
 /// The repository root, found from this file's path.
@@ -40,6 +41,13 @@ struct ServiceFilesTests {
         let lines = try String(contentsOfFile: root + "/systemd/labgate.service", encoding: .utf8).split(separator: "\n")
         #expect(lines.contains("ExecStart=/usr/local/bin/labgated --config /etc/labgate/labgate.yaml"))
         #expect(lines.contains("ExecStartPre=/usr/local/bin/labgate check-config /etc/labgate/labgate.yaml"))
+    }
+
+    @Test("the unit gives the daemon more descriptors than the control socket's and the HTTP listener's caps can take")
+    func descriptorLimit() throws {
+        let lines = try String(contentsOfFile: root + "/systemd/labgate.service", encoding: .utf8).split(separator: "\n")
+        let limit = try #require(lines.first { $0.hasPrefix("LimitNOFILE=") }.flatMap { Int($0.dropFirst("LimitNOFILE=".count)) })
+        #expect(limit >= ConnectionLimits().total + HTTPServer.defaultLimits.total + 1024)
     }
 
     @Test("the unit's security exposure is 2.0 or lower", .enabled(if: FileManager.default.fileExists(atPath: analyze)))

@@ -4,7 +4,7 @@ import LabGate
 import Testing
 
 /// systemd's side of the notify protocol: a datagram socket that collects what the daemon says.
-private final class NotifySocket: @unchecked Sendable {
+final class NotifySocket: @unchecked Sendable {
     let path: String
     private let fd: Int32
     private let lock = NSLock()

@@ -43,7 +43,7 @@ public struct HTTPReply: Sendable {
 
 /// GET `path` from 127.0.0.1:`port` over a plain TCP socket (HTTP/1.1, `Connection: close`),
 /// reading until the server closes; nil when nothing answers within `timeout` seconds.
-public func httpGet(port: Int, path: String, timeout: Int = 5) -> HTTPReply? {
+public func httpGet(port: Int, path: String, timeout: Int = 5, host: String? = nil) -> HTTPReply? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
@@ -55,7 +55,7 @@ public func httpGet(port: Int, path: String, timeout: Int = 5) -> HTTPReply? {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
     guard connected else { return nil }
-    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8)
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\nConnection: close\r\n\r\n".utf8)
     guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return nil }
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 65536)

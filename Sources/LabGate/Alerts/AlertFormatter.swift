@@ -2,21 +2,29 @@ import Foundation
 
 /// The two renderings of an event: a line for people (alerts.log) and a JSON object for machines.
 public enum AlertFormatter {
+    /// The width of the event column: the names that fit are padded to it so the columns after
+    /// them line up; a longer name is written whole (`grep deviation_acknowledged` must find it).
+    static let eventColumn = 19
+
     /// One line, no newline: UTC time, severity, event, device, channel, value against limit, since.
+    /// Text from users in it (comments, impact statements, user names) is escaped
+    /// (`TerminalText`), so no event can add a line of its own to alerts.log.
     public static func line(_ event: AlertEvent) -> String {
         let time = UTCTime.format(event.time)
         let severity = event.severity.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
-        let kind = event.event.rawValue.padding(toLength: 19, withPad: " ", startingAt: 0)
+        let name = event.event.rawValue
+        let kind = name.count < eventColumn ? name.padding(toLength: eventColumn, withPad: " ", startingAt: 0) : name
         return "\(time) \(severity) \(kind) \(summary(event))"
     }
 
-    /// The line without time, severity and padding, for logs that carry those already.
+    /// The line without time, severity and padding, for logs that carry those already; escaped
+    /// like the line.
     public static func summary(_ event: AlertEvent) -> String {
         var parts = [event.device]
         if let channel = event.channel { parts.append(channel) }
         if let deviation = event.deviation { parts.append(deviation) }
         parts.append(contentsOf: detailWords(event))
-        return parts.joined(separator: " ")
+        return TerminalText.escape(parts.joined(separator: " "))
     }
 
     private static func detailWords(_ event: AlertEvent) -> [String] {

@@ -1,40 +1,95 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// Appends events to `alerts.log` and `alerts.jsonl`: each event is one `write(2)` of one whole
 /// line per file (O_APPEND), so `tail -F` never shows half a line.
+///
+/// Both files stay open for the daemon's life, so that a daemon out of descriptors (a user holding
+/// connections, a leak) still gets its alerts out. Before each event the path is compared with
+/// the open file (device and inode): when logrotate has renamed it away, the new file is opened
+/// and the old one closed, so a rotated file is left at once; if the new one cannot be opened,
+/// the event still goes to the open (rotated) file rather than nowhere.
 public final class AlertLog: Sendable {
     public let folder: String
     public var textPath: String { folder + "/alerts.log" }
     public var jsonPath: String { folder + "/alerts.jsonl" }
+    private let text: AppendFile
+    private let json: AppendFile
 
     public init(folder: String) throws(StartupError) {
         try StartupError.checkWritableFolder(folder, what: "alerts")
         self.folder = folder
-        for path in [textPath, jsonPath] {
-            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-            guard fd >= 0 else { throw StartupError("cannot open alert log \(path): \(String(cString: strerror(errno)))") }
-            Glibc.close(fd)
+        do {
+            text = try AppendFile(path: folder + "/alerts.log")
+            json = try AppendFile(path: folder + "/alerts.jsonl")
+        } catch {
+            throw StartupError("cannot open alert log \(error.path): \(error.reason)")
         }
     }
 
     /// Writes the event to both files; throws with the path when a write fails (e.g. disk full).
     public func write(_ event: AlertEvent) throws {
-        try append(AlertFormatter.line(event) + "\n", to: textPath)
-        try append(AlertFormatter.json(event) + "\n", to: jsonPath)
+        try text.append(AlertFormatter.line(event) + "\n")
+        try json.append(AlertFormatter.json(event) + "\n")
+    }
+}
+
+/// One file opened for appending and kept open, reopened when its path names another file.
+final class AppendFile: Sendable {
+    let path: String
+    private struct Open {
+        var fd: Int32
+        var device: UInt64
+        var inode: UInt64
+    }
+    private let file: Mutex<Open>
+
+    init(path: String) throws(AlertLogError) {
+        self.path = path
+        file = Mutex(try Self.open(path))
     }
 
-    private func append(_ line: String, to path: String) throws {
-        // Opened per event so that a rotated file (renamed by logrotate) is followed at once.
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw AlertLogError(path: path, reason: String(cString: strerror(errno))) }
-        defer { Glibc.close(fd) }
+    deinit {
+        file.withLock { _ = Glibc.close($0.fd) }
+    }
+
+    func append(_ line: String) throws(AlertLogError) {
         let bytes = Array(line.utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else {
-            let reason = written < 0 ? String(cString: strerror(errno)) : "short write (\(written) of \(bytes.count) bytes)"
+        let path = path
+        try file.withLock { (file: inout Open) throws(AlertLogError) in
+            Self.followRotation(path, &file)
+            let written = bytes.withUnsafeBytes { Glibc.write(file.fd, $0.baseAddress, $0.count) }
+            guard written == bytes.count else {
+                let reason = written < 0 ? String(cString: strerror(errno)) : "short write (\(written) of \(bytes.count) bytes)"
+                throw AlertLogError(path: path, reason: reason)
+            }
+        }
+    }
+
+    /// The descriptor open now (tests).
+    var descriptor: Int32 { file.withLock { $0.fd } }
+
+    private static func followRotation(_ path: String, _ file: inout Open) {
+        var now = stat()
+        if stat(path, &now) == 0, UInt64(now.st_dev) == file.device, UInt64(now.st_ino) == file.inode { return }
+        // Renamed away (or replaced): open the file the path names now; keep the old one if
+        // that fails, so that the event is written somewhere.
+        guard let fresh = try? open(path) else { return }
+        _ = Glibc.close(file.fd)
+        file = fresh
+    }
+
+    private static func open(_ path: String) throws(AlertLogError) -> Open {
+        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw AlertLogError(path: path, reason: String(cString: strerror(errno))) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            _ = Glibc.close(fd)
             throw AlertLogError(path: path, reason: reason)
         }
+        return Open(fd: fd, device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 }
 

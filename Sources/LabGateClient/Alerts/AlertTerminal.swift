@@ -14,7 +14,7 @@ public enum AlertTerminal {
             }
             return "\u{1B}[\(code)m\(line)\u{1B}[0m"
         case let .unreadable(line, text):
-            return "alerts.jsonl line \(line) is not a valid event: \(text)"
+            return "alerts.jsonl line \(line) is not a valid event: \(TerminalText.escape(text))"
         }
     }
 }

@@ -1,8 +1,20 @@
 import Foundation
 import LabGate
 
-/// The control socket's replies as the CLI prints them for people.
+/// The control socket's replies as the CLI prints them for people. Every line is escaped
+/// (`TerminalText`): notes, comments, impact statements and ids are users' text, and none of it
+/// may start a line of its own or send escape sequences to the terminal.
 public enum ControlText {
+    /// The lines, each escaped, one per line.
+    static func lines(_ lines: [String]) -> String {
+        lines.map(TerminalText.escape).joined(separator: "\n") + "\n"
+    }
+
+    /// An error or any other text from the daemon, escaped for a terminal.
+    public static func message(_ text: String) -> String {
+        TerminalText.escape(text)
+    }
+
     public static func lot(_ lot: ControlAPI.LotView) -> String {
         var lines = ["\(lot.lot)  \(lot.state == "inside" ? "in \(lot.device ?? "?") with spec \(lot.spec ?? "?") since \(lot.since ?? "?")" : "ended")"]
         lines.append("placements:")
@@ -21,15 +33,15 @@ public enum ControlText {
             if let note = event.note { line += " — \(note)" }
             lines.append(line)
         }
-        return lines.joined(separator: "\n") + "\n"
+        return Self.lines(lines)
     }
 
     public static func lots(_ lots: [ControlAPI.LotView]) -> String {
         guard !lots.isEmpty else { return "no lots\n" }
-        return lots.map { lot in
+        return Self.lines(lots.map { lot in
             let place = lot.state == "inside" ? "\(lot.device ?? "?")  spec \(lot.spec ?? "?")  since \(lot.since ?? "?")" : "ended"
             return "\(lot.lot.padding(toLength: max(14, lot.lot.count), withPad: " ", startingAt: 0))  \(place)"
-        }.joined(separator: "\n") + "\n"
+        })
     }
 
     public static func deviation(_ d: ControlAPI.DeviationView) -> String {
@@ -65,25 +77,29 @@ public enum ControlText {
         if let by = d.closedBy {
             lines.append("  closed:   \(d.closedAt ?? "?") by \(by) — impact: \(d.impact ?? "")")
         }
-        return lines.joined(separator: "\n") + "\n"
+        return Self.lines(lines)
     }
 
     public static func deviations(_ list: [ControlAPI.DeviationView]) -> String {
         guard !list.isEmpty else { return "no deviations\n" }
-        return list.map { d in
+        return Self.lines(list.map { d in
             let worst = (d.worstSoFar ?? d.worst).map { String(format: "worst %.2f", $0) } ?? d.kind
             return "\(d.id)  \(d.state.padding(toLength: 12, withPad: " ", startingAt: 0))  \(d.device) \(d.channel)  \(d.start) – \(d.end ?? "open")  \(worst)  lots \(d.lots.joined(separator: ","))"
-        }.joined(separator: "\n") + "\n"
+        })
     }
 
     public static func audit(_ entries: [ControlAPI.AuditView]) -> String {
-        entries.map { entry in
+        guard let last = entries.last else { return "no audit entries\n" }
+        var lines: [String] = []
+        for entry in entries {
             var line = "\(entry.seq)  \(entry.time)  \(entry.user)  \(entry.action)  \(entry.object)"
             if let reason = entry.reason { line += "  — \(reason)" }
-            if let old = entry.old { line += "\n      old: \(old)" }
-            if let new = entry.new { line += "\n      new: \(new)" }
-            return line
-        }.joined(separator: "\n") + (entries.last.map { "\nhead: entry \($0.seq), hash \($0.hash)\n" } ?? "no audit entries\n")
+            lines.append(line)
+            if let old = entry.old { lines.append("      old: \(old)") }
+            if let new = entry.new { lines.append("      new: \(new)") }
+        }
+        lines.append("head: entry \(last.seq), hash \(last.hash)")
+        return Self.lines(lines)
     }
 
     public static func verify(_ report: AuditVerifier.Report) -> String {
@@ -92,6 +108,6 @@ public enum ControlText {
         var lines = ["BROKEN: \(report.problems.first ?? "")"]
         for problem in report.problems.dropFirst() { lines.append("  also: \(problem)") }
         lines.append("checked \(counted)")
-        return lines.joined(separator: "\n") + "\n"
+        return Self.lines(lines)
     }
 }

@@ -14,13 +14,6 @@ struct ControlContext: RequestContext {
         channel = source.channel
     }
 
-    /// `struct ucred` of <sys/socket.h>.
-    private struct PeerCredentials: Sendable {
-        var pid: Int32 = 0
-        var uid: UInt32 = 0
-        var gid: UInt32 = 0
-    }
-
     /// The uid and gid of the process at the other end of the Unix socket (SO_PEERCRED).
     func peerCredentials() async throws(RequestError) -> (uid: UInt32, gid: UInt32) {
         guard let provider = channel as? any SocketOptionProvider else {

@@ -4,7 +4,9 @@ import LabGate
 import Logging
 import NIOCore
 
-/// The routes of the control socket, each: identify the peer, check its role, act, reply JSON.
+/// The routes of the control socket, each: identify the peer, check its role (from the headers
+/// alone: a refused request's body is never read into memory), read and check the body, act,
+/// reply JSON.
 struct ControlHandlers: Sendable {
     let config: Config
     let store: ReadingStore
@@ -13,33 +15,36 @@ struct ControlHandlers: Sendable {
     let deviations: DeviationBook
     let progress: DeviationProgress
     let alerts: AlertLog
-    let resolver: any IdentityResolver
+    let identities: IdentityLookup
+    let refusals: RefusalLedger
     let logger: Logger
 
     func register(on router: Router<ControlContext>) {
-        router.get("/whoami") { _, context in
-            await reply(context) { peer, roles in
+        router.get("/whoami") { request, context in
+            await reply(request, context) { peer, roles in
                 ControlAPI.WhoAmI(user: peer.user, uid: peer.uid, groups: peer.groups, roles: roles.map(\.rawValue))
             }
         }
-        router.get("/lots") { _, context in
-            await reply(context, needs: [.operator_, .qa], action: "lot_list", object: "lots") { _, _ in
+        router.get("/lots") { request, context in
+            await reply(request, context, needs: [.operator_, .qa], action: "lot_list") { _, _ in
                 registry.lots.map { ControlAPI.LotView(lot: $0, events: registry.events(of: $0)) }
             }
         }
-        router.get("/lots/:lot") { _, context in
+        router.get("/lots/:lot") { request, context in
             let lot = context.parameters.get("lot") ?? ""
-            return await reply(context, needs: [.operator_, .qa], action: "lot_show", object: "lot \(lot)") { _, _ in
+            return await reply(request, context, needs: [.operator_, .qa], action: "lot_show") { _, _ in
+                try ControlIDs.lot(lot)
                 let events = registry.events(of: lot)
                 guard !events.isEmpty else { throw LotError.unknownLot(lot) }
                 return ControlAPI.LotView(lot: lot, events: events)
             }
         }
         router.post("/lots") { request, context in
-            let body = try? await request.decode(as: ControlAPI.StartLot.self, context: context)
-            let object = "lot \(body?.lot ?? "?")"
-            return await reply(context, needs: [.operator_], action: "lot_start", object: object, request: body) { peer, _ in
-                guard let body else { throw RequestError(.invalid, "expected JSON {lot, device, spec, note?}") }
+            await reply(request, context, needs: [.operator_], action: "lot_start") { peer, _ in
+                let body = try await ControlBody.decode(ControlAPI.StartLot.self, from: request, expected: "{lot, device, spec, note?}")
+                try ControlIDs.lot(body.lot)
+                try ControlIDs.device(body.device, in: config)
+                try ControlIDs.spec(body.spec, in: config)
                 let event = try await lots.start(
                     lot: body.lot, device: body.device, spec: body.spec, note: body.note, user: peer.user)
                 return ControlAPI.LotView(lot: event.lot, events: registry.events(of: event.lot))
@@ -47,30 +52,36 @@ struct ControlHandlers: Sendable {
         }
         router.post("/lots/:lot/move") { request, context in
             let lot = context.parameters.get("lot") ?? ""
-            let body = try? await request.decode(as: ControlAPI.MoveLot.self, context: context)
-            return await reply(context, needs: [.operator_], action: "lot_move", object: "lot \(lot)", request: body) { peer, _ in
-                guard let body else { throw RequestError(.invalid, "expected JSON {device, spec?, note?}") }
+            return await reply(request, context, needs: [.operator_], action: "lot_move") { peer, _ in
+                try ControlIDs.lot(lot)
+                let body = try await ControlBody.decode(ControlAPI.MoveLot.self, from: request, expected: "{device, spec?, note?}")
+                try ControlIDs.device(body.device, in: config)
+                if let spec = body.spec { try ControlIDs.spec(spec, in: config) }
                 _ = try await lots.move(lot: lot, device: body.device, spec: body.spec, note: body.note, user: peer.user)
                 return ControlAPI.LotView(lot: lot, events: registry.events(of: lot))
             }
         }
         router.post("/lots/:lot/end") { request, context in
             let lot = context.parameters.get("lot") ?? ""
-            let body = try? await request.decode(as: ControlAPI.EndLot.self, context: context)
-            return await reply(context, needs: [.operator_], action: "lot_end", object: "lot \(lot)", request: body) { peer, _ in
+            return await reply(request, context, needs: [.operator_], action: "lot_end") { peer, _ in
+                try ControlIDs.lot(lot)
+                let body = try await ControlBody.decodeIfPresent(ControlAPI.EndLot.self, from: request, expected: "{note?}")
                 _ = try await lots.end(lot: lot, note: body?.note, user: peer.user)
                 return ControlAPI.LotView(lot: lot, events: registry.events(of: lot))
             }
         }
         router.post("/lots/:lot/correct") { request, context in
             let lot = context.parameters.get("lot") ?? ""
-            let body = try? await request.decode(as: ControlAPI.CorrectLot.self, context: context)
-            return await reply(context, needs: [.operator_], action: "lot_correct", object: "lot \(lot)", request: body) { peer, _ in
-                guard let body else { throw RequestError(.invalid, "expected JSON {event, device?, spec?, at?, reason}") }
+            return await reply(request, context, needs: [.operator_], action: "lot_correct") { peer, _ in
+                try ControlIDs.lot(lot)
+                let body = try await ControlBody.decode(
+                    ControlAPI.CorrectLot.self, from: request, expected: "{event, device?, spec?, at?, reason}")
+                if let device = body.device { try ControlIDs.device(device, in: config) }
+                if let spec = body.spec { try ControlIDs.spec(spec, in: config) }
                 var at: Date?
                 if let text = body.at {
                     guard let parsed = UTCTime.parse(text) else {
-                        throw RequestError(.invalid, "'\(text)' is not a UTC time (e.g. 2026-11-24T08:05:00Z)")
+                        throw RequestError(.invalid, "'\(TerminalText.escape(String(text.prefix(80))))' is not a UTC time (e.g. 2026-11-24T08:05:00Z)")
                     }
                     at = parsed
                 }
@@ -82,22 +93,25 @@ struct ControlHandlers: Sendable {
         }
         router.get("/deviations") { request, context in
             let openOnly = ["1", "true", "yes"].contains(request.uri.queryParameters.get("open") ?? "")
-            return await reply(context, needs: [.operator_, .qa], action: "deviation_list", object: "deviations") { _, _ in
+            return await reply(request, context, needs: [.operator_, .qa], action: "deviation_list") { _, _ in
                 try await deviations.list(openOnly: openOnly).map { view($0) }
             }
         }
-        router.get("/deviations/:id") { _, context in
+        router.get("/deviations/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return await reply(context, needs: [.operator_, .qa], action: "deviation_show", object: "deviation \(id)") { _, _ in
+            return await reply(request, context, needs: [.operator_, .qa], action: "deviation_show") { _, _ in
+                try ControlIDs.deviation(id)
                 guard let record = try await deviations.get(id) else { throw DeviationError.unknownDeviation(id) }
                 return view(record)
             }
         }
         router.post("/deviations/:id/ack") { request, context in
             let id = context.parameters.get("id") ?? ""
-            let body = try? await request.decode(as: ControlAPI.Acknowledge.self, context: context)
-            return await reply(context, needs: [.operator_], action: "deviation_acknowledge", object: "deviation \(id)", request: body) { peer, _ in
-                guard let comment = body?.comment, !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
+            return await reply(request, context, needs: [.operator_], action: "deviation_acknowledge") { peer, _ in
+                try ControlIDs.deviation(id)
+                let body = try await ControlBody.decode(ControlAPI.Acknowledge.self, from: request, expected: "{comment}")
+                let comment = body.comment
+                guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw RequestError(.invalid, "an acknowledgement needs a comment")
                 }
                 let record = try await deviations.acknowledge(id, user: peer.user, comment: comment)
@@ -107,9 +121,11 @@ struct ControlHandlers: Sendable {
         }
         router.post("/deviations/:id/close") { request, context in
             let id = context.parameters.get("id") ?? ""
-            let body = try? await request.decode(as: ControlAPI.Close.self, context: context)
-            return await reply(context, needs: [.qa], action: "deviation_close", object: "deviation \(id)", request: body) { peer, _ in
-                guard let impact = body?.impact, !impact.trimmingCharacters(in: .whitespaces).isEmpty else {
+            return await reply(request, context, needs: [.qa], action: "deviation_close") { peer, _ in
+                try ControlIDs.deviation(id)
+                let body = try await ControlBody.decode(ControlAPI.Close.self, from: request, expected: "{impact}")
+                let impact = body.impact
+                guard !impact.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw RequestError(.invalid, "closing a deviation needs an impact assessment")
                 }
                 let record = try await deviations.close(id, user: peer.user, impact: impact)
@@ -122,13 +138,13 @@ struct ControlHandlers: Sendable {
             let since = query.get("since").flatMap(UTCTime.parse)
             let object = query.get("object")
             let limit = query.get("limit").flatMap { Int($0) }
-            return await reply(context, needs: [.operator_, .qa], action: "audit_list", object: "audit") { _, _ in
+            return await reply(request, context, needs: [.operator_, .qa], action: "audit_list") { _, _ in
                 try await store.pool.read { db in try AuditTrail.list(db: db, since: since, object: object, limit: limit) }
                     .map(ControlAPI.AuditView.init)
             }
         }
-        router.get("/audit/verify") { _, context in
-            await reply(context, needs: [.operator_, .qa], action: "audit_verify", object: "audit") { _, _ in
+        router.get("/audit/verify") { request, context in
+            await reply(request, context, needs: [.operator_, .qa], action: "audit_verify") { _, _ in
                 try await AuditVerifier.verify(store)
             }
         }
@@ -152,32 +168,25 @@ struct ControlHandlers: Sendable {
         }
     }
 
-    /// Identifies the peer, checks that it holds one of `needs` (audits a refusal), runs `body`
-    /// and turns its result or error into a JSON reply.
+    /// Identifies the peer, checks that it holds one of `needs` (a refusal is answered 403 and
+    /// goes to the refusal ledger with a digest of the body, never the body), runs `body` (which
+    /// reads the request body, if any) and turns its result or error into a JSON reply.
     private func reply<Result: Encodable & Sendable>(
-        _ context: ControlContext, needs: [Role] = [], action: String = "", object: String = "",
-        request: (some Encodable & Sendable)? = ControlAPI.EndLot?.none,
+        _ request: Request, _ context: ControlContext, needs: [Role] = [], action: String = "",
         _ body: @Sendable (Peer, [Role]) async throws -> Result
     ) async -> Response {
         do {
             let (uid, gid) = try await context.peerCredentials()
-            let peer = resolver.identify(uid: uid, gid: gid)
+            let peer = await identities.identify(uid: uid, gid: gid)
             let roles = Role.roles(of: peer, in: config.roles)
             if !needs.isEmpty, Set(needs).isDisjoint(with: roles) {
                 let groups = needs.flatMap { $0.groups(in: config.roles) }
                 let names = needs.map(\.rawValue).joined(separator: " or ")
                 let reason = "user \(peer.user) may not \(action.replacingOccurrences(of: "_", with: " ")): "
                     + "that needs the \(names) role (groups: \(groups.isEmpty ? "none configured" : groups.joined(separator: ", ")))"
-                let refused = AuditEntry.Draft(
-                    user: peer.user, action: "refused", object: object,
-                    new: AuditJSON.encode(RefusedRequest(action: action, request: request)),
-                    reason: reason)
-                do {
-                    try await store.pool.write { db in _ = try AuditTrail.append(refused, db: db) }
-                } catch {
-                    logger.critical("cannot audit a refused request: \(error); \(reason)")
-                }
-                logger.warning("refused: \(reason)")
+                let route = "\(request.method) \(context.endpointPath ?? "?")"
+                let digest = request.method == .get ? nil : await ControlBody.digest(of: request)
+                await refusals.record(.init(peer: peer, route: route, reason: reason, body: digest))
                 throw RequestError(.forbidden, reason)
             }
             return Self.json(.ok, try await body(peer, roles))
@@ -188,18 +197,18 @@ struct ControlHandlers: Sendable {
         } catch let error as DeviationError {
             return Self.failure(RequestError(error))
         } catch {
-            logger.error("control request failed: \(error)")
+            logger.error("control request failed: \(TerminalText.escape("\(error)"))")
             return Self.json(.internalServerError, ControlAPI.Failure(error: "\(error)"))
         }
     }
 
-    private struct RefusedRequest<Body: Encodable>: Encodable {
-        var action: String
-        var request: Body?
-    }
-
     private static func failure(_ error: RequestError) -> Response {
-        json(.init(code: error.kind.rawValue), ControlAPI.Failure(error: error.message))
+        var response = json(.init(code: error.kind.rawValue), ControlAPI.Failure(error: error.message))
+        if error.kind == .forbidden || error.kind == .tooLarge {
+            // The rest of what this peer sends on this connection is not read: it closes.
+            response.headers[.connection] = "close"
+        }
+        return response
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {

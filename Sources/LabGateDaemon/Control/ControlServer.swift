@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Hummingbird
+import HummingbirdCore
 import LabGate
 import Logging
 import NIOCore
@@ -9,22 +10,35 @@ import ServiceLifecycle
 /// The daemon's control socket: HTTP/1.1 with JSON on a Unix domain socket. Every request is
 /// attributed to the user the kernel names for its peer (SO_PEERCRED), never to anything the
 /// request says; roles come from that user's groups (`roles:` in the config). A refused action
-/// gets 403 with the reason and is audited as refused.
+/// gets 403 with the reason, decided from the headers alone, and is audited as refused (coalesced
+/// per uid, `RefusalLedger`). Any user of the host may connect, so what one user can hold is
+/// bounded (`ConnectionLimits`): idle connections close, connections per uid are capped, bodies
+/// are capped.
 public struct ControlServer: Service {
     let path: String
     let handlers: ControlHandlers
+    let limits: ConnectionLimits
     let logger: Logger
 
     public init(
         path: String, config: Config, store: ReadingStore, registry: LotRegistry, deviations: DeviationBook, alerts: AlertLog,
-        progress: DeviationProgress = DeviationProgress(), resolver: any IdentityResolver = SystemIdentityResolver(), logger: Logger
+        progress: DeviationProgress = DeviationProgress(), resolver: any IdentityResolver = SystemIdentityResolver(),
+        limits: ConnectionLimits = ConnectionLimits(), refusalWindow: Duration = .seconds(60), logger: Logger
     ) {
         self.path = path
         self.logger = logger
+        self.limits = limits
+        let refusals = RefusalLedger(window: refusalWindow, logger: logger) { draft in
+            do {
+                try await store.pool.write { db in _ = try AuditTrail.append(draft, db: db) }
+            } catch {
+                logger.critical("cannot audit a refused request: \(error); \(TerminalText.escape(draft.reason ?? ""))")
+            }
+        }
         self.handlers = ControlHandlers(
             config: config, store: store, lots: LotBook(store: store, registry: registry, config: config),
-            registry: registry, deviations: deviations, progress: progress, alerts: alerts, resolver: resolver,
-            logger: logger)
+            registry: registry, deviations: deviations, progress: progress, alerts: alerts,
+            identities: IdentityLookup(resolver: resolver), refusals: refusals, logger: logger)
     }
 
     /// Fails when the socket's folder is missing or not writable, or another daemon answers on it.
@@ -42,14 +56,24 @@ public struct ControlServer: Service {
         let logger = logger
         let app = Application(
             router: router,
-            configuration: .init(address: .unixDomainSocket(path: path), serverName: "labgate"),
+            server: limits.server(counter: PeerConnectionCounter(limit: limits.perUser), logger: logger),
+            configuration: .init(
+                address: .unixDomainSocket(path: path), serverName: "labgate",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.total, logger: Self.quiet(logger))),
             onServerRunning: { _ in
                 // Anyone on the host may connect; what they may do is decided by their groups.
                 chmod(path, 0o666)
                 logger.info("control socket listening on \(path)")
             },
             logger: Self.quiet(logger))
-        try await app.run()
+        do {
+            try await app.run()
+        } catch {
+            await handlers.refusals.flush()
+            throw error
+        }
+        // Refusals counted but not yet audited are written before the daemon stops.
+        await handlers.refusals.flush()
         unlink(path)
     }
 

@@ -22,38 +22,70 @@ public protocol IdentityResolver: Sendable {
     func identify(uid: UInt32, gid: UInt32) -> Peer
 }
 
-/// passwd and group databases through NSS (getpwuid_r, getgrouplist, getgrgid_r).
+/// passwd and group databases through NSS (getpwuid_r, getgrouplist, getgrgid_r). These calls may
+/// block (LDAP through SSSD): the control socket makes them on a thread of its own
+/// (`IdentityLookup`). An entry larger than the buffer (a group with thousands of members) is
+/// read again with a bigger one, as is a group list longer than the first guess.
 public struct SystemIdentityResolver: IdentityResolver {
     public init() {}
 
+    /// The largest buffer tried for one entry before giving up on it.
+    static let maxBuffer = 16 * 1024 * 1024
+
     public func identify(uid: UInt32, gid: UInt32) -> Peer {
-        var entry = passwd()
-        var buffer = [CChar](repeating: 0, count: 16 * 1024)
-        var found: UnsafeMutablePointer<passwd>?
-        let status = getpwuid_r(uid, &entry, &buffer, buffer.count, &found)
-        guard status == 0, found != nil, let namePointer = entry.pw_name else {
+        guard let (name, primary) = Self.user(uid) else {
             return Peer(uid: uid, user: "uid:\(uid)", groups: Self.name(ofGroup: gid).map { [$0] } ?? [])
         }
-        let name = String(cString: namePointer)
         var count: Int32 = 64
         var gids = [gid_t](repeating: 0, count: Int(count))
-        while getgrouplist(name, entry.pw_gid, &gids, &count) == -1 {
-            gids = [gid_t](repeating: 0, count: Int(count) * 2)
-            count = Int32(gids.count)
+        while getgrouplist(name, primary, &gids, &count) == -1 {
+            // `count` now says how many there are (glibc); grow at least twofold either way.
+            let needed = max(Int(count), gids.count * 2)
+            guard needed <= 1 << 20 else { break }
+            gids = [gid_t](repeating: 0, count: needed)
+            count = Int32(needed)
         }
-        var groups = Set(gids.prefix(Int(count)).compactMap(Self.name(ofGroup:)))
+        var groups = Set(gids.prefix(Int(max(0, min(count, Int32(gids.count))))).compactMap(Self.name(ofGroup:)))
         if let primary = Self.name(ofGroup: gid) { groups.insert(primary) }
         return Peer(uid: uid, user: name, groups: groups.sorted())
     }
 
+    static func user(_ uid: uid_t) -> (name: String, gid: gid_t)? {
+        var entry = passwd()
+        var found: UnsafeMutablePointer<passwd>?
+        var name: String?
+        let status = withGrowingBuffer { buffer in
+            let status = getpwuid_r(uid, &entry, buffer.baseAddress!, buffer.count, &found)
+            // Copied while the buffer that holds it is alive.
+            if status == 0, found != nil, let text = entry.pw_name { name = String(cString: text) }
+            return status
+        }
+        guard status == 0, let name else { return nil }
+        return (name, entry.pw_gid)
+    }
+
     static func name(ofGroup gid: gid_t) -> String? {
         var entry = group()
-        var buffer = [CChar](repeating: 0, count: 16 * 1024)
         var found: UnsafeMutablePointer<group>?
-        guard getgrgid_r(gid, &entry, &buffer, buffer.count, &found) == 0, found != nil, let name = entry.gr_name else {
-            return nil
+        var name: String?
+        let status = withGrowingBuffer { buffer in
+            let status = getgrgid_r(gid, &entry, buffer.baseAddress!, buffer.count, &found)
+            // Copied while the buffer that holds it is alive.
+            if status == 0, found != nil, let text = entry.gr_name { name = String(cString: text) }
+            return status
         }
-        return String(cString: name)
+        return status == 0 ? name : nil
+    }
+
+    /// Calls `body` with a buffer of 16 KiB, then twice as large while it says ERANGE.
+    static func withGrowingBuffer(_ body: (UnsafeMutableBufferPointer<CChar>) -> Int32) -> Int32 {
+        var size = 16 * 1024
+        while true {
+            var buffer = [CChar](repeating: 0, count: size)
+            let status = buffer.withUnsafeMutableBufferPointer { body($0) }
+            guard status == ERANGE, size < maxBuffer else { return status }
+            size *= 2
+        }
     }
 
     /// The user this process runs as (attributed with the daemon's own audit entries).

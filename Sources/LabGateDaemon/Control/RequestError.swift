@@ -7,6 +7,8 @@ struct RequestError: Error, Sendable, CustomStringConvertible {
         case forbidden = 403
         case notFound = 404
         case conflict = 409
+        /// A body larger than the control socket takes (`ControlBody.limit`).
+        case tooLarge = 413
     }
 
     var kind: Kind

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Hummingbird
+import HummingbirdCore
 import LabGate
 import Logging
 import NIOCore
@@ -9,7 +10,9 @@ import ServiceLifecycle
 /// The optional HTTP listener (`http:` in the config): `/metrics` for Prometheus, `/status` as
 /// JSON, and `/` the wall-screen page (with `/fragment`, the part of it the page refreshes). It
 /// only reads: nothing here changes lots or deviations, so it needs no identity (the control
-/// socket does that); the admin decides who can reach it by the address it binds.
+/// socket does that); the admin decides who can reach it by the address it binds. Requests must
+/// name the listener in their Host header (`HostCheck`: DNS rebinding); idle connections close
+/// and connections are capped (`ConnectionLimits`).
 public struct HTTPServer: Service {
     /// What the routes read, all of it held by the daemon for its whole life.
     public struct Sources: Sendable {
@@ -43,22 +46,32 @@ public struct HTTPServer: Service {
 
     let settings: HTTPSettings
     let sources: Sources
+    let limits: ConnectionLimits
     let logger: Logger
 
-    public init(settings: HTTPSettings, sources: Sources, logger: Logger) {
+    /// TCP peers have no uid: the cap is on all connections together (a wall screen, Prometheus
+    /// and a few browsers need a handful).
+    public static let defaultLimits = ConnectionLimits(idleTimeout: .seconds(10), perUser: 0, total: 128)
+
+    public init(settings: HTTPSettings, sources: Sources, limits: ConnectionLimits = HTTPServer.defaultLimits, logger: Logger) {
         self.settings = settings
         self.sources = sources
+        self.limits = limits
         self.logger = logger
     }
 
     public func run() async throws {
         let router = Router()
+        router.add(middleware: HostCheck(settings: settings))
         register(on: router)
         let settings = settings
         let logger = logger
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(settings.address, port: settings.port), serverName: "labgate"),
+            server: limits.server(counter: nil, logger: logger),
+            configuration: .init(
+                address: .hostname(settings.address, port: settings.port), serverName: "labgate",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.total, logger: Self.quiet(logger))),
             onServerRunning: { _ in
                 logger.notice("status page on http://\(settings.endpoint)/ (JSON /status, Prometheus /metrics)")
                 if !settings.isLoopback {

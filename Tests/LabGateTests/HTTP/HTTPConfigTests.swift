@@ -54,7 +54,7 @@ struct HTTPConfigTests {
             "lab.yaml:33:30: http: refresh 100ms is below the minimum 1s"
         ])
         #expect(F.messages(F.base + "http: { port: 9417, listen: all }\n") == [
-            "lab.yaml:33:21: http: unknown key 'listen' (expected one of: port, address, refresh)"
+            "lab.yaml:33:21: http: unknown key 'listen' (expected one of: port, address, refresh, names)"
         ])
         #expect(F.messages(F.base + "http: 9417\n") == [
             "lab.yaml:33:7: http: expected a mapping for http, got '9417'"

@@ -10,7 +10,7 @@ import Testing
 @testable import LabGateDaemon
 
 /// Whoever the test says is at the other end of the socket.
-private final class SwitchableIdentity: IdentityResolver {
+final class SwitchableIdentity: IdentityResolver {
     private let peer = Mutex(Peer(uid: 1000, user: "alice", groups: ["lab-ops"]))
 
     func set(_ user: String, _ groups: [String]) { peer.withLock { $0 = Peer(uid: 1000, user: user, groups: groups) } }
@@ -18,7 +18,7 @@ private final class SwitchableIdentity: IdentityResolver {
 }
 
 /// A control server on a socket in a temporary folder, stopped by `stop()`.
-private struct RunningServer {
+struct RunningServer {
     let folder: TemporaryFolder
     let store: ReadingStore
     let identity = SwitchableIdentity()
@@ -26,8 +26,13 @@ private struct RunningServer {
     let group: ServiceGroup
     let task: Task<Void, any Error>
     let registry = LotRegistry()
+    let alerts: AlertLog
+    let deviations: DeviationBook
 
-    init() async throws {
+    init(
+        limits: ConnectionLimits = ConnectionLimits(), refusalWindow: Duration = .seconds(60),
+        resolver: (any IdentityResolver)? = nil
+    ) async throws {
         folder = try TemporaryFolder()
         var config = incubatorConfig(folder: folder.path)
         config.control = folder.path + "/control.sock"
@@ -37,10 +42,12 @@ private struct RunningServer {
         second.unit = 2
         config.devices.append(second)
         store = try ReadingStore(path: config.store)
+        alerts = try AlertLog(folder: folder.path)
+        deviations = DeviationBook(store: store, daemonUser: "labgate")
         let server = ControlServer(
             path: config.control!, config: config, store: store, registry: registry,
-            deviations: DeviationBook(store: store, daemonUser: "labgate"), alerts: try AlertLog(folder: folder.path),
-            resolver: identity, logger: Logger(label: "test"))
+            deviations: deviations, alerts: alerts,
+            resolver: resolver ?? identity, limits: limits, refusalWindow: refusalWindow, logger: Logger(label: "test"))
         group = ServiceGroup(services: [server], logger: Logger(label: "test"))
         let group = group
         task = Task { try await group.run() }
@@ -57,7 +64,7 @@ private struct RunningServer {
 
 @Suite("control socket", .serialized)
 struct ControlServerTests {
-    @Test("lot actions are attributed to the peer's user; a user outside the operator group is refused and the refusal audited")
+    @Test("lot actions are attributed to the peer's user; a user outside the operator group is refused and the refusal audited (further refusals within the minute counted)")
     func rolesAndRefusals() async throws {
         let server = try await RunningServer()
         let client = server.client
@@ -81,13 +88,14 @@ struct ControlServerTests {
         server.identity.set("carol", ["lab-qa"])
         let all = try await client.get("/audit").decode([ControlAPI.AuditView].self)
         // The lot's start records what its device's numbers and its spec mean (no config load
-        // recorded them here), then come the refusals.
-        #expect(all.map(\.action) == ["lot_start", "series_described", "series_described", "spec_recorded", "refused", "refused"])
+        // recorded them here), then comes the refusal; bob's second waits for the end of his minute.
+        #expect(all.map(\.action) == ["lot_start", "series_described", "series_described", "spec_recorded", "refused"])
         let entries = all.filter { $0.action != "series_described" && $0.action != "spec_recorded" }
         #expect(entries[0].user == "alice")
         #expect(entries[1].user == "bob")
-        #expect(entries[1].object == "lot MSC-AT-0042")
+        #expect(entries[1].object == "uid 1000")
         #expect(entries[1].reason?.contains("operator role") == true)
+        #expect(entries[1].new?.contains(#""routes":{"POST /lots/{lot}/end":1}"#) == true, "\(entries[1].new ?? "")")
         #expect(try await client.post("/lots/MSC-AT-0042/move", ControlAPI.MoveLot(device: "INC-01", spec: nil, note: nil)).status == 403)
         #expect(try await client.get("/audit/verify").decode(AuditVerifier.Report.self).ok)
         await server.stop()
