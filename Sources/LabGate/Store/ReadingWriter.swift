@@ -33,8 +33,9 @@ public actor ReadingWriter {
     private var change: HealthChange?
     private var seriesIDs: [SeriesKey: Int64] = [:]
     private var lotSetIDs: [String: Int64] = [:]
-    private var writing: Task<Known, any Error>?
-    /// A background flush asked for by `startFlush` and not begun yet.
+    private var flushing = false
+    private var flushWaiters: [CheckedContinuation<Void, Never>] = []
+    /// A background flush asked for by `startFlush` and not finished yet.
     private var flushRequested = false
     /// The batch of the commit under way: still uncommitted, so part of the backlog.
     private var inFlight: (count: Int, oldest: Date?, records: [String]) = (0, nil, [])
@@ -124,18 +125,19 @@ public actor ReadingWriter {
         dropOverflow()
     }
 
-    /// Starts a flush in the background unless one is asked for already; a flush under way is
-    /// waited for first (flushes run one at a time).
+    /// Starts a flush in the background unless one is under way or asked for already: against a
+    /// locked store each attempt waits the busy timeout (5 s), and the pipeline asks every second,
+    /// so queueing each request would pile up attempts (and hold a stop's drain behind them).
     public func startFlush() {
-        guard !flushRequested, hasWork else { return }
+        guard !flushRequested, !flushing, hasWork else { return }
         flushRequested = true
         Task {
-            self.beginRequestedFlush()
             try? await self.flush()
+            self.endRequestedFlush()
         }
     }
 
-    private func beginRequestedFlush() { flushRequested = false }
+    private func endRequestedFlush() { flushRequested = false }
 
     private var hasWork: Bool { !pending.isEmpty || !records.isEmpty || !lost.isEmpty || !lostRecords.isEmpty }
 
@@ -226,9 +228,18 @@ public actor ReadingWriter {
     /// ask at once); what is queued meanwhile waits for the next one. A failed commit puts its
     /// readings and records back in front of the queue.
     public func flush() async throws {
-        while let running = writing {
-            _ = await running.result
-            if writing == running { writing = nil }
+        // One at a time, each to its very end (a failed one puts its batch back first): a flush
+        // that began while another's commit was finishing would otherwise take what came after
+        // that batch and could commit it before it.
+        while flushing { await withCheckedContinuation { flushWaiters.append($0) } }
+        flushing = true
+        defer {
+            flushing = false
+            let waiters = flushWaiters
+            flushWaiters = []
+            for waiter in waiters { waiter.resume() }
+            // A full batch came in meanwhile: its commit need not wait for the next tick.
+            if waiters.isEmpty, pending.count >= batchSize, failingSince == nil { startFlush() }
         }
         guard hasWork else { return }
         let batch = pending
@@ -266,12 +277,8 @@ public actor ReadingWriter {
                 return created
             }
         }
-        writing = task
         inFlight = (batch.count, batch.lazy.map(\.time).min(), held.map(\.record.summary))
-        defer {
-            if writing == task { writing = nil }
-            inFlight = (0, nil, [])
-        }
+        defer { inFlight = (0, nil, []) }
         do {
             let created = try await task.value
             seriesIDs.merge(created.series) { old, _ in old }
@@ -283,7 +290,6 @@ public actor ReadingWriter {
                 failingSince = nil
                 change = .recovered(failingSince: since, written: batch.count, lost: dropped)
             }
-            if pending.count >= batchSize { startFlush() }
         } catch {
             // Records queued during the commit came after its readings.
             for index in records.indices { records[index].position += batch.count }

@@ -97,6 +97,9 @@ public struct Daemon: Sendable {
             fields: SealAnchor(seal: 0, sealHash: "", pid: getpid(), site: config.site)))
         await auditLoad(config)
         logger.info("labgate started: site \(config.site), \(config.devices.count) devices on \(config.buses.count) buses, store \(config.store), alerts \(config.alerts)")
+        if !store.isWritable {
+            logger.critical("store \(config.store) cannot be written now (locked by another process?): polling anyway, holding readings and records in memory and opening it for writing as soon as it can be")
+        }
         if control == nil {
             let folder = (Config.defaultControl as NSString).deletingLastPathComponent
             logger.warning("no control socket: the config names none and \(folder) does not exist (lots cannot be managed)")
@@ -162,7 +165,7 @@ public struct Daemon: Sendable {
             })
         let status = StatusService(
             counters: counters, readings: readings, store: store, devices: config.devices.map(\.id), interval: options.statusInterval,
-            logger: logger)
+            logger: logger, storeFailing: { [writer] in await writer.isFailing })
         let deviations = deviations
         let watchdog = WatchdogService(
             notifier: notifier, heartbeat: heartbeat,
