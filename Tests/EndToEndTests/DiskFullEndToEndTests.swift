@@ -4,7 +4,7 @@ import LabGate
 import Testing
 
 /// A small tmpfs the test mounts (root only), so the store's disk really fills up.
-private final class SmallFilesystem {
+final class SmallFilesystem {
     let path: String
 
     init(at path: String, size: String) throws {

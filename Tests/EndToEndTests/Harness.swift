@@ -69,8 +69,15 @@ final class Harness: @unchecked Sendable {
         }
     }
 
-    func startDaemon(extra: [String] = ["--print-readings"], environment: [String: String] = [:]) throws {
-        daemon = try process(Self.daemonBinary, ["--config", configPath] + extra, name: "daemon", environment: environment)
+    /// Added to the daemon's environment by every `startDaemon` (e.g. a preloaded fault shim).
+    var daemonEnvironment: [String: String] = [:]
+
+    /// Starts the daemon; with `wrapper` (e.g. strace and its options), run by it.
+    func startDaemon(extra: [String] = ["--print-readings"], environment: [String: String] = [:], wrapper: [String] = []) throws {
+        let command = wrapper + [Self.daemonBinary, "--config", configPath] + extra
+        daemon = try process(
+            command[0], Array(command.dropFirst()), name: "daemon",
+            environment: daemonEnvironment.merging(environment) { _, given in given })
     }
 
     /// Starts the daemon with exactly `arguments` (none: it finds its config through

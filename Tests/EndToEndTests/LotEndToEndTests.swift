@@ -224,6 +224,8 @@ struct LotEndToEndTests {
         try await eventually("deviation opened", timeout: .seconds(60)) {
             try harness.deviationEvents().contains { $0.event == .deviationOpened }
         }
+        // Alerted at once, stored just after: the kill comes once the store has it.
+        try await eventuallyAsync("deviation stored", timeout: .seconds(10)) { try await !harness.deviations().isEmpty }
         harness.daemon?.kill(SIGKILL)
         _ = try await harness.daemon?.wait(timeout: .seconds(10))
         try harness.startDaemon()

@@ -172,7 +172,7 @@ func labgateLoop(
     let counters = PollCounters()
     let pipeline = ReadingPipeline(
         writer: writer, alerts: alerts, config: config, registry: registry,
-        deviations: DeviationBook(store: store, daemonUser: "bench"), logger: logger)
+        deviations: try await DeviationLedger.load(book: DeviationBook(store: store, daemonUser: "bench")), logger: logger)
     let polling = PollingService(
         config: config, deliver: pipeline.deliver, end: pipeline.endOfInput, counters: counters, heartbeat: SchedulerHeartbeat(), logger: logger)
 

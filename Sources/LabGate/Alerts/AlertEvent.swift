@@ -26,6 +26,9 @@ public struct AlertEvent: Sendable, Codable, Hashable {
         case storeFailing = "store_failing"
         /// The store takes writes again: held readings written, losses (if any) audited.
         case storeRecovered = "store_recovered"
+        /// The daemon stopped while the store could not be written: what it still held (readings,
+        /// deviation changes, audit entries) is lost, and listed in the detail and the journal.
+        case storeUnwritten = "store_unwritten"
         /// A deviation was opened: lots were exposed past their spec (or without data).
         case deviationOpened = "deviation_opened"
         /// Lots placed in the device during an open deviation were added to it.

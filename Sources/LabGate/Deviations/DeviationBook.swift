@@ -42,54 +42,103 @@ public struct DeviationBook: Sendable {
 
     // MARK: The engine's changes
 
-    /// Ids for new deviations: DEV-YYYY-NNNN, numbered per year of their start.
-    public func nextID(year: Int, reserved: inout [Int: Int]) async throws -> String {
-        let prefix = "DEV-\(year)-"
-        let stored = try await store.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM deviation WHERE id LIKE ?", arguments: [prefix + "%"])
-        }
-        let highest = stored.compactMap { Int($0.dropFirst(prefix.count)) }.max() ?? 0
-        let number = max(highest, reserved[year] ?? 0) + 1
-        reserved[year] = number
-        return prefix + String(format: "%04d", number)
+    /// The highest number given so far in each year (DEV-YYYY-NNNN), from the stored ids: the
+    /// seed of `DeviationLedger`'s counter.
+    package func highestNumbers() async throws -> [Int: Int] {
+        let ids = try await store.pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM deviation") }
+        return DeviationID.highest(ids)
     }
 
-    /// A committed change, with the record after it (for alerts).
-    public enum Committed: Sendable {
+    /// Stored deviations that have not ended (whose changes the engine may still make).
+    package func running() async throws -> [DeviationRecord] {
+        try await store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT record FROM deviation WHERE state != 'closed'")
+                .compactMap { try? AuditJSON.decode(DeviationRecord.self, $0) }.filter { $0.end == nil }
+        }
+    }
+
+    /// A change the engine made, with the record after it as the daemon alerted it.
+    public enum Change: Sendable, Equatable {
         case opened(DeviationRecord)
         case lotsAdded(DeviationRecord, added: [String])
         case recovered(DeviationRecord)
+
+        public var record: DeviationRecord {
+            switch self {
+            case let .opened(record), let .lotsAdded(record, _), let .recovered(record): record
+            }
+        }
+
+        /// The audit trail's action for it.
+        public var action: String {
+            switch self {
+            case .opened: "deviation_opened"
+            case .lotsAdded: "deviation_lots_added"
+            case .recovered: "deviation_recovered"
+            }
+        }
     }
 
-    /// Commits the engine's changes (openings already carry their ids) and its state.
-    public func commit(_ changes: [DeviationEngine.Change], state: String) async throws -> [Committed] {
+    /// Commits the engine's changes and its state in one transaction (what the daemon's writer
+    /// does with `storeRecord` and `stateRecord`, for callers without one).
+    public func commit(_ changes: [Change], state: String) async throws {
         try await store.pool.write { db in
-            var committed: [Committed] = []
-            for change in changes {
-                switch change {
-                case let .open(opening):
-                    let record = opening.record
-                    try write(record, old: nil, action: "deviation_opened", user: daemonUser, reason: nil, db: db)
-                    committed.append(.opened(record))
-                case let .lotsAdded(id, lots, _):
-                    guard let old = try Self.fetch(id, db: db) else { continue }
-                    var record = old
-                    record.lots = Array(Set(old.lots + lots)).sorted()
-                    try write(record, old: old, action: "deviation_lots_added", user: daemonUser, reason: nil, db: db)
-                    committed.append(.lotsAdded(record, added: lots))
-                case let .recovered(id, end, worst, size, _):
-                    guard let old = try Self.fetch(id, db: db) else { continue }
-                    var record = old
-                    record.end = end
-                    record.worst = worst ?? old.worst
-                    record.size = size
-                    try write(record, old: old, action: "deviation_recovered", user: daemonUser, reason: nil, db: db)
-                    committed.append(.recovered(record))
-                }
-            }
+            for change in changes { try write(change, db: db) }
             try saveState(state, db: db)
-            return committed
         }
+    }
+
+    /// A change as a record for the daemon's writer, committed in order with the readings.
+    public func storeRecord(_ change: Change) -> StoreRecord {
+        let record = change.record
+        return StoreRecord(summary: "\(change.action) \(record.id) \(record.device) \(record.channel)") { db in
+            try write(change, db: db)
+        }
+    }
+
+    /// The engine's state as a record for the daemon's writer: only the latest waiting one is
+    /// written (it follows every change held before it).
+    public func stateRecord(_ state: String) -> StoreRecord {
+        StoreRecord(summary: "deviation engine state", key: "engine_state deviations") { db in
+            try saveState(state, db: db)
+        }
+    }
+
+    /// Applies a change to the stored record of its id, which must be of the change's device and
+    /// channel: a change never touches another channel's deviation. Writing a change again (a
+    /// retried commit) changes nothing more.
+    package func write(_ change: Change, db: Database) throws {
+        let record = change.record
+        guard let old = try Self.fetch(record.id, db: db) else {
+            // Not stored: its opening was dropped by a full buffer (audited as records_lost); the
+            // record as the daemon knows it stands in for it.
+            try write(record, old: nil, action: change.action, user: daemonUser, reason: nil, db: db)
+            return
+        }
+        guard old.device == record.device, old.channel == record.channel else {
+            try AuditTrail.append(
+                .init(
+                    user: daemonUser, action: "deviation_change_refused", object: "deviation \(record.id)",
+                    old: AuditJSON.encode(old), new: AuditJSON.encode(record),
+                    reason: "\(change.action) of \(record.device) \(record.channel) does not apply to \(record.id) of \(old.device) \(old.channel)",
+                    record: "deviation:\(record.id)"),
+                db: db)
+            return
+        }
+        var new = old
+        switch change {
+        case .opened:
+            return
+        case let .lotsAdded(_, added):
+            new.lots = Array(Set(old.lots + added)).sorted()
+        case let .recovered(after):
+            guard old.end == nil else { return }
+            new.end = after.end
+            new.worst = after.worst ?? old.worst
+            new.size = after.size
+        }
+        guard new != old else { return }
+        try write(new, old: old, action: change.action, user: daemonUser, reason: nil, db: db)
     }
 
     public func saveState(_ state: String) async throws {

@@ -1,28 +1,86 @@
 import Foundation
 import GRDB
+import GRDBSQLite
+import Synchronization
 
 /// The SQLite file holding every reading (WAL, so readers never block the one writer).
 public final class ReadingStore: Sendable {
     public let path: String
-    package let pool: DatabasePool
+    private let current: Mutex<DatabasePool>
+    /// The store's connections: the writable pool, or, while an up-to-date store could not be
+    /// opened for writing at start, a read-only one (writes then fail and are retried by their
+    /// callers) until a background attempt opens the writable one.
+    package var pool: DatabasePool { current.withLock { $0 } }
 
-    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date. A store
+    /// whose schema is up to date but which cannot be written now (another process holds its
+    /// write lock: GRDB's opening writes to an empty WAL) is opened for reading, and for writing
+    /// as soon as it can be (tried every second).
     public init(path: String) throws(StartupError) {
         try StartupError.checkWritableFolder(of: path, what: "store")
         self.path = path
+        let opened: DatabasePool
+        var retry = false
         do {
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(5)
-            pool = try DatabasePool(path: path, configuration: configuration)
-            // GRDB opens WAL with synchronous=NORMAL (after prepareDatabase, so it is set here on
-            // the pool's one writer connection), which syncs the WAL only at checkpoints: a power
-            // cut could then lose commits labgate had already reported as done. FULL syncs the
-            // WAL at every commit.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            try Self.migrator.migrate(pool)
+            opened = try Self.openForWriting(path)
         } catch {
-            throw StartupError("cannot open store \(path): \(error)")
+            guard let reading = try? Self.openForReading(path),
+                (try? reading.read { db in try Self.migrator.hasCompletedMigrations(db) }) == true
+            else {
+                throw StartupError("cannot open store \(path): \(error)")
+            }
+            opened = reading
+            retry = true
         }
+        current = Mutex(opened)
+        if retry {
+            // A thread of its own: each attempt may wait the busy timeout, which must not hold a
+            // thread of the cooperative pool.
+            Thread.detachNewThread { [self] in
+                while true {
+                    Thread.sleep(forTimeInterval: 1)
+                    if let writable = try? Self.openForWriting(path) {
+                        current.withLock { $0 = writable }
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the store is open for writing (false while `init` could only read it).
+    public var isWritable: Bool { !pool.configuration.readonly }
+
+    private static func openForWriting(_ path: String) throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in keepWAL(db) }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB opens WAL with synchronous=NORMAL (after prepareDatabase, so it is set here on
+        // the pool's one writer connection), which syncs the WAL only at checkpoints: a power
+        // cut could then lose commits labgate had already reported as done. FULL syncs the
+        // WAL at every commit.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        // Migrating takes the write lock even when there is nothing to do: checked with a read
+        // first.
+        if try !pool.read({ db in try migrator.hasCompletedMigrations(db) }) { try migrator.migrate(pool) }
+        return pool
+    }
+
+    /// The last connection to close keeps the -wal and -shm files (SQLITE_FCNTL_PERSIST_WAL)
+    /// instead of deleting them: a WAL store whose -shm must be made anew cannot even be read on a
+    /// full disk, so a daemon started there could not learn its lots; with them kept it starts,
+    /// reads, and holds what it records until space returns.
+    private static func keepWAL(_ db: Database) {
+        var on: Int32 = 1
+        _ = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_PERSIST_WAL, &on)
+    }
+
+    private static func openForReading(_ path: String) throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.prepareDatabase { db in keepWAL(db) }
+        return try DatabasePool(path: path, configuration: configuration)
     }
 
     /// Opens an existing store for reading only (the CLI, while the daemon writes).
@@ -32,9 +90,7 @@ public final class ReadingStore: Sendable {
         }
         self.path = path
         do {
-            var configuration = Configuration()
-            configuration.readonly = true
-            pool = try DatabasePool(path: path, configuration: configuration)
+            current = Mutex(try Self.openForReading(path))
         } catch {
             throw StartupError("cannot open store \(path): \(error)")
         }

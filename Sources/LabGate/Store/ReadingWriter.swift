@@ -3,10 +3,17 @@ import Foundation
 import GRDB
 import GRDBSQLite
 
-/// The store's single writer: collects readings and commits them in batched transactions.
-/// A failed commit (a full disk) keeps its batch and retries it on the next flush. At most
-/// `capacity` readings are held: past that the oldest are dropped, and each series' lost interval
-/// is written to the audit trail with the next commit that succeeds, so no loss is silent.
+/// The store's single writer: collects readings, and the other records the daemon keeps (deviation
+/// changes, the deviation engine's state, its own audit entries: `StoreRecord`), and commits them
+/// in order in batched transactions. A failed commit (a full disk, a locked or read-only store, an
+/// I/O error) keeps its batch and retries it on the next flush. At most `capacity` readings and
+/// records are held: past that the oldest readings are dropped (records only when nothing but
+/// records is left), and each loss is written to the audit trail with the next commit that
+/// succeeds (`readings_lost` per series, `records_lost`), so no loss is silent.
+///
+/// The pipeline never waits for a commit: it hands readings and records over with `accept` and
+/// `hold`, which return at once, and asks for flushes with `startFlush`, which runs them in the
+/// background; `flush` and `drain` wait, for shutdown and for callers that want back-pressure.
 public actor ReadingWriter {
     private let store: ReadingStore
     private let batchSize: Int
@@ -16,14 +23,22 @@ public actor ReadingWriter {
     /// fails and the buffer is full, every poll drops as many of the oldest as it adds, which an
     /// array did by moving all the others (1 ms per poll at the default 200,000: BENCHMARKS.md).
     private var pending: Deque<Reading> = []
+    /// Records held in order with the readings: each is committed after the readings that were
+    /// in `pending` before it (`position`: how many) and before those that came after.
+    private var records: [(position: Int, record: StoreRecord)] = []
+    /// What records the buffer had to drop, not yet in the audit trail.
+    private var lostRecords: [String] = []
     private var lost: [SeriesKey: LostInterval] = [:]
     private var failingSince: Date?
     private var change: HealthChange?
     private var seriesIDs: [SeriesKey: Int64] = [:]
     private var lotSetIDs: [String: Int64] = [:]
-    private var writing: Task<Known, any Error>?
+    private var flushing = false
+    private var flushWaiters: [CheckedContinuation<Void, Never>] = []
+    /// A background flush asked for by `startFlush` and not finished yet.
+    private var flushRequested = false
     /// The batch of the commit under way: still uncommitted, so part of the backlog.
-    private var inFlight: (count: Int, oldest: Date?) = (0, nil)
+    private var inFlight: (count: Int, oldest: Date?, records: [String]) = (0, nil, [])
     private let observer: (any StoreObserver)?
     public private(set) var written = 0
 
@@ -36,6 +51,11 @@ public actor ReadingWriter {
     struct Known: Sendable {
         var series: [SeriesKey: Int64] = [:]
         var lotSets: [String: Int64] = [:]
+
+        mutating func merge(_ other: Known) {
+            series.merge(other.series) { old, _ in old }
+            lotSets.merge(other.lotSets) { old, _ in old }
+        }
     }
 
     /// Readings of one series dropped while the store could not be written.
@@ -49,6 +69,18 @@ public actor ReadingWriter {
     public enum HealthChange: Sendable, Equatable {
         case failing(since: Date, error: String, held: Int)
         case recovered(failingSince: Date, written: Int, lost: Int)
+    }
+
+    /// What is still held and not committed (`unwritten()`, when the daemon stops).
+    public struct Unwritten: Sendable, Equatable {
+        public var readings: Int
+        /// The held records' summaries, oldest first.
+        public var records: [String]
+        /// Readings and records dropped by the full buffer whose loss is not in the audit trail yet.
+        public var lostReadings: Int
+        public var lostRecords: [String]
+
+        public var isEmpty: Bool { readings == 0 && records.isEmpty && lostReadings == 0 && lostRecords.isEmpty }
     }
 
     /// Readings that make `append` commit at once, without waiting for the periodic flush (the
@@ -69,13 +101,48 @@ public actor ReadingWriter {
         self.user = user
     }
 
-    /// Queues readings; commits at once when a full batch is waiting (while the store is failing,
-    /// only the periodic flush tries again).
+    /// Queues readings; commits at once, and waits for it, when a full batch is waiting (while the
+    /// store is failing, only the periodic flush tries again). For callers that want back-pressure
+    /// (benchmarks, tools); the daemon's pipeline uses `accept`.
     public func append(_ readings: [Reading]) async throws {
         pending.append(contentsOf: readings)
         dropOverflow()
         if pending.count >= batchSize, failingSince == nil { try await flush() }
     }
+
+    /// Queues readings and returns at once; a full batch starts a commit in the background.
+    public func accept(_ readings: [Reading]) {
+        pending.append(contentsOf: readings)
+        dropOverflow()
+        if pending.count >= batchSize, failingSince == nil { startFlush() }
+    }
+
+    /// Queues a record after the readings queued so far, and returns at once. A keyed record
+    /// replaces a waiting one with the same key (which a commit under way has not taken).
+    public func hold(_ record: StoreRecord) {
+        if let key = record.key { records.removeAll { $0.record.key == key } }
+        records.append((pending.count, record))
+        dropOverflow()
+    }
+
+    /// Starts a flush in the background unless one is under way or asked for already: against a
+    /// locked store each attempt waits the busy timeout (5 s), and the pipeline asks every second,
+    /// so queueing each request would pile up attempts (and hold a stop's drain behind them).
+    public func startFlush() {
+        guard !flushRequested, !flushing, hasWork else { return }
+        flushRequested = true
+        Task {
+            try? await self.flush()
+            self.endRequestedFlush()
+        }
+    }
+
+    private func endRequestedFlush() { flushRequested = false }
+
+    private var hasWork: Bool { !pending.isEmpty || !records.isEmpty || !lost.isEmpty || !lostRecords.isEmpty }
+
+    /// Whether the last commit failed (and none has succeeded since).
+    public var isFailing: Bool { failingSince != nil }
 
     /// Whether the store is taking writes, and what changed since last asked.
     public func takeHealthChange() -> HealthChange? {
@@ -83,30 +150,45 @@ public actor ReadingWriter {
         return change
     }
 
-    /// Readings dropped because the buffer overflowed, not yet recorded in the audit trail.
+    /// Readings dropped because the buffer overflowed, not yet recorded in the audit trail (nor in
+    /// a commit under way).
     public var lostCount: Int { lost.values.reduce(0) { $0 + $1.count } }
 
     private func dropOverflow() {
-        let excess = pending.count - capacity
+        let excess = pending.count + records.count - capacity
         guard excess > 0 else { return }
-        for reading in pending.prefix(excess) {
-            let key = SeriesKey(device: reading.device, channel: reading.channel)
-            let time = reading.time.millisecondsSince1970
-            if var interval = lost[key] {
-                interval.from = min(interval.from, time)
-                interval.to = max(interval.to, time)
-                interval.count += 1
-                lost[key] = interval
-            } else {
-                lost[key] = LostInterval(from: time, to: time, count: 1)
+        let readings = min(excess, pending.count)
+        if readings > 0 {
+            for reading in pending.prefix(readings) {
+                let key = SeriesKey(device: reading.device, channel: reading.channel)
+                let time = reading.time.millisecondsSince1970
+                if var interval = lost[key] {
+                    interval.from = min(interval.from, time)
+                    interval.to = max(interval.to, time)
+                    interval.count += 1
+                    lost[key] = interval
+                } else {
+                    lost[key] = LostInterval(from: time, to: time, count: 1)
+                }
             }
+            pending.removeFirst(readings)
+            if !records.isEmpty {
+                for index in records.indices { records[index].position = max(0, records[index].position - readings) }
+            }
+            observer?.dropped(readings: readings)
         }
-        pending.removeFirst(excess)
-        observer?.dropped(readings: excess)
+        let dropped = excess - readings
+        if dropped > 0 {
+            lostRecords += records.prefix(dropped).map(\.record.summary)
+            records.removeFirst(dropped)
+        }
     }
 
     /// Readings accepted and waiting for a flush to take them.
     public var pendingCount: Int { pending.count }
+
+    /// Records held and waiting for a flush to take them.
+    public var heldRecords: Int { records.count }
 
     /// Everything accepted and not yet committed, and the time of its oldest reading.
     public func backlog() -> StoreBacklog {
@@ -115,37 +197,88 @@ public actor ReadingWriter {
         return StoreBacklog(held: pending.count + inFlight.count, oldest: oldest)
     }
 
-    /// Commits everything queued in one transaction. Flushes run one at a time (the periodic
-    /// flusher, a full batch and shutdown may ask at once); readings queued meanwhile wait for
-    /// the next one. A failed commit puts its batch back in front of the queue.
-    public func flush() async throws {
-        while let running = writing {
-            _ = await running.result
-            if writing == running { writing = nil }
+    /// What is held and not committed, counting a commit under way as not committed.
+    public func unwritten() -> Unwritten {
+        Unwritten(
+            readings: pending.count + inFlight.count, records: inFlight.records + records.map(\.record.summary),
+            lostReadings: lostCount, lostRecords: lostRecords)
+    }
+
+    /// Flushes until everything held is committed or `limit` has passed (a commit under way at
+    /// the deadline is waited for: against a locked store, up to its busy timeout); whether all
+    /// was written. For shutdown, which must not wait on a failing store forever.
+    public func drain(within limit: Duration, retryEvery interval: Duration = .seconds(1)) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while true {
+            do {
+                try await flush()
+                if !hasWork { return true }
+            } catch {
+                if clock.now >= deadline { return false }
+                try? await clock.sleep(until: min(deadline, clock.now + interval))
+            }
+            if clock.now >= deadline && hasWork { return false }
         }
-        guard !pending.isEmpty || !lost.isEmpty else { return }
+    }
+
+    /// Commits everything queued in one transaction: the readings, the records between them in
+    /// their order (each run of readings sealed as a batch of its own) and the audit entries of
+    /// any loss. Flushes run one at a time (the periodic flusher, a full batch and shutdown may
+    /// ask at once); what is queued meanwhile waits for the next one. A failed commit puts its
+    /// readings and records back in front of the queue.
+    public func flush() async throws {
+        // One at a time, each to its very end (a failed one puts its batch back first): a flush
+        // that began while another's commit was finishing would otherwise take what came after
+        // that batch and could commit it before it.
+        while flushing { await withCheckedContinuation { flushWaiters.append($0) } }
+        flushing = true
+        defer {
+            flushing = false
+            let waiters = flushWaiters
+            flushWaiters = []
+            for waiter in waiters { waiter.resume() }
+            // A full batch came in meanwhile: its commit need not wait for the next tick.
+            if waiters.isEmpty, pending.count >= batchSize, failingSince == nil { startFlush() }
+        }
+        guard hasWork else { return }
         let batch = pending
         pending.removeAll(keepingCapacity: true)
+        let held = records
+        records.removeAll()
         let known = Known(series: seriesIDs, lotSets: lotSetIDs)
         let pool = store.pool
         let losses = lost.map { (key: $0.key, interval: $0.value) }
+        lost.removeAll()
+        let droppedRecords = lostRecords
+        lostRecords.removeAll()
         let user = user
-        let held = batch.count
         // Not a child task: a flush that has begun is never cancelled halfway (shutdown cancels
         // the periodic flusher, and a cancelled write would leave the batch's fate unclear).
         let task = Task {
             try await pool.write { db in
-                let created = batch.isEmpty ? Known() : try Self.insert(batch, known: known, db: db)
-                try Self.recordLosses(losses, held: held, user: user, db: db)
+                var known = known
+                var created = Known()
+                var done = 0
+                for (position, record) in held {
+                    if position > done {
+                        let made = try Self.insert(batch[done..<position], known: known, db: db)
+                        known.merge(made)
+                        created.merge(made)
+                        done = position
+                    }
+                    try record.write(db)
+                }
+                if done < batch.count {
+                    created.merge(try Self.insert(batch[done...], known: known, db: db))
+                }
+                try Self.recordLosses(losses, user: user, db: db)
+                try Self.recordLostRecords(droppedRecords, user: user, db: db)
                 return created
             }
         }
-        writing = task
-        inFlight = (batch.count, batch.lazy.map(\.time).min())
-        defer {
-            if writing == task { writing = nil }
-            inFlight = (0, nil)
-        }
+        inFlight = (batch.count, batch.lazy.map(\.time).min(), held.map(\.record.summary))
+        defer { inFlight = (0, nil, []) }
         do {
             let created = try await task.value
             seriesIDs.merge(created.series) { old, _ in old }
@@ -153,13 +286,26 @@ public actor ReadingWriter {
             written += batch.count
             if !batch.isEmpty { observer?.committed(readings: batch.count) }
             let dropped = losses.reduce(0) { $0 + $1.interval.count }
-            for loss in losses { lost[loss.key] = nil }
             if let since = failingSince {
                 failingSince = nil
                 change = .recovered(failingSince: since, written: batch.count, lost: dropped)
             }
         } catch {
+            // Records queued during the commit came after its readings.
+            for index in records.indices { records[index].position += batch.count }
+            records.insert(contentsOf: held, at: 0)
             pending.prepend(contentsOf: batch)
+            // Losses not recorded: merged with those of the buffer since (same series: one interval).
+            for loss in losses {
+                if let later = lost[loss.key] {
+                    lost[loss.key] = LostInterval(
+                        from: min(loss.interval.from, later.from), to: max(loss.interval.to, later.to),
+                        count: loss.interval.count + later.count)
+                } else {
+                    lost[loss.key] = loss.interval
+                }
+            }
+            lostRecords.insert(contentsOf: droppedRecords, at: 0)
             dropOverflow()
             if failingSince == nil {
                 let since = Date()
@@ -170,9 +316,21 @@ public actor ReadingWriter {
         }
     }
 
+    /// One audit entry for the records the full buffer dropped: what they were, and why.
+    private static func recordLostRecords(_ summaries: [String], user: String, db: Database) throws {
+        guard !summaries.isEmpty else { return }
+        let detail = AuditJSON.encode([
+            "count": String(summaries.count),
+            "records": summaries.joined(separator: "\n"),
+            "reason": "the store could not be written and the memory buffer was full",
+        ])
+        _ = try AuditTrail.append(
+            AuditEntry.Draft(user: user, action: "records_lost", object: "store", new: detail), db: db)
+    }
+
     /// One audit entry per series whose readings were dropped: the interval, how many, and why.
     private static func recordLosses(
-        _ losses: [(key: SeriesKey, interval: LostInterval)], held: Int, user: String, db: Database
+        _ losses: [(key: SeriesKey, interval: LostInterval)], user: String, db: Database
     ) throws {
         for (key, interval) in losses.sorted(by: { ($0.key.device, $0.key.channel) < ($1.key.device, $1.key.channel) }) {
             let detail = AuditJSON.encode([
@@ -193,7 +351,7 @@ public actor ReadingWriter {
     /// The loop binds each row through SQLite's C API on GRDB's prepared statement: building a
     /// `StatementArguments` of boxed values per reading cost more than the insert itself
     /// (BENCHMARKS.md, store ingest).
-    private static func insert(_ batch: Deque<Reading>, known: Known, db: Database) throws -> Known {
+    private static func insert(_ batch: Slice<Deque<Reading>>, known: Known, db: Database) throws -> Known {
         var ids = known
         var created = Known()
         let seal = try ReadingSeal.head(db: db).id + 1

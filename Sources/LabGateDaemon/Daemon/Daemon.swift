@@ -15,15 +15,19 @@ public struct Daemon: Sendable {
         public var statusInterval: Duration = .seconds(2)
         /// Maps control-socket peers to users and groups (the system's databases by default).
         public var identities: any IdentityResolver
+        /// How long a stop keeps trying to write what the store has not taken yet (a commit under
+        /// way then may add its busy timeout, 5 s): well within systemd's TimeoutStopSec (30 s).
+        public var stopGrace: Duration
 
         public init(
             printReadings: Bool = false, flushInterval: Duration = .seconds(1), statusInterval: Duration = .seconds(2),
-            identities: any IdentityResolver = SystemIdentityResolver()
+            identities: any IdentityResolver = SystemIdentityResolver(), stopGrace: Duration = .seconds(10)
         ) {
             self.printReadings = printReadings
             self.flushInterval = flushInterval
             self.statusInterval = statusInterval
             self.identities = identities
+            self.stopGrace = stopGrace
         }
     }
 
@@ -75,32 +79,70 @@ public struct Daemon: Sendable {
         deviations = DeviationBook(store: store, daemonUser: user)
     }
 
-    /// Runs until a signal stops it, then returns once every accepted reading is written.
+    /// Runs until a signal stops it, then returns once every accepted reading is written, or, when
+    /// the store cannot be written, once `stopGrace` has passed, saying what is lost.
     /// SIGHUP reloads the config file: a valid one is swapped in whole (the running generation
     /// drains and a new one starts on it), a broken one is refused and the running one kept.
+    /// The daemon's own audit entries go through the writer like everything it records: a store
+    /// that cannot take them delays them, never the daemon.
     public func run() async throws {
-        try await audit("daemon_started", object: "daemon", new: await anchor(SealAnchor(seal: 0, sealHash: "", pid: getpid(), site: config.site)))
-        try await auditLoad(config)
+        let ledger: DeviationLedger
+        do {
+            ledger = try await DeviationLedger.load(book: deviations, alertLog: alerts.jsonPath)
+        } catch {
+            throw StartupError("cannot read deviations from \(config.store): \(error)")
+        }
+        await record(.anchoredAudit(
+            user: user, action: "daemon_started", object: "daemon",
+            fields: SealAnchor(seal: 0, sealHash: "", pid: getpid(), site: config.site)))
+        await auditLoad(config)
         logger.info("labgate started: site \(config.site), \(config.devices.count) devices on \(config.buses.count) buses, store \(config.store), alerts \(config.alerts)")
+        if !store.isWritable {
+            logger.critical("store \(config.store) cannot be written now (locked by another process?): polling anyway, holding readings and records in memory and opening it for writing as soon as it can be")
+        }
         if control == nil {
             let folder = (Config.defaultControl as NSString).deletingLastPathComponent
             logger.warning("no control socket: the config names none and \(folder) does not exist (lots cannot be managed)")
         }
         var current = config
-        while let next = try await runGeneration(current) {
+        while let next = try await runGeneration(current, ledger: ledger) {
             current = next
-            try await auditLoad(current)
+            await auditLoad(current)
             logger.notice("config \(current.file) reloaded: \(current.devices.count) devices on \(current.buses.count) buses")
         }
         logShutdownCounters(current)
-        let written = await writer.written
-        try await audit("daemon_stopped", object: "daemon", new: await anchor(SealAnchor(seal: 0, sealHash: "", readingsWritten: written)))
-        logger.info("labgate stopped: \(written) readings written")
+        // Everything accepted is written before daemon_stopped (the writer keeps their order).
+        let accepted = await writer.written + writer.pendingCount
+        await writer.hold(.anchoredAudit(
+            user: user, action: "daemon_stopped", object: "daemon",
+            fields: SealAnchor(seal: 0, sealHash: "", readingsWritten: accepted)))
+        if await writer.drain(within: options.stopGrace) {
+            let written = await writer.written
+            logger.info("labgate stopped: \(written) readings written")
+        } else {
+            reportUnwritten(await writer.unwritten())
+        }
+    }
+
+    /// Stopping with a store that still refuses writes: what is lost, in the journal and the alert log.
+    private func reportUnwritten(_ left: ReadingWriter.Unwritten) {
+        var parts = ["\(left.readings) readings"]
+        if !left.records.isEmpty { parts.append("\(left.records.count) records (\(left.records.joined(separator: "; ")))") }
+        if left.lostReadings > 0 { parts.append("the audit of \(left.lostReadings) readings already dropped") }
+        if !left.lostRecords.isEmpty { parts.append("the audit of \(left.lostRecords.count) records already dropped") }
+        let text = "stopping after \(DurationText.format(options.stopGrace)) of retries: \(config.store) did not take "
+            + parts.joined(separator: ", ") + "; they are lost"
+        logger.critical("store_unwritten \(text)")
+        do {
+            try alerts.write(AlertEvent(time: Date(), severity: .critical, event: .storeUnwritten, device: "labgate", detail: text))
+        } catch {
+            logger.critical("\(error)")
+        }
     }
 
     /// Runs the services for one config until SIGTERM/SIGINT (returns nil) or a SIGHUP with a
     /// valid new config (returns it, once this generation has drained).
-    private func runGeneration(_ config: Config) async throws -> Config? {
+    private func runGeneration(_ config: Config, ledger: DeviationLedger) async throws -> Config? {
         let echo: (@Sendable (PollResult) -> Void)?
         if options.printReadings {
             let formatter = ReadingEcho(config: config)
@@ -108,10 +150,10 @@ public struct Daemon: Sendable {
         } else {
             echo = nil
         }
-        let engineState = try await deviations.engineState()
+        // The engine goes on from the state the last generation left (the ledger's, which the
+        // store may not have yet).
         let pipeline = ReadingPipeline(
-            writer: writer, alerts: alerts, config: config, registry: registry, deviations: deviations,
-            engineState: engineState, progress: progress, latest: readings, flushInterval: options.flushInterval, echo: echo, logger: logger)
+            writer: writer, alerts: alerts, config: config, registry: registry, deviations: ledger, progress: progress, latest: readings, flushInterval: options.flushInterval, echo: echo, logger: logger)
         let notifier = SystemdNotifier()
         let heartbeat = SchedulerHeartbeat()
         let readyStatus = "polling \(config.devices.count) devices on \(config.buses.count) buses"
@@ -123,7 +165,7 @@ public struct Daemon: Sendable {
             })
         let status = StatusService(
             counters: counters, readings: readings, store: store, devices: config.devices.map(\.id), interval: options.statusInterval,
-            logger: logger)
+            logger: logger, storeFailing: { [writer] in await writer.isFailing })
         let deviations = deviations
         let watchdog = WatchdogService(
             notifier: notifier, heartbeat: heartbeat,
@@ -155,14 +197,14 @@ public struct Daemon: Sendable {
         services.append(.init(service: polling, serviceName: "polling"))
         services.append(.init(service: adapters, successTerminationBehavior: .ignore, serviceName: "adapters"))
         services.append(.init(service: ClockWatchService(alerts: alerts, logger: logger, audit: { action, object, new in
-            try? await self.audit(action, object: object, new: new)
+            await self.audit(action, object: object, new: new)
         }), serviceName: "clock"))
         services.append(.init(service: watchdog, serviceName: "watchdog"))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let reload = ConfigReload(
             running: config, alerts: alerts, logger: logger,
-            audit: { action, object, new in try? await self.audit(action, object: object, new: new) },
+            audit: { action, object, new in await self.audit(action, object: object, new: new) },
             lotsInside: { [registry] in registry.lotsInside },
             openDeviations: { [deviations] in
                 try? await deviations.list(openOnly: true).filter { $0.end == nil }
@@ -179,16 +221,17 @@ public struct Daemon: Sendable {
         return await listener.value
     }
 
-    private func auditLoad(_ config: Config) async throws {
+    private func auditLoad(_ config: Config) async {
         let configHash = FieldDigest.file(config.file) ?? "unreadable"
         let draft = AuditEntry.Draft(
             user: user, action: "config_loaded", object: "config \(config.file)",
             new: AuditJSON.encode(["sha256": configHash, "site": config.site]))
-        // With the load, what the numbers mean from now on: each series' field, each spec.
-        try await store.pool.write { [user] db in
+        // With the load, what the numbers mean from now on: each series' field, each spec. Held
+        // with the entry, as one record, while the store cannot take them.
+        await record(StoreRecord(summary: "config_loaded config \(config.file)") { [user] db in
             _ = try AuditTrail.append(draft, db: db)
             try DefinitionRecord.record(config, user: user, reason: "config \(config.file) loaded", db: db)
-        }
+        })
     }
 
     private func logShutdownCounters(_ config: Config) {
@@ -219,17 +262,14 @@ public struct Daemon: Sendable {
         return text + "; \(summary.missedSlots) slots missed"
     }
 
-    private func audit(_ action: String, object: String, new: String) async throws {
-        let draft = AuditEntry.Draft(user: user, action: action, object: object, new: new)
-        try await store.pool.write { db in _ = try AuditTrail.append(draft, db: db) }
+    private func audit(_ action: String, object: String, new: String) async {
+        await record(.audit(AuditEntry.Draft(user: user, action: action, object: object, new: new)))
     }
 
-    /// `fields` with the head of the reading seals.
-    private func anchor(_ fields: SealAnchor) async throws -> String {
-        let head = try await store.pool.read { db in try ReadingSeal.head(db: db) }
-        var fields = fields
-        fields.seal = head.id
-        fields.sealHash = head.hash
-        return AuditJSON.encode(fields)
+    /// Hands a record to the writer, committed in order with the readings as soon as the store
+    /// takes it.
+    private func record(_ record: StoreRecord) async {
+        await writer.hold(record)
+        await writer.startFlush()
     }
 }

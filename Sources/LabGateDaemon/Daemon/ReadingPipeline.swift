@@ -8,18 +8,20 @@ import ServiceLifecycle
 /// pollers' stream until it ends (so on shutdown every accepted reading is written), flushing
 /// the writer at least once per `flushInterval` meanwhile.
 ///
-/// Each poll's readings are tagged with the lots inside the device at the poll's time, stored,
-/// then evaluated twice: against the equipment limits for alerts (`Evaluator`) and against the
-/// lots' specs for deviations (`DeviationEngine`), whose changes are committed with their audit
-/// entries before they are alerted.
+/// Each poll's readings are tagged with the lots inside the device at the poll's time, handed to
+/// the writer, then evaluated twice: against the equipment limits for alerts (`Evaluator`) and
+/// against the lots' specs for deviations (`DeviationEngine`). A deviation change gets its id from
+/// the `DeviationLedger` and is alerted at once; it goes to the writer after the readings that
+/// caused it, with the engine's state, and is committed when the store can be written. Nothing
+/// here waits for the store: a locked, full, read-only or failing store delays the record, never
+/// an alert.
 public struct ReadingPipeline: Service {
     private let inbox = PipelineInbox()
     private let writer: any ReadingSink
     private let alerts: AlertLog
     private let config: Config
     private let registry: LotRegistry
-    private let deviations: DeviationBook?
-    private let engineState: String?
+    private let deviations: DeviationLedger?
     private let progress: DeviationProgress
     private let latest: LatestReadings
     private let echo: (@Sendable (PollResult) -> Void)?
@@ -34,7 +36,7 @@ public struct ReadingPipeline: Service {
 
     public init(
         writer: any ReadingSink, alerts: AlertLog, config: Config,
-        registry: LotRegistry = LotRegistry(), deviations: DeviationBook? = nil, engineState: String? = nil,
+        registry: LotRegistry = LotRegistry(), deviations: DeviationLedger? = nil,
         progress: DeviationProgress = DeviationProgress(), latest: LatestReadings = LatestReadings(),
         flushInterval: Duration = .seconds(1), echo: (@Sendable (PollResult) -> Void)? = nil, logger: Logger
     ) {
@@ -43,7 +45,6 @@ public struct ReadingPipeline: Service {
         self.config = config
         self.registry = registry
         self.deviations = deviations
-        self.engineState = engineState
         self.progress = progress
         self.latest = latest
         self.echo = echo
@@ -80,7 +81,7 @@ public struct ReadingPipeline: Service {
         let clock = ContinuousClock()
         var lastLook = clock.now - Self.coalescing
         var evaluator = Evaluator(config: config)
-        var engine = DeviationEngine(config: config, state: engineState)
+        var engine = DeviationEngine(config: config, state: deviations?.engineState)
         var ticks = 0
         // Whether any deviation is open: the set changes only with the engine's changes, so the
         // live progress (a walk over every channel's state) is refreshed only while one is open
@@ -97,7 +98,7 @@ public struct ReadingPipeline: Service {
             guard let batch = await inbox.take() else { break }
             // Each poll's readings carry the lots inside its device when it was taken (by the order
             // of lot actions, on the monotonic clock: a wall-clock step moves no lot); the batch
-            // goes to the writer at once, before any deviation it causes is committed (which flushes it).
+            // goes to the writer at once, before any deviation change it causes.
             var readings: [Reading] = []
             let tagged = batch.events.map { event -> (event: PollingEvent, exposure: [LotSpec]) in
                 guard case var .poll(poll) = event else { return (event, []) }
@@ -109,13 +110,7 @@ public struct ReadingPipeline: Service {
             }
             // Accepted: from here on the status views show them.
             latest.record(readings)
-            if !readings.isEmpty {
-                do {
-                    try await writer.append(readings)
-                } catch {
-                    await flushStore()
-                }
-            }
+            if !readings.isEmpty { await writer.accept(readings) }
             for (event, exposure) in tagged {
                 guard case let .poll(poll) = event else {
                     evaluator.evaluate(event).forEach(raise)
@@ -127,11 +122,11 @@ public struct ReadingPipeline: Service {
                 }
                 evaluator.evaluate(event).forEach(raise)
                 let changes = engine.evaluate(poll, exposure: exposure)
-                await commit(changes, engine: &engine, save: false)
+                await record(changes, engine: &engine, save: false)
                 refreshProgress(!changes.isEmpty)
             }
             if batch.ticks > 0 {
-                await flushStore()
+                await writer.startFlush()
                 let before = ticks
                 ticks += batch.ticks
                 let registry = registry
@@ -140,53 +135,46 @@ public struct ReadingPipeline: Service {
                 let changes = engine.tick { registry.inside(device: $0) }
                 // Progress (last valid readings, worst values) is saved every few seconds; runs
                 // that begin or end and every deviation change are saved at once.
-                await commit(changes, engine: &engine, save: engine.dirty && ticks / 5 > before / 5)
+                await record(changes, engine: &engine, save: engine.dirty && ticks / 5 > before / 5)
                 refreshProgress(!changes.isEmpty)
             }
+            await reportStoreHealth()
         }
         ticker.cancel()
-        await flushStore()
-        await commit([], engine: &engine, save: true)
-        let left = await writer.pendingCount
-        if left > 0 {
-            logger.critical("\(left) readings could not be written to \(config.store) before stopping")
+        await record([], engine: &engine, save: true)
+        // One last commit unless the store is failing: then what is held stays with the writer
+        // (the daemon's next generation, or its bounded drain at stop, writes it) and a reload
+        // does not wait on the store.
+        if await !writer.isFailing {
+            do {
+                try await writer.flush()
+            } catch {
+                logger.debug("store write failed, kept in memory: \(error)")
+            }
         }
+        await reportStoreHealth()
     }
 
-    /// Gives new deviations their ids, commits the changes with the engine's state (after the
-    /// readings that caused them), then alerts.
-    private func commit(_ changes: [DeviationEngine.Change], engine: inout DeviationEngine, save: Bool) async {
+    /// Gives new deviations their ids, alerts every change at once, then hands the changes and
+    /// the engine's state to the writer, after the readings that caused them.
+    private func record(_ changes: [DeviationEngine.Change], engine: inout DeviationEngine, save: Bool) async {
         guard let deviations, !changes.isEmpty || engine.urgent || save else { return }
-        if !changes.isEmpty { await flushStore() }
-        var resolved: [DeviationEngine.Change] = []
-        var reserved: [Int: Int] = [:]
-        do {
-            for change in changes {
-                guard case var .open(opening) = change else {
-                    resolved.append(change)
-                    continue
-                }
-                opening.record.id = try await deviations.nextID(year: Self.year(of: opening.record.start), reserved: &reserved)
-                engine.assign(opening.record.id, to: opening.ref)
-                resolved.append(.open(opening))
-            }
-            let committed = try await deviations.commit(resolved, state: engine.snapshot())
-            for change in committed {
-                switch change {
-                case let .opened(record): raise(DeviationAlerts.opened(record))
-                case let .lotsAdded(record, added): raise(DeviationAlerts.lotsAdded(record, added: added))
-                case let .recovered(record): raise(DeviationAlerts.recovered(record))
-                }
-            }
-        } catch {
-            logger.critical("cannot record deviation changes in \(config.store): \(error)")
+        let (resolved, unknown) = deviations.resolve(changes, engine: &engine)
+        for id in unknown {
+            logger.critical("deviation engine changed \(id), which neither the store nor this daemon holds open")
         }
-    }
-
-    private static func year(of ms: Int64) -> Int {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = .gmt
-        return calendar.component(.year, from: Date(millisecondsSince1970: ms))
+        for change in resolved {
+            switch change {
+            case let .opened(record): raise(DeviationAlerts.opened(record))
+            case let .lotsAdded(record, added): raise(DeviationAlerts.lotsAdded(record, added: added))
+            case let .recovered(record): raise(DeviationAlerts.recovered(record))
+            }
+            await writer.hold(deviations.book.storeRecord(change))
+        }
+        let state = engine.snapshot()
+        deviations.engineState = state
+        await writer.hold(deviations.book.stateRecord(state))
+        if !resolved.isEmpty { await writer.startFlush() }
     }
 
     private func raise(_ event: AlertEvent) {
@@ -203,19 +191,14 @@ public struct ReadingPipeline: Service {
         }
     }
 
-    /// Flushes the writer; says once when the store stops taking writes (journal, critical, and the
-    /// alert log if it can) and once when it takes them again.
-    private func flushStore() async {
-        do {
-            try await writer.flush()
-        } catch {
-            logger.debug("store write failed, readings kept in memory and retried: \(error)")
-        }
+    /// Says once when the store stops taking writes (journal, critical, and the alert log if it
+    /// can) and once when it takes them again.
+    private func reportStoreHealth() async {
         switch await writer.takeHealthChange() {
         case let .failing(since, error, held)?:
             raise(AlertEvent(
                 time: since, severity: .critical, event: .storeFailing, device: "labgate",
-                detail: "cannot write \(config.store): \(error); holding \(held) readings in memory (up to \(config.storeBuffer)) and retrying every \(DurationText.format(flushInterval))"))
+                detail: "cannot write \(config.store): \(error); holding \(held) readings in memory (up to \(config.storeBuffer)), with deviation changes and audit entries, and retrying every \(DurationText.format(flushInterval))"))
         case let .recovered(since, written, lost)?:
             let losses = lost == 0
                 ? "nothing lost" : "\(lost) readings did not fit in memory and are lost: audited as readings_lost"

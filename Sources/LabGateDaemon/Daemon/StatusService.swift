@@ -15,11 +15,16 @@ public struct StatusService: Service {
     private let devices: [String]
     private let interval: Duration
     private let logger: Logger
+    /// Whether the store is failing: no status is written then (each attempt would wait the
+    /// store's busy timeout in the queue of its one writer, ahead of the held readings, and hold
+    /// up a stop).
+    private let storeFailing: @Sendable () async -> Bool
 
     public init(
         counters: PollCounters, readings: LatestReadings, store: ReadingStore, devices: [String], interval: Duration,
-        logger: Logger
+        logger: Logger, storeFailing: @escaping @Sendable () async -> Bool = { false }
     ) {
+        self.storeFailing = storeFailing
         self.counters = counters
         self.readings = readings
         self.store = store
@@ -44,6 +49,7 @@ public struct StatusService: Service {
     }
 
     private func save() async {
+        guard await !storeFailing() else { return }
         let now = Date()
         let snapshot = counters.snapshot(at: now)
         let channels = readings.snapshot()

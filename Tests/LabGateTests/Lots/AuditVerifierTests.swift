@@ -22,8 +22,7 @@ private func populatedStore(_ folder: TemporaryFolder) async throws -> ReadingSt
         id: "DEV-2027-0001", kind: .excursion, device: "INC-01", channel: "co2", unit: "%",
         limit: .init(name: "low", value: 4.5, source: "spec msc-culture"), start: 1_800_000_006_000,
         opened: 1_800_000_016_000, valueAtOpening: 4.3, critical: false, end: nil, worst: 4.3, size: nil, lots: ["LOT-1"])
-    let opening = DeviationEngine.Opening(ref: .init(key: .init(device: "INC-01", channel: "co2"), gap: false), record: record)
-    _ = try await deviations.commit([.open(opening)], state: "[]")
+    try await deviations.commit([.opened(record)], state: "[]")
     _ = try await deviations.acknowledge("DEV-2027-0001", user: "alice", comment: "seen")
     return store
 }

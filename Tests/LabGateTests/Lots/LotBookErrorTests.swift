@@ -36,8 +36,7 @@ import Testing
             limit: .init(name: "low", value: 4.5, source: "spec msc-culture"), start: 1_800_000_006_000,
             opened: 1_800_000_016_000, valueAtOpening: 4.3, critical: false, end: 1_800_000_026_000, worst: 4.3,
             size: nil, lots: ["LOT-1"])
-        let opening = DeviationEngine.Opening(ref: .init(key: .init(device: "INC-01", channel: "co2"), gap: false), record: record)
-        _ = try await deviations.commit([.open(opening)], state: "[]")
+        try await deviations.commit([.opened(record)], state: "[]")
         await #expect(throws: DeviationError.notAcknowledged(id: "DEV-2027-0001")) {
             try await deviations.close("DEV-2027-0001", user: "qa", impact: "none")
         }

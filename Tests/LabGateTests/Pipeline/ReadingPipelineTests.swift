@@ -11,24 +11,31 @@ import LabGateClient
 private struct PipelineRun {
     let folder: TemporaryFolder
     let config: Config
-    let sink = RecordingSink()
+    let sink: RecordingSink
     let registry: LotRegistry
+    /// The deviations in the store the sink writes to (with a store).
+    let deviations: DeviationBook?
     let pipeline: ReadingPipeline
     let running: Task<Void, Never>
     /// The first poll's times; `poll(at:)` counts seconds from them.
     let wallStart = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 1).rounded(.up))
     let instantStart = ContinuousClock.now
 
+    /// With `store`, deviations are on: their changes are written there by the sink's flushes.
     init(
-        folder: TemporaryFolder, registry: LotRegistry = LotRegistry(), deviations: DeviationBook? = nil,
+        folder: TemporaryFolder, registry: LotRegistry = LotRegistry(), store: ReadingStore? = nil,
         delay: Duration = .seconds(10)
-    ) throws {
+    ) async throws {
         self.folder = folder
         config = incubatorConfig(delay: delay, folder: folder.path)
         self.registry = registry
+        sink = RecordingSink(store: store)
+        deviations = store.map { DeviationBook(store: $0, daemonUser: "labgate") }
+        var ledger: DeviationLedger?
+        if let deviations { ledger = try await DeviationLedger.load(book: deviations, alertLog: folder.path + "/alerts.jsonl") }
         let pipeline = ReadingPipeline(
             writer: sink, alerts: try AlertLog(folder: folder.path), config: config, registry: registry,
-            deviations: deviations, flushInterval: .seconds(3600), logger: Logger(label: "test"))
+            deviations: ledger, flushInterval: .seconds(3600), logger: Logger(label: "test"))
         self.pipeline = pipeline
         running = Task { await pipeline.run() }
     }
@@ -68,7 +75,7 @@ struct ReadingPipelineTests {
     func tagsReadingsWithTheLotsInside() async throws {
         let folder = try TemporaryFolder()
         let registry = LotRegistry()
-        let run = try PipelineRun(folder: folder, registry: registry)
+        let run = try await PipelineRun(folder: folder, registry: registry)
         // Placed 30 s into the run on the monotonic clock, its event stamped by a wall clock an hour behind.
         let stepped = run.time(30).addingTimeInterval(-3600).millisecondsSince1970
         registry.apply(
@@ -90,7 +97,7 @@ struct ReadingPipelineTests {
     @Test("A channel past its limits beyond the delay is alerted once as begun and once as recovered, in order")
     func excursionAlertsInOrder() async throws {
         let folder = try TemporaryFolder()
-        let run = try PipelineRun(folder: folder)
+        let run = try await PipelineRun(folder: folder)
         run.poll(at: 0)
         // Past both the spec's high limit (38) and the equipment's (37.5), longer than either delay.
         for second in stride(from: 10, through: 130, by: 10) { run.poll(at: second, temperature: 38.5) }
@@ -112,8 +119,8 @@ struct ReadingPipelineTests {
         let registry = LotRegistry()
         _ = try await LotBook(store: store, registry: registry, config: incubatorConfig(folder: folder.path))
             .start(lot: "MSC-0042", device: "INC-01", spec: "msc-culture", note: nil, user: "alice")
-        let deviations = DeviationBook(store: store, daemonUser: "labgate")
-        let run = try PipelineRun(folder: folder, registry: registry, deviations: deviations)
+        let run = try await PipelineRun(folder: folder, registry: registry, store: store)
+        let deviations = try #require(run.deviations)
         run.poll(at: 0)
         // CO2 below the spec's 4.5 (above its critical 2.0) for longer than its 10 s delay.
         for second in stride(from: 5, through: 30, by: 5) { run.poll(at: second, co2: 3.0) }
@@ -142,7 +149,7 @@ struct ReadingPipelineTests {
         _ = try await LotBook(store: store, registry: registry, config: incubatorConfig(folder: folder.path))
             .start(lot: "MSC-0042", device: "INC-01", spec: "msc-culture", note: nil, user: "alice")
         let deviations = DeviationBook(store: store, daemonUser: "labgate")
-        let run = try PipelineRun(folder: folder, registry: registry, deviations: deviations, delay: .milliseconds(500))
+        let run = try await PipelineRun(folder: folder, registry: registry, store: store, delay: .milliseconds(500))
         run.poll(at: 0, co2: 3.0)  // below 4.5, then nothing more
         try await Task.sleep(for: .milliseconds(200))
         run.pipeline.tick()
@@ -163,10 +170,12 @@ struct ReadingPipelineTests {
     @Test("A store that refuses writes is alerted once as failing while polls go on, and once as recovered")
     func storeFailingAndRecovered() async throws {
         let folder = try TemporaryFolder()
-        let run = try PipelineRun(folder: folder)
+        let run = try await PipelineRun(folder: folder)
         await run.sink.refuseWrites(true)
         run.poll(at: 0)
         await run.sink.waitForAppends(1)
+        run.pipeline.tick()  // the timer's flush finds the store refusing writes
+        try await eventually("store_failing") { try run.alerts().contains { $0.event == .storeFailing } }
         run.poll(at: 10)
         run.poll(at: 20)
         await run.sink.waitForAppends(2)
@@ -180,5 +189,53 @@ struct ReadingPipelineTests {
         #expect(store.last?.detail?.contains("nothing lost") == true)
         #expect(await run.sink.readings.count == 3 * 2, "readings refused by the store are still handed over, not dropped")
         #expect(await run.sink.pendingCount == 0)
+    }
+
+    @Test("While the store refuses writes, deviations are alerted at once with ids of their own, and recorded under those ids once it takes writes again")
+    func deviationsAlertedWhileStoreRefuses() async throws {
+        let folder = try TemporaryFolder()
+        let store = try ReadingStore(path: folder.path + "/labgate.sqlite")
+        let registry = LotRegistry()
+        _ = try await LotBook(store: store, registry: registry, config: incubatorConfig(folder: folder.path))
+            .start(lot: "MSC-0042", device: "INC-01", spec: "msc-culture", note: nil, user: "alice")
+        let run = try await PipelineRun(folder: folder, registry: registry, store: store)
+        let deviations = try #require(run.deviations)
+        let year = DeviationID.year(of: run.time(0).millisecondsSince1970)
+        await run.sink.refuseWrites(true)
+        run.poll(at: 0)
+        run.pipeline.tick()
+        // CO2 below the spec's 4.5 for longer than its 10 s delay: opens on the poll at 15 s.
+        for second in stride(from: 5, through: 15, by: 5) { run.poll(at: second, co2: 3.0) }
+        try await eventually("deviation_opened in the alert log") { try run.alerts().contains { $0.event == .deviationOpened } }
+        let first = try #require(try run.alerts().first { $0.event == .deviationOpened })
+        #expect(first.deviation == DeviationID.make(year: year, number: 1))
+        #expect(first.channel == "co2" && first.lots == ["MSC-0042"])
+        #expect(try await deviations.list().isEmpty, "alerted before the store has it")
+        #expect(await run.sink.heldRecords.contains("deviation_opened \(first.deviation!) INC-01 co2"), "held for the store")
+
+        // CO2 back: the first deviation recovers. The temperature past its limits (the
+        // equipment's 37.5 with its 60 s delay is the tightest) opens a second one, which must not
+        // get the first one's id although the store does not hold that one yet.
+        for second in stride(from: 20, through: 100, by: 5) { run.poll(at: second, temperature: 38.5, co2: second < 40 ? 3.0 : 5.0) }
+        try await eventually("a second deviation_opened") { try run.alerts().count { $0.event == .deviationOpened } == 2 }
+        let events = try run.alerts().filter { $0.deviation != nil }
+        #expect(events.map(\.event) == [.deviationOpened, .deviationRecovered, .deviationOpened])
+        try #require(events.count == 3)
+        #expect(events[1].deviation == first.deviation && events[1].channel == "co2")
+        let second = try #require(events[2].deviation)
+        #expect(second == DeviationID.make(year: year, number: 2))
+        #expect(events[2].channel == "temperature")
+        #expect(try await deviations.list().isEmpty)
+        #expect(try run.alerts().contains { $0.event == .storeFailing })
+
+        await run.sink.refuseWrites(false)
+        run.pipeline.tick()
+        await run.finish()
+        let records = try await deviations.list()
+        #expect(records.map(\.id) == [first.deviation!, second], "stored under the ids the alerts showed")
+        #expect(records.map(\.channel) == ["co2", "temperature"])
+        #expect(records[0].end == run.time(40).millisecondsSince1970, "the co2 deviation ended with its recovery")
+        #expect(records[1].end == nil, "the temperature's deviation is still open")
+        #expect(await run.sink.heldRecords.isEmpty)
     }
 }
