@@ -2,7 +2,7 @@ import Foundation
 import LabGate
 
 /// One line per poll for a terminal: time, device, then each channel's value and unit or why
-/// there is none.
+/// there is none, and the lots the readings were tagged with.
 struct ReadingEcho: Sendable {
     let units: [String: [String: String]]
 
@@ -22,7 +22,9 @@ struct ReadingEcho: Sendable {
             }
             return "\(reading.channel)=? (\(reading.quality.rawValue))"
         }
-        return "\(UTCTime.format(poll.time)) \(poll.device) " + values.joined(separator: " ")
+        let lots = poll.readings.first?.lots ?? []
+        let tagged = lots.isEmpty ? "" : "  lots " + lots.map(TerminalText.escape).joined(separator: ", ")
+        return "\(UTCTime.format(poll.time)) \(poll.device) " + values.joined(separator: " ") + tagged
     }
 
     func print(_ poll: PollResult) {
