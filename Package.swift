@@ -128,12 +128,11 @@ let package = Package(
             ]
         ),
         // The daemon, what systemd runs: only what the service needs (a test checks that the
-        // simulator, the report and the client are not in it).
+        // simulator, the report, the client and the command-line parser are not in it).
         .executableTarget(
             name: "labgated",
             dependencies: [
                 "LabGate", "LabGateDaemon",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             linkerSettings: selfContained
