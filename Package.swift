@@ -67,6 +67,8 @@ let package = Package(
         ),
         // POSIX terminal calls Swift cannot import (variadic ioctl, XSI pty functions).
         .target(name: "CSerial"),
+        // glibc's malloc tuning (mallopt's constants are macros of <malloc.h>).
+        .target(name: "CMalloc"),
         .target(name: "Modbus", dependencies: ["CModbus", "CSerial"]),
         // The domain both binaries share: config, polling, lots, deviations, evaluation, the store,
         // the alert log, the audit trail, the control socket's request and reply types, text formats.
@@ -134,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "labgated",
             dependencies: [
-                "LabGate", "LabGateDaemon",
+                "LabGate", "LabGateDaemon", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
             ],
             linkerSettings: selfContained
