@@ -6,6 +6,9 @@ public final class ReadingStore: Sendable {
     public let path: String
     package let pool: DatabasePool
 
+    /// The most memory each of the daemon's connections keeps for pages, in KiB.
+    static let pageCacheKiB = 512
+
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     public init(path: String) throws(StartupError) {
         try StartupError.checkWritableFolder(of: path, what: "store")
@@ -13,6 +16,12 @@ public final class ReadingStore: Sendable {
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(5)
+            // SQLite keeps up to 2 MB of pages per connection by default, in the daemon's heap for
+            // its whole run: the writer appends at one place per series in the index, and fills it.
+            // The pages it drops stay in the kernel's page cache, a read away.
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA cache_size = -\(Self.pageCacheKiB)")
+            }
             pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB opens WAL with synchronous=NORMAL (after prepareDatabase, so it is set here on
             // the pool's one writer connection), which syncs the WAL only at checkpoints: a power
