@@ -67,6 +67,8 @@ let package = Package(
         ),
         // POSIX terminal calls Swift cannot import (variadic ioctl, XSI pty functions).
         .target(name: "CSerial"),
+        // glibc's malloc tuning (mallopt's constants are macros of <malloc.h>).
+        .target(name: "CMalloc"),
         .target(name: "Modbus", dependencies: ["CModbus", "CSerial"]),
         // The domain both binaries share: config, polling, lots, deviations, evaluation, the store,
         // the alert log, the audit trail, the control socket's request and reply types, text formats.
@@ -97,6 +99,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -128,12 +132,11 @@ let package = Package(
             ]
         ),
         // The daemon, what systemd runs: only what the service needs (a test checks that the
-        // simulator, the report and the client are not in it).
+        // simulator, the report, the client and the command-line parser are not in it).
         .executableTarget(
             name: "labgated",
             dependencies: [
-                "LabGate", "LabGateDaemon",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "LabGate", "LabGateDaemon", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
             ],
             linkerSettings: selfContained

@@ -60,6 +60,16 @@ func commitsAreDurable() async throws {
     #expect(writer == 2)
 }
 
+@Test("the daemon's store connections, writer and readers, keep at most 512 KiB of pages each in memory")
+func pageCacheIsBounded() async throws {
+    let folder = try TemporaryFolder()
+    let store = try ReadingStore(path: folder.path + "/store.sqlite")
+    // Negative: a size in KiB rather than in pages.
+    let writer = try await store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
+    let reader = try await store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
+    #expect(writer == -512 && reader == -512, "writer \(String(describing: writer)), reader \(String(describing: reader))")
+}
+
 @Test("a missing or unwritable store folder is a startup error naming the path")
 func storeFolderErrors() throws {
     let folder = try TemporaryFolder()

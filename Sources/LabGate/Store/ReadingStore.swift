@@ -12,6 +12,9 @@ public final class ReadingStore: Sendable {
     /// callers) until a background attempt opens the writable one.
     package var pool: DatabasePool { current.withLock { $0 } }
 
+    /// The most memory each of the daemon's connections keeps for pages, in KiB.
+    static let pageCacheKiB = 512
+
     /// Opens (creating if needed) the store at `path` and brings its schema up to date. A store
     /// whose schema is up to date but which cannot be written now (another process holds its
     /// write lock: GRDB's opening writes to an empty WAL) is opened for reading, and for writing
@@ -54,7 +57,7 @@ public final class ReadingStore: Sendable {
     private static func openForWriting(_ path: String) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in keepWAL(db) }
+        configuration.prepareDatabase { db in try prepare(db) }
         let pool = try DatabasePool(path: path, configuration: configuration)
         // GRDB opens WAL with synchronous=NORMAL (after prepareDatabase, so it is set here on
         // the pool's one writer connection), which syncs the WAL only at checkpoints: a power
@@ -65,6 +68,16 @@ public final class ReadingStore: Sendable {
         // first.
         if try !pool.read({ db in try migrator.hasCompletedMigrations(db) }) { try migrator.migrate(pool) }
         return pool
+    }
+
+    /// Every connection of the daemon's writable pool: the WAL files kept, and a page cache of
+    /// `pageCacheKiB` (a reader for a report keeps SQLite's default). SQLite keeps up
+    /// to 2 MB of pages per connection by default, in the daemon's heap for its whole run: the
+    /// writer appends at one place per series in the index, and fills it. The pages it drops stay
+    /// in the kernel's page cache, a read away.
+    private static func prepare(_ db: Database) throws {
+        keepWAL(db)
+        try db.execute(sql: "PRAGMA cache_size = -\(pageCacheKiB)")
     }
 
     /// The last connection to close keeps the -wal and -shm files (SQLITE_FCNTL_PERSIST_WAL)

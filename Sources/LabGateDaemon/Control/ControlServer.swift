@@ -54,20 +54,19 @@ public struct ControlServer: Service {
         handlers.register(on: router)
         let path = path
         let logger = logger
-        let app = Application(
-            router: router,
-            server: limits.server(counter: PeerConnectionCounter(limit: limits.perUser), logger: logger),
-            configuration: .init(
-                address: .unixDomainSocket(path: path), serverName: "labgate",
-                availableConnectionsDelegate: MaximumAvailableConnections(limits.total, logger: Self.quiet(logger))),
-            onServerRunning: { _ in
-                // Anyone on the host may connect; what they may do is decided by their groups.
-                chmod(path, 0o666)
-                logger.info("control socket listening on \(path)")
-            },
-            logger: Self.quiet(logger))
         do {
-            try await app.run()
+            try await Listener.run(
+                router: router,
+                server: limits.server(counter: PeerConnectionCounter(limit: limits.perUser), logger: logger),
+                configuration: .init(
+                    address: .unixDomainSocket(path: path), serverName: "labgate",
+                    availableConnectionsDelegate: MaximumAvailableConnections(limits.total, logger: Self.quiet(logger))),
+                onServerRunning: { _ in
+                    // Anyone on the host may connect; what they may do is decided by their groups.
+                    chmod(path, 0o666)
+                    logger.info("control socket listening on \(path)")
+                },
+                logger: Self.quiet(logger))
         } catch {
             await handlers.refusals.flush()
             throw error

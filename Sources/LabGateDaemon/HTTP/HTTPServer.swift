@@ -66,22 +66,21 @@ public struct HTTPServer: Service {
         register(on: router)
         let settings = settings
         let logger = logger
-        let app = Application(
-            router: router,
-            server: limits.server(counter: nil, logger: logger),
-            configuration: .init(
-                address: .hostname(settings.address, port: settings.port), serverName: "labgate",
-                availableConnectionsDelegate: MaximumAvailableConnections(limits.total, logger: Self.quiet(logger))),
-            onServerRunning: { _ in
-                logger.notice("status page on http://\(settings.endpoint)/ (JSON /status, Prometheus /metrics)")
-                if !settings.isLoopback {
-                    logger.warning(
-                        "the HTTP listener on \(settings.endpoint) is reachable from the network: anyone who can reach it sees devices, lots and deviations (no authentication)")
-                }
-            },
-            logger: Self.quiet(logger))
         do {
-            try await app.run()
+            try await Listener.run(
+                router: router,
+                server: limits.server(counter: nil, logger: logger),
+                configuration: .init(
+                    address: .hostname(settings.address, port: settings.port), serverName: "labgate",
+                    availableConnectionsDelegate: MaximumAvailableConnections(limits.total, logger: Self.quiet(logger))),
+                onServerRunning: { _ in
+                    logger.notice("status page on http://\(settings.endpoint)/ (JSON /status, Prometheus /metrics)")
+                    if !settings.isLoopback {
+                        logger.warning(
+                            "the HTTP listener on \(settings.endpoint) is reachable from the network: anyone who can reach it sees devices, lots and deviations (no authentication)")
+                    }
+                },
+                logger: Self.quiet(logger))
         } catch {
             throw StartupError("HTTP listener cannot listen on \(settings.endpoint): \(error)")
         }
