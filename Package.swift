@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "LabGateDaemon",
             dependencies: [
-                "LabGate", "Modbus",
+                "LabGate", "Modbus", "Outbound",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -195,7 +195,11 @@ let package = Package(
         // (static runtime) must not.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["LabGate", "LabGateDaemon", "LabGateClient", "Modbus", "TestSupport"]
+            dependencies: [
+                "LabGate", "LabGateDaemon", "LabGateClient", "Modbus", "TestSupport",
+                // A loopback webhook receiver for the notification tests.
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]
