@@ -139,6 +139,15 @@ struct NotifyEndToEndTests {
         #expect(stored.count >= 2 && stored.allSatisfy { $0.result == .delivered && $0.channel == "hook" })
         let audit = try await harness.cli(["audit", "verify", "--store", harness.storePath])
         #expect(audit.status == 0, "\(audit.out)\(audit.err)")
+        // The lot report: per deviation, when who was notified, and when it was acknowledged.
+        let html = harness.folder + "/report.html"
+        let report = try await harness.cli(["report", "lot", "MSC-AT-0042", "--store", harness.storePath, "--output", html])
+        #expect(report.status == 0, "\(report.err)")
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        let firstTime = UTCTime.format(stored[0].time)
+        #expect(page.contains("<th>notified</th><td>\(firstTime)"), "the first notification's time")
+        #expect(page.contains("hook (webhook \(hooks.url("hook"))): raised, delivered"))
+        #expect(page.contains("<th>acknowledged</th><td>"))
     }
 
     @Test("an unreachable device is an alarm: listed, repeated, stopped by alarms ack; notify test sends and records a test message")

@@ -397,17 +397,25 @@ public actor Notifier {
                 .map { Notice.Item(event: $0.event, reason: .raised, alarm: $0.id) }, time: Date())
         var detail = on ? "on" : "off"
         var result = NotificationAttempt.Result.delivered
-        do {
-            try await relay(output, on)
-        } catch {
-            result = .failed
-            detail += ": \(error)"
+        for attempt in 1...(options.retries + 1) {
+            detail = on ? "on" : "off"
+            do {
+                try await relay(output, on)
+                result = .delivered
+            } catch {
+                result = attempt > options.retries ? .failed : .retrying
+                detail += ": \(error)"
+            }
+            let record = NotificationAttempt(
+                time: Date(), channel: id, kind: "relay", recipients: settings.recipients, notice: notice, attempt: attempt,
+                result: result, detail: detail, user: user)
+            note(record)
+            keep(NotificationLog.record(record))
+            guard result == .retrying else { break }
+            do { try await Task.sleep(for: options.retryBackoff.delay(afterFailures: attempt)) } catch { return }
+            // The alarms may have changed meanwhile: a later switch carries the state that counts.
+            guard engine.relaysOn.contains(id) == on else { return }
         }
-        let record = NotificationAttempt(
-            time: Date(), channel: id, kind: "relay", recipients: settings.recipients, notice: notice, attempt: 1, result: result,
-            detail: detail, user: user)
-        note(record)
-        keep(NotificationLog.record(record))
         if result == .failed {
             failing.insert(id)
             raise(AlertEvent(
