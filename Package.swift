@@ -185,6 +185,7 @@ let package = Package(
             dependencies: [
                 "Outbound", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["smtp_sink.py"]
         ),

@@ -15,7 +15,8 @@ public struct JSONPoster: Sendable {
 
     /// POSTs `body` (JSON) to `url` with `Content-Type: application/json` and any `headers`;
     /// returns the status. Throws a PostError for anything but 2xx, or no answer within `timeout`
-    /// (connecting, sending and reading the answer included).
+    /// (connecting, sending and reading the answer included; a refused connection is tried again
+    /// until then, and the error says why it kept failing).
     @discardableResult
     public func post(url: String, body: Data, timeout: Duration, headers: [(String, String)] = []) async throws(PostError) -> Int {
         let named = Self.withoutCredentials(url)
@@ -51,7 +52,8 @@ public struct JSONPoster: Sendable {
             throw PostError(url: named, text: "no answer within \(timeout)", timedOut: true)
         } catch {
             let timedOut = NIODeadline.now() >= deadline
-            throw PostError(url: named, text: timedOut ? "no answer within \(timeout)" : "\(error)", timedOut: timedOut)
+            // A refused connection is tried again until the deadline: say why it kept failing.
+            throw PostError(url: named, text: timedOut ? "no answer within \(timeout): \(error)" : "\(error)", timedOut: timedOut)
         }
     }
 
