@@ -186,6 +186,7 @@ let package = Package(
                 "Outbound", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             exclude: ["smtp_sink.py"]
         ),

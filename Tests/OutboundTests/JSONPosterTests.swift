@@ -33,6 +33,17 @@ struct JSONPosterTests {
         }
     }
 
+    @Test("a redirect is an error with its status, not followed (it would be followed as a GET without the body)")
+    func redirect() async throws {
+        try await withWebhookServer { server in
+            let error = try await #require(throws: PostError.self) {
+                try await JSONPoster().post(url: "http://127.0.0.1:\(server.port)/moved", body: Data("{}".utf8), timeout: .seconds(10))
+            }
+            #expect(error.status == 301)
+            #expect(server.received.withLock { $0.isEmpty })
+        }
+    }
+
     @Test("a server slower than the timeout is an error after the timeout, not after its answer")
     func timeout() async throws {
         try await withWebhookServer { server in
@@ -66,7 +77,7 @@ struct JSONPosterTests {
 }
 
 /// A webhook receiver: POST /hook records the request and answers 202, /fail answers 500 with a
-/// text, /slow answers after 3 s.
+/// text, /moved redirects to /hook, /slow answers after 3 s.
 final class WebhookServer: Sendable {
     struct Request: Sendable {
         var body: Data
@@ -90,6 +101,9 @@ func withWebhookServer(_ body: (WebhookServer) async throws -> Void) async throw
     }
     router.post("/fail") { _, _ in
         Response(status: .internalServerError, body: ResponseBody(byteBuffer: ByteBuffer(string: "store failing\n")))
+    }
+    router.post("/moved") { _, _ in
+        Response(status: .movedPermanently, headers: [.location: "/hook"])
     }
     router.post("/slow") { _, _ -> HTTPResponse.Status in
         try await Task.sleep(for: .seconds(3))

@@ -1,5 +1,6 @@
 import Foundation
-import Outbound
+import NIOCore
+@testable import Outbound
 import Testing
 import TestSupport
 
@@ -142,6 +143,20 @@ struct SMTPClientTests {
         #expect(elapsed >= .seconds(1) && elapsed < .seconds(5))
     }
 
+    @Test("cancelling the sending task (the daemon stopping) ends the exchange at once, not at the deadline")
+    func cancelled() async throws {
+        let silent = try SilentServer()
+        let start = ContinuousClock.now
+        let send = Task {
+            try await SMTPClient(timeout: .seconds(60)).send(Self.message(), via: SMTPServer(host: "127.0.0.1", port: silent.port))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        send.cancel()
+        let error = try await #require(throws: MailError.self) { try await send.value }
+        #expect(error.text == "cancelled" && !error.timedOut)
+        #expect(ContinuousClock.now - start < .seconds(10))
+    }
+
     @Test("a header value with CR or LF is refused before anything is sent")
     func headerInjection() async throws {
         let port = freePort()  // nobody listens: a connect attempt would fail at .connect
@@ -161,5 +176,19 @@ struct SMTPClientTests {
 
     static func message() -> MailMessage {
         MailMessage(from: "labgate@lab-host.example", to: ["oncall@site.example"], subject: "test", body: "a test message")
+    }
+}
+
+@Suite("SMTP client: what needs no server")
+struct SMTPClientUnitTests {
+    @Test("credentials may go in the clear only to a loopback address")
+    func loopback() throws {
+        for ip in ["127.0.0.1", "127.8.9.10", "::1"] {
+            #expect(SMTPConnection.isLoopback(try SocketAddress(ipAddress: ip, port: 25)), "\(ip)")
+        }
+        for ip in ["10.0.0.5", "192.0.2.1", "128.0.0.1", "::2", "2001:db8::1"] {
+            #expect(!SMTPConnection.isLoopback(try SocketAddress(ipAddress: ip, port: 25)), "\(ip)")
+        }
+        #expect(!SMTPConnection.isLoopback(nil))
     }
 }

@@ -3,14 +3,21 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
+/// The client posts go through unless told otherwise: like AsyncHTTPClient's shared one, but a
+/// redirect is answered, not followed (a POST redirected with 301 or 302 would be followed as a
+/// GET without its body, and the alert lost behind a 2xx). Never shut down, as the shared one.
+private let postClient = HTTPClient(
+    eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+
 /// POSTs JSON bodies (webhooks, Alertmanager) and insists on a 2xx answer.
 public struct JSONPoster: Sendable {
     private let client: HTTPClient
     /// How much of an error answer's body a PostError keeps.
     static let errorBodyLimit = 512
 
-    public init(client: HTTPClient = .shared) {
-        self.client = client
+    /// `client`: nil for one that does not follow redirects, shared by every poster.
+    public init(client: HTTPClient? = nil) {
+        self.client = client ?? postClient
     }
 
     /// POSTs `body` (JSON) to `url` with `Content-Type: application/json` and any `headers`;

@@ -39,12 +39,24 @@ public struct SMTPClient: Sendable {
             throw session.error(.connect, text: timedOut ? "no connection within \(timeout)" : "\(error)", timedOut: timedOut)
         }
         let remaining = timeout - (ContinuousClock.now - start)
-        let deadline = connection.channel.eventLoop.scheduleTask(in: TimeAmount(max(remaining, .zero))) { connection.expire() }
+        let deadline = connection.channel.eventLoop.scheduleTask(in: TimeAmount(max(remaining, .zero))) { connection.stop(.deadline) }
         defer {
             deadline.cancel()
             connection.close()
         }
-        try await session.run(message, content: content, on: connection, heloName: heloName)
+        // A cancelled task (the daemon stopping) ends the exchange at once, not at the deadline.
+        let heloName = heloName
+        do {
+            try await withTaskCancellationHandler {
+                try await session.run(message, content: content, on: connection, heloName: heloName)
+            } onCancel: {
+                connection.stop(.cancelled)
+            }
+        } catch let error as MailError {
+            throw error
+        } catch {
+            throw session.error(.connect, text: "\(error)")
+        }
     }
 }
 
@@ -155,6 +167,7 @@ struct SMTPSession {
         } catch let failure as SMTPConnectionFailure {
             switch failure {
             case .deadline: throw error(stage, text: "no reply within the deadline of \(timeout)", timedOut: true)
+            case .cancelled: throw error(stage, text: "cancelled")
             case .closed: throw error(stage, text: "the server closed the connection")
             case .unsolicited(let reply): throw error(stage, code: reply.code, text: "a reply nobody asked for: \(reply.text)")
             case .error(let cause): throw error(stage, text: "\(cause)")

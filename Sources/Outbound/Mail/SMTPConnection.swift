@@ -16,15 +16,19 @@ enum SMTPRequest: Sendable {
 enum SMTPConnectionFailure: Error {
     case closed
     case deadline
+    case cancelled
     /// A reply nobody asked for: a server (or someone in between) sending ahead of the
     /// conversation, which after STARTTLS would be a response injection.
     case unsolicited(SMTPReply)
     case error(any Error)
 }
 
-/// Sent as a user outbound event when the exchange's deadline passes: the handler fails what is
-/// pending and closes.
-struct SMTPDeadlineReached: Sendable {}
+/// Sent as a user outbound event when the exchange's deadline passes or its task is cancelled: the
+/// handler fails what is pending and closes.
+enum SMTPStop: Sendable {
+    case deadline
+    case cancelled
+}
 
 /// Pairs the server's replies with the conversation's commands, in order; once anything fails
 /// (the deadline, a closed connection, a TLS error), every pending and later request fails the
@@ -90,8 +94,8 @@ final class SMTPClientHandler: ChannelDuplexHandler {
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        if event is SMTPDeadlineReached {
-            fail(context: context, .deadline)
+        if let stop = event as? SMTPStop {
+            fail(context: context, stop == .deadline ? .deadline : .cancelled)
             promise?.succeed(())
             return
         }
@@ -171,9 +175,9 @@ struct SMTPConnection: Sendable {
         try await done.futureResult.get()
     }
 
-    /// Ends the exchange now (a deadline): what is pending fails with `.deadline`.
-    func expire() {
-        channel.triggerUserOutboundEvent(SMTPDeadlineReached(), promise: nil)
+    /// Ends the exchange now: what is pending fails with `.deadline` or `.cancelled`.
+    func stop(_ why: SMTPStop) {
+        channel.triggerUserOutboundEvent(why, promise: nil)
     }
 
     func close() {
@@ -182,8 +186,10 @@ struct SMTPConnection: Sendable {
 
     /// Whether the server's address is a loopback one (127.0.0.0/8, ::1): the only place AUTH
     /// may go in the clear.
-    var isLoopback: Bool {
-        guard let ip = channel.remoteAddress?.ipAddress else { return false }
+    var isLoopback: Bool { Self.isLoopback(channel.remoteAddress) }
+
+    static func isLoopback(_ address: SocketAddress?) -> Bool {
+        guard let ip = address?.ipAddress else { return false }
         return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
     }
 
