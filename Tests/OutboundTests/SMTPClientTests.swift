@@ -143,6 +143,34 @@ struct SMTPClientTests {
         #expect(elapsed >= .seconds(1) && elapsed < .seconds(5))
     }
 
+    @Test("a reply slipped in with the answer to STARTTLS (a response injection) ends the exchange before TLS")
+    func starttlsInjection() async throws {
+        let server = try ScriptedSMTPServer { line in
+            if line.hasPrefix("EHLO") { return "250-scripted\r\n250 STARTTLS\r\n" }
+            // What a man in the middle adds: read as if the server had said it after TLS.
+            if line == "STARTTLS" { return "220 go ahead\r\n250 injected\r\n" }
+            return "250 ok\r\n"
+        }
+        let error = try await #require(throws: MailError.self) {
+            try await client.send(Self.message(), via: SMTPServer(host: "127.0.0.1", port: server.port, starttls: true))
+        }
+        #expect(error.code == 250 && error.text == "a reply nobody asked for: injected", "\(error)")
+        #expect(server.received == ["EHLO \(server.received.first?.dropFirst(5) ?? "")", "STARTTLS"])
+    }
+
+    @Test("a server that offers AUTH without PLAIN or LOGIN: the send fails and names what it offers")
+    func authMechanismMissing() async throws {
+        let server = try ScriptedSMTPServer { line in
+            if line.hasPrefix("EHLO") { return "250-scripted\r\n250 AUTH CRAM-MD5 GSSAPI\r\n" }
+            return "250 ok\r\n"
+        }
+        let error = try await #require(throws: MailError.self) {
+            try await client.send(Self.message(), via: SMTPServer(host: "127.0.0.1", port: server.port, user: "labgate", password: "pw"))
+        }
+        #expect(error.description == "127.0.0.1:\(server.port): AUTH: the server offers AUTH CRAM-MD5 GSSAPI, none of PLAIN and LOGIN")
+        #expect(!server.received.contains { $0.hasPrefix("MAIL") })
+    }
+
     @Test("cancelling the sending task (the daemon stopping) ends the exchange at once, not at the deadline")
     func cancelled() async throws {
         let silent = try SilentServer()

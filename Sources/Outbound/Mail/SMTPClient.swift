@@ -76,7 +76,7 @@ struct SMTPSession {
     }
 
     mutating func run(_ message: MailMessage, content: String, on connection: SMTPConnection, heloName: String?) async throws(MailError) {
-        try await expect(220, at: .greeting) { try await connection.greeting.get() }
+        try await expect(220, at: .greeting) { try await connection.awaitGreeting() }
         let helo = heloName ?? Self.hostName() ?? connection.localIPAddress.map { $0.contains(":") ? "[IPv6:\($0)]" : "[\($0)]" } ?? "localhost"
         var ehlo = try await expect(250, at: .ehlo) { try await connection.command("EHLO \(helo)") }
 
@@ -170,7 +170,7 @@ struct SMTPSession {
             case .cancelled: throw error(stage, text: "cancelled")
             case .closed: throw error(stage, text: "the server closed the connection")
             case .unsolicited(let reply): throw error(stage, code: reply.code, text: "a reply nobody asked for: \(reply.text)")
-            case .error(let cause): throw error(stage, text: "\(cause)")
+            case .error(let cause): throw error(stage, text: cause)
             }
         } catch {
             throw self.error(stage, text: "\(error)")
