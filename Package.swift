@@ -185,6 +185,8 @@ let package = Package(
             dependencies: [
                 "Outbound", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             exclude: ["smtp_sink.py"]
         ),

@@ -3,19 +3,27 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
+/// The client posts go through unless told otherwise: like AsyncHTTPClient's shared one, but a
+/// redirect is answered, not followed (a POST redirected with 301 or 302 would be followed as a
+/// GET without its body, and the alert lost behind a 2xx). Never shut down, as the shared one.
+private let postClient = HTTPClient(
+    eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+
 /// POSTs JSON bodies (webhooks, Alertmanager) and insists on a 2xx answer.
 public struct JSONPoster: Sendable {
     private let client: HTTPClient
     /// How much of an error answer's body a PostError keeps.
     static let errorBodyLimit = 512
 
-    public init(client: HTTPClient = .shared) {
-        self.client = client
+    /// `client`: nil for one that does not follow redirects, shared by every poster.
+    public init(client: HTTPClient? = nil) {
+        self.client = client ?? postClient
     }
 
     /// POSTs `body` (JSON) to `url` with `Content-Type: application/json` and any `headers`;
     /// returns the status. Throws a PostError for anything but 2xx, or no answer within `timeout`
-    /// (connecting, sending and reading the answer included).
+    /// (connecting, sending and reading the answer included; a refused connection is tried again
+    /// until then, and the error says why it kept failing).
     @discardableResult
     public func post(url: String, body: Data, timeout: Duration, headers: [(String, String)] = []) async throws(PostError) -> Int {
         let named = Self.withoutCredentials(url)
@@ -51,7 +59,8 @@ public struct JSONPoster: Sendable {
             throw PostError(url: named, text: "no answer within \(timeout)", timedOut: true)
         } catch {
             let timedOut = NIODeadline.now() >= deadline
-            throw PostError(url: named, text: timedOut ? "no answer within \(timeout)" : "\(error)", timedOut: timedOut)
+            // A refused connection is tried again until the deadline: say why it kept failing.
+            throw PostError(url: named, text: timedOut ? "no answer within \(timeout): \(error)" : "\(error)", timedOut: timedOut)
         }
     }
 

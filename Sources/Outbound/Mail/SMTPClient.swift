@@ -39,12 +39,24 @@ public struct SMTPClient: Sendable {
             throw session.error(.connect, text: timedOut ? "no connection within \(timeout)" : "\(error)", timedOut: timedOut)
         }
         let remaining = timeout - (ContinuousClock.now - start)
-        let deadline = connection.channel.eventLoop.scheduleTask(in: TimeAmount(max(remaining, .zero))) { connection.expire() }
+        let deadline = connection.channel.eventLoop.scheduleTask(in: TimeAmount(max(remaining, .zero))) { connection.stop(.deadline) }
         defer {
             deadline.cancel()
             connection.close()
         }
-        try await session.run(message, content: content, on: connection, heloName: heloName)
+        // A cancelled task (the daemon stopping) ends the exchange at once, not at the deadline.
+        let heloName = heloName
+        do {
+            try await withTaskCancellationHandler {
+                try await session.run(message, content: content, on: connection, heloName: heloName)
+            } onCancel: {
+                connection.stop(.cancelled)
+            }
+        } catch let error as MailError {
+            throw error
+        } catch {
+            throw session.error(.connect, text: "\(error)")
+        }
     }
 }
 
@@ -64,7 +76,7 @@ struct SMTPSession {
     }
 
     mutating func run(_ message: MailMessage, content: String, on connection: SMTPConnection, heloName: String?) async throws(MailError) {
-        try await expect(220, at: .greeting) { try await connection.greeting.get() }
+        try await expect(220, at: .greeting) { try await connection.awaitGreeting() }
         let helo = heloName ?? Self.hostName() ?? connection.localIPAddress.map { $0.contains(":") ? "[IPv6:\($0)]" : "[\($0)]" } ?? "localhost"
         var ehlo = try await expect(250, at: .ehlo) { try await connection.command("EHLO \(helo)") }
 
@@ -155,9 +167,10 @@ struct SMTPSession {
         } catch let failure as SMTPConnectionFailure {
             switch failure {
             case .deadline: throw error(stage, text: "no reply within the deadline of \(timeout)", timedOut: true)
+            case .cancelled: throw error(stage, text: "cancelled")
             case .closed: throw error(stage, text: "the server closed the connection")
             case .unsolicited(let reply): throw error(stage, code: reply.code, text: "a reply nobody asked for: \(reply.text)")
-            case .error(let cause): throw error(stage, text: "\(cause)")
+            case .error(let cause): throw error(stage, text: cause)
             }
         } catch {
             throw self.error(stage, text: "\(error)")

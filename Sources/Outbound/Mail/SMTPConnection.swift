@@ -2,6 +2,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import Synchronization
 
 /// What the conversation asks of the connection's handler.
 enum SMTPRequest: Sendable {
@@ -13,18 +14,38 @@ enum SMTPRequest: Sendable {
 }
 
 /// Why a connection stopped answering.
-enum SMTPConnectionFailure: Error {
+enum SMTPConnectionFailure: Error, Sendable {
     case closed
     case deadline
+    case cancelled
     /// A reply nobody asked for: a server (or someone in between) sending ahead of the
     /// conversation, which after STARTTLS would be a response injection.
     case unsolicited(SMTPReply)
-    case error(any Error)
+    /// What the pipeline reported (a TLS error, a malformed reply), described.
+    case error(String)
 }
 
-/// Sent as a user outbound event when the exchange's deadline passes: the handler fails what is
-/// pending and closes.
-struct SMTPDeadlineReached: Sendable {}
+/// The connection's first failure, kept for the conversation: a step that fails for a reason
+/// NIO words on its own (I/O on a closed channel) is reported with the reason it closed.
+final class SMTPFailureRecord: Sendable {
+    private let first = Mutex<SMTPConnectionFailure?>(nil)
+
+    func record(_ failure: SMTPConnectionFailure) -> SMTPConnectionFailure {
+        first.withLock { value in
+            if value == nil { value = failure }
+            return value!
+        }
+    }
+
+    var failure: SMTPConnectionFailure? { first.withLock { $0 } }
+}
+
+/// Sent as a user outbound event when the exchange's deadline passes or its task is cancelled: the
+/// handler fails what is pending and closes.
+enum SMTPStop: Sendable {
+    case deadline
+    case cancelled
+}
 
 /// Pairs the server's replies with the conversation's commands, in order; once anything fails
 /// (the deadline, a closed connection, a TLS error), every pending and later request fails the
@@ -38,11 +59,13 @@ final class SMTPClientHandler: ChannelDuplexHandler {
     private var handshake: EventLoopPromise<Void>?
     private var handshakeCompleted = false
     private var failure: SMTPConnectionFailure?
+    private let record: SMTPFailureRecord
 
     /// The greeting is awaited from the start: the server may send it before the conversation
     /// asks for it.
-    init(greeting: EventLoopPromise<SMTPReply>) {
+    init(greeting: EventLoopPromise<SMTPReply>, record: SMTPFailureRecord) {
         waiting = [greeting]
+        self.record = record
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -90,8 +113,8 @@ final class SMTPClientHandler: ChannelDuplexHandler {
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        if event is SMTPDeadlineReached {
-            fail(context: context, .deadline)
+        if let stop = event as? SMTPStop {
+            fail(context: context, stop == .deadline ? .deadline : .cancelled)
             promise?.succeed(())
             return
         }
@@ -99,7 +122,7 @@ final class SMTPClientHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(context: context, .error(error))
+        fail(context: context, .error("\(error)"))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -112,7 +135,7 @@ final class SMTPClientHandler: ChannelDuplexHandler {
     }
 
     private func fail(context: ChannelHandlerContext, _ error: SMTPConnectionFailure) {
-        if failure == nil { failure = error }
+        if failure == nil { failure = record.record(error) }
         let failure = self.failure!
         let pending = waiting
         waiting = []
@@ -127,21 +150,23 @@ final class SMTPClientHandler: ChannelDuplexHandler {
 struct SMTPConnection: Sendable {
     let channel: any Channel
     let greeting: EventLoopFuture<SMTPReply>
+    let record: SMTPFailureRecord
 
     static func connect(host: String, port: Int, group: any EventLoopGroup, timeout: Duration) async throws -> SMTPConnection {
         let eventLoop = group.next()
         let greeting = eventLoop.makePromise(of: SMTPReply.self)
+        let record = SMTPFailureRecord()
         do {
             let channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(TimeAmount(timeout))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
-                        try channel.pipeline.syncOperations.addHandler(SMTPClientHandler(greeting: greeting))
+                        try channel.pipeline.syncOperations.addHandler(SMTPClientHandler(greeting: greeting, record: record))
                     }
                 }
                 .connect(host: host, port: port).get()
-            return SMTPConnection(channel: channel, greeting: greeting.futureResult)
+            return SMTPConnection(channel: channel, greeting: greeting.futureResult, record: record)
         } catch {
             greeting.fail(error)
             throw error
@@ -154,26 +179,43 @@ struct SMTPConnection: Sendable {
     }
 
     func send(_ bytes: ByteBuffer?) async throws -> SMTPReply {
-        let reply = channel.eventLoop.makePromise(of: SMTPReply.self)
-        channel.writeAndFlush(SMTPRequest.command(bytes, reply: reply)).whenFailure { reply.fail($0) }
-        return try await reply.futureResult.get()
+        try await explained {
+            let reply = channel.eventLoop.makePromise(of: SMTPReply.self)
+            channel.writeAndFlush(SMTPRequest.command(bytes, reply: reply)).whenFailure { reply.fail($0) }
+            return try await reply.futureResult.get()
+        }
+    }
+
+    func awaitGreeting() async throws -> SMTPReply {
+        try await explained { try await greeting.get() }
+    }
+
+    /// Runs `step`; its failure is reported as the connection's first failure where there was one.
+    private func explained<T>(_ step: () async throws -> T) async throws -> T {
+        do {
+            return try await step()
+        } catch {
+            throw record.failure ?? error
+        }
     }
 
     /// Puts TLS under the conversation (after the server's 220 to STARTTLS) and waits for the
     /// handshake.
     func startTLS(context: NIOSSLContext, serverHostname: String?) async throws {
-        try await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.addHandler(
-                NIOSSLClientHandler(context: context, serverHostname: serverHostname), position: .first)
-        }.get()
-        let done = channel.eventLoop.makePromise(of: Void.self)
-        channel.writeAndFlush(SMTPRequest.tlsHandshake(done: done)).whenFailure { done.fail($0) }
-        try await done.futureResult.get()
+        try await explained {
+            try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(
+                    NIOSSLClientHandler(context: context, serverHostname: serverHostname), position: .first)
+            }.get()
+            let done = channel.eventLoop.makePromise(of: Void.self)
+            channel.writeAndFlush(SMTPRequest.tlsHandshake(done: done)).whenFailure { done.fail($0) }
+            try await done.futureResult.get()
+        }
     }
 
-    /// Ends the exchange now (a deadline): what is pending fails with `.deadline`.
-    func expire() {
-        channel.triggerUserOutboundEvent(SMTPDeadlineReached(), promise: nil)
+    /// Ends the exchange now: what is pending fails with `.deadline` or `.cancelled`.
+    func stop(_ why: SMTPStop) {
+        channel.triggerUserOutboundEvent(why, promise: nil)
     }
 
     func close() {
@@ -182,8 +224,10 @@ struct SMTPConnection: Sendable {
 
     /// Whether the server's address is a loopback one (127.0.0.0/8, ::1): the only place AUTH
     /// may go in the clear.
-    var isLoopback: Bool {
-        guard let ip = channel.remoteAddress?.ipAddress else { return false }
+    var isLoopback: Bool { Self.isLoopback(channel.remoteAddress) }
+
+    static func isLoopback(_ address: SocketAddress?) -> Bool {
+        guard let ip = address?.ipAddress else { return false }
         return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
     }
 
