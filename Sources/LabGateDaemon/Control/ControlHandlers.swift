@@ -17,6 +17,8 @@ struct ControlHandlers: Sendable {
     let alerts: AlertLog
     let identities: IdentityLookup
     let refusals: RefusalLedger
+    /// Where the daemon anchors the end of the record (`audit verify` checks against them).
+    var anchorSources: [AnchorSource] = []
     let logger: Logger
 
     func register(on router: Router<ControlContext>) {
@@ -144,8 +146,12 @@ struct ControlHandlers: Sendable {
             }
         }
         router.get("/audit/verify") { request, context in
-            await reply(request, context, needs: [.operator_, .qa], action: "audit_verify") { _, _ in
-                try await AuditVerifier.verify(store)
+            // `anchors=journal|journal:NAMESPACE|FILE` names other anchors than the daemon's own.
+            let named = request.uri.queryParameters.get("anchors").map { [AnchorSource(argument: String($0))] }
+            return await reply(request, context, needs: [.operator_, .qa], action: "audit_verify") { _, _ in
+                var report = try await AuditVerifier.verify(store)
+                report.apply(try await AnchorCheck.check(store, sources: named ?? anchorSources))
+                return report
             }
         }
     }
