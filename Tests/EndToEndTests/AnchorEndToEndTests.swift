@@ -39,7 +39,7 @@ struct AnchorEndToEndTests {
         try await harness.startSim(speed: 30)
         try harness.startDaemon()
         try await harness.waitForSocket()
-        try await eventuallyAsync("30 seals", timeout: .seconds(60)) { try await harness.storeHeads().sealSeq >= 30 }
+        try await eventuallyAsync("20 seals", timeout: .seconds(60)) { try await harness.storeHeads().sealSeq >= 20 }
         let online = try await harness.control(["audit", "verify"])
         #expect(online.out.hasPrefix("OK: the record is intact"), "\(online.out)")
         #expect(online.out.contains("anchored: checked against"), "\(online.out)")
@@ -78,6 +78,9 @@ struct AnchorEndToEndTests {
         }
         try await harness.stopDaemon()
         #expect(try harness.alertEvents().filter { $0.event == .recordTampered }.count == 1, "raised once")
+        let last = try #require(try harness.anchors().last)
+        #expect(last.reason == "stopped")
+        #expect(last.heads == (try await harness.storeHeads()), "a clean stop anchors where the record ends")
         let audited = try AuditTrail.list(in: ReadingStore(readingExisting: harness.storePath)).filter { $0.action == "record_tampered" }
         #expect(audited.count == 1)
 
@@ -111,9 +114,16 @@ struct AnchorEndToEndTests {
         let heads = try await harness.storeHeads()
         #expect(!(try harness.anchors().contains { $0.reason == "stopped" }), "no clean stop anchored the end")
 
+        let written = try harness.anchors()
+        #expect(written.contains { $0.reason == "lot" && $0.heads.lotEvents == 1 }, "the lot start anchored as it was committed")
+        #expect(written.contains { $0.reason == "deviation" && $0.heads.deviations == 1 }, "the deviation anchored as it was committed")
         let intact = try await harness.cli(["audit", "verify", "--store", harness.storePath, "--anchors", harness.anchorFile])
         #expect(intact.status == 0, "\(intact.out)")
         #expect(intact.out.contains("anchored: checked against"), "\(intact.out)")
+        let report = try await harness.cli(["report", "lot", "LOT-A", "--store", harness.storePath, "--config", harness.configPath, "--format", "json"])
+        #expect(report.status == 0, "\(report.err)")
+        let integrity = try JSONDecoder().decode(Integrity.self, from: Data(report.out.utf8)).integrity
+        #expect(integrity.anchor?.hasPrefix("anchor file \(harness.anchorFile), ") == true, "the report names the anchor: \(integrity)")
 
         let drop = ["audit_append_only_delete", "lot_event_append_only_delete", "deviation_no_delete", "reading_sealed_delete",
             "seal_series_append_only_delete"].map { "DROP TRIGGER \($0);" }.joined(separator: " ")
@@ -152,5 +162,97 @@ struct AnchorEndToEndTests {
                 #expect(unanchored.status == 0, "\(name) without anchors: \(unanchored.out)")
             }
         }
+        let copy = harness.folder + "/cut-seals.sqlite"
+        let cutReport = try await harness.cli(["report", "lot", "LOT-A", "--store", copy, "--anchors", harness.anchorFile, "--format", "json"])
+        #expect(cutReport.status == 4, "the lot report's integrity check fails too: \(cutReport.err)")
+        #expect(cutReport.err.contains("the reading seal chain ends before its anchor"), "\(cutReport.err)")
+    }
+
+    @Test("under journald the anchors are structured journal entries (journalctl -o json LABGATE_ANCHOR=1 finds them) and audit verify checks against the journal")
+    func journalAnchors() async throws {
+        let journal = try JournalNamespace()
+        let harness = try Harness(config: lotConfig().replacingOccurrences(
+            of: "control: FOLDER/control.sock\n", with: "control: FOLDER/control.sock\nanchor_interval: 1s\n"))
+        try await harness.startSim(speed: 30)
+        // As systemd starts a unit that logs to a journal namespace (LogNamespace=).
+        try harness.startDaemon(environment: ["INVOCATION_ID": "4c5a0b5e0c9d4e0f8a1b2c3d4e5f6a7b", "LOG_NAMESPACE": journal.name])
+        try await harness.waitForSocket()
+        try await harness.control(["lot", "start", "LOT-J", "--device", "INC-01", "--spec", "loose"])
+        var entries: [[String: String]] = []
+        try await eventually("the lot's anchor in the journal", timeout: .seconds(20), interval: .milliseconds(200)) {
+            entries = try journal.anchorEntries()
+            return entries.contains { $0["LABGATE_REASON"] == "lot" }
+        }
+        let lot = try #require(entries.first { $0["LABGATE_REASON"] == "lot" })
+        #expect(lot["LABGATE_LOT_EVENTS"] == "1")
+        #expect(lot["LABGATE_STORE"] == harness.storePath)
+        #expect(lot["LABGATE_SITE"] == "e2e-lots")
+        #expect(lot["SYSLOG_IDENTIFIER"] == "labgated")
+        #expect(Int(lot["LABGATE_AUDIT_SEQ"] ?? "") ?? 0 >= 3)
+        #expect(lot["LABGATE_AUDIT_HASH"]?.count == 64)
+        #expect(!FileManager.default.fileExists(atPath: harness.anchorFile), "under journald and without anchors: in the config, the journal alone")
+        let online = try await harness.control(["audit", "verify"])
+        #expect(online.out.contains("anchored: checked against"), "\(online.out)")
+        #expect(online.out.contains("the journal (namespace \(journal.name))"), "\(online.out)")
+
+        try await eventuallyAsync("the audit head anchored", timeout: .seconds(10)) {
+            let head = try await harness.storeHeads().auditSeq
+            return try journal.anchorEntries().contains { Int64($0["LABGATE_AUDIT_SEQ"] ?? "") == head }
+        }
+        harness.daemon?.kill(SIGKILL)
+        _ = try await harness.daemon?.wait(timeout: .seconds(10))
+        let head = try await harness.storeHeads().auditSeq
+        try harness.sqlite(harness.storePath, "DROP TRIGGER audit_append_only_delete; DELETE FROM audit WHERE seq > \(head - 2);")
+        let verify = try await harness.cli(["audit", "verify", "--store", harness.storePath, "--anchors", "journal:\(journal.name)"])
+        #expect(verify.status == 4, "\(verify.out)")
+        #expect(verify.out.hasPrefix("BROKEN: the audit trail ends before its anchor: audit entries \(head - 1)–\(head) (2) are missing (deleted)"), "\(verify.out)")
+        #expect(verify.out.contains("(the journal (namespace \(journal.name)))"), "\(verify.out)")
+    }
+}
+
+/// The lot report's JSON, as far as the integrity statement.
+private struct Integrity: Decodable {
+    struct Statement: Decodable {
+        var ok: Bool
+        var anchor: String?
+    }
+
+    var integrity: Statement
+}
+
+/// A journald of its own for a test: `systemd-journald NAME` serves the journal namespace NAME
+/// (socket /run/systemd/journal.NAME/socket, read with `journalctl --namespace=NAME`), as
+/// systemd runs it for units with LogNamespace=; the host's journal is not touched.
+final class JournalNamespace: @unchecked Sendable {
+    let name = "labgate-e2e-" + UUID().uuidString.prefix(8).lowercased()
+    private let folder: TemporaryFolder
+    private let journald: ChildProcess
+
+    init() throws {
+        folder = try TemporaryFolder("labgate-journald")
+        journald = try ChildProcess("/lib/systemd/systemd-journald", [name], folder: folder.path, name: "journald")
+        let socket = "/run/systemd/journal.\(name)/socket"
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: socket) {
+            guard Date() < deadline, journald.isRunning else {
+                throw HarnessError("systemd-journald \(name) did not start: \(journald.stderr)")
+            }
+            usleep(20_000)
+        }
+    }
+
+    deinit {
+        journald.kill(SIGTERM)
+        journald.process.waitUntilExit()
+        let machine = (try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        for path in ["/run/systemd/journal.\(name)", "/var/log/journal/\(machine).\(name)", "/run/log/journal/\(machine).\(name)"] {
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+
+    /// The anchors in the namespace, as `journalctl -o json` prints them.
+    func anchorEntries() throws -> [[String: String]] {
+        let result = try runCommand("journalctl", ["--namespace=\(name)", "-o", "json", "--no-pager", "-q", "LABGATE_ANCHOR=1"])
+        return result.out.split(separator: "\n").compactMap { Anchor.parseObject($0) }
     }
 }

@@ -74,7 +74,8 @@ public final class HeadTracker: TransactionObserver, Sendable {
                 state.seal = max(state.seal ?? rowID, rowID)
                 state.firstSeal = min(state.firstSeal ?? rowID, rowID)
             case "lot_event": state.lotEvent = max(state.lotEvent ?? rowID, rowID)
-            default: state.deviationsChanged = true
+            case "deviation": state.deviationsChanged = true
+            default: break
             }
         }
     }
