@@ -140,7 +140,7 @@ struct AnchorEndToEndTests {
             ("audit entries", "DELETE FROM audit WHERE seq > \(heads.auditSeq - 2);",
              ["BROKEN: the audit trail ends before its anchor: audit entries \(heads.auditSeq - 1)–\(heads.auditSeq) (2) are missing (deleted)"]),
             ("lot events", "DELETE FROM lot_event; DELETE FROM audit WHERE seq >= \(auditOfLot);",
-             ["lot events: 1 (1) are missing (deleted)", "the audit trail ends before its anchor"]),
+             ["lot event 1 is missing (deleted)", "the audit trail ends before its anchor"]),
             ("deviations", "DELETE FROM deviation; DELETE FROM audit WHERE seq >= \(auditOfDeviation);",
              ["deviations: 1 of 1 are missing (deleted)", "the audit trail ends before its anchor"]),
         ]

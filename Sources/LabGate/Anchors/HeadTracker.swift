@@ -47,9 +47,12 @@ public final class HeadTracker: TransactionObserver, Sendable {
     }
 
     /// Takes the store's current head as the one to compare with from now on, after a
-    /// difference was reported (so it is reported once).
-    package func adopt(_ heads: ChainHeads) {
-        state.withLock { $0.heads = heads }
+    /// difference was reported (so it is reported once); only if no commit of the daemon's has
+    /// moved the heads on since `checked` (they then follow the store's rows already).
+    package func adopt(_ heads: ChainHeads, ifStill checked: ChainHeads) {
+        state.withLock { state in
+            if state.heads == checked { state.heads = heads }
+        }
     }
 
     // MARK: TransactionObserver

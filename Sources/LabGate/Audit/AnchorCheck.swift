@@ -61,8 +61,12 @@ public enum AnchorCheck {
             most.anchor.heads.lotEvents > store.lotEvents
         {
             let since = byTime.first { $0.anchor.heads.lotEvents > store.lotEvents }!
+            let top = most.anchor.heads.lotEvents
+            let missing = top - store.lotEvents == 1
+                ? "lot event \(top) is missing (deleted)"
+                : "lot events \(TamperCheck.range(store.lotEvents + 1, top)) (\(top - store.lotEvents)) are missing (deleted)"
             result.problems.append(
-                "lot events: \(TamperCheck.range(store.lotEvents + 1, most.anchor.heads.lotEvents)) (\(most.anchor.heads.lotEvents - store.lotEvents)) are missing (deleted): the store's last is \(store.lotEvents), anchored since \(UTCTime.format(since.anchor.time)), last in \(describe(most))")
+                "\(missing): the store's last is \(store.lotEvents), anchored since \(UTCTime.format(since.anchor.time)), last in \(describe(most))")
         }
         if let most = byTime.max(by: { $0.anchor.heads.deviations < $1.anchor.heads.deviations }),
             most.anchor.heads.deviations > store.deviations

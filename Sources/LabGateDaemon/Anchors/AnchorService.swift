@@ -52,7 +52,7 @@ struct AnchorService: Service {
         // What the daemon wrote goes outside the store first, then the alarm; the store's head
         // becomes the one to compare with, so each finding is raised once.
         anchors.write(heads, reason: "record_tampered")
-        store.heads.adopt(found.now)
+        store.heads.adopt(found.now, ifStill: heads)
         let detail = found.findings.map(\.text).joined(separator: "; ")
         logger.critical("record_tampered \(detail)")
         do {
