@@ -33,7 +33,7 @@ extension Harness {
 
 @Suite("the end of the record anchored outside the store", .serialized)
 struct AnchorEndToEndTests {
-    @Test("the newest 10 seals and their readings deleted behind the running daemon (triggers dropped): record_tampered within seconds, audited, and audit verify then names the seals anchored before")
+    @Test("the newest 10 seals and their readings, then the newest 2 audit entries, deleted behind the running daemon (triggers dropped): record_tampered within seconds each, audited, and audit verify then names what was anchored before")
     func tamperedWhileRunning() async throws {
         let harness = try Harness(config: anchoredConfig())
         try await harness.startSim(speed: 30)
@@ -73,22 +73,38 @@ struct AnchorEndToEndTests {
         #expect(harness.alertLines().contains { $0.contains("record_tampered") })
         #expect(harness.daemon!.stderr.contains("record_tampered"), "and the journal says so")
         #expect(try harness.anchors().contains { $0.reason == "record_tampered" }, "the heads written anchored at once")
-        try await eventually("the daemon writes on", timeout: .seconds(10)) {
-            try harness.alertEvents().filter { $0.event == .recordTampered }.count == 1
-        }
-        try await harness.stopDaemon()
+        let sealsThen = try await harness.storeHeads().sealSeq
+        try await eventuallyAsync("the daemon writes on", timeout: .seconds(10)) { try await harness.storeHeads().sealSeq > sealsThen + 2 }
         #expect(try harness.alertEvents().filter { $0.event == .recordTampered }.count == 1, "raised once")
+
+        // The audit trail is appended to rarely (no commit follows a cut soon): the look at the
+        // newest entry written, every second here, finds it.
+        let trail = try harness.sqlite(harness.storePath, """
+            DROP TRIGGER audit_append_only_delete;
+            BEGIN IMMEDIATE; SELECT max(seq) FROM audit; DELETE FROM audit WHERE seq > (SELECT max(seq) - 2 FROM audit); COMMIT;
+            """)
+        let cut = Date()
+        try await eventually("a second record_tampered", timeout: .seconds(60), interval: .milliseconds(50)) {
+            try harness.alertEvents().filter { $0.event == .recordTampered }.count == 2
+        }
+        let second = try #require(try harness.alertEvents().last { $0.event == .recordTampered })
+        let auditHead = try #require(Int64(trail.trimmingCharacters(in: .whitespacesAndNewlines)))
+        print("record_tampered \(String(format: "%.2f", second.time.timeIntervalSince(cut))) s after the audit cut: \(second.detail ?? "")")
+        #expect(second.detail?.contains("audit entr") == true && second.detail?.contains("\(auditHead)") == true, "\(second.detail ?? "")")
+        #expect(second.time.timeIntervalSince(cut) < 60)
+        try await harness.stopDaemon()
         let last = try #require(try harness.anchors().last)
         #expect(last.reason == "stopped")
         #expect(last.heads == (try await harness.storeHeads()), "a clean stop anchors where the record ends")
         let audited = try AuditTrail.list(in: ReadingStore(readingExisting: harness.storePath)).filter { $0.action == "record_tampered" }
-        #expect(audited.count == 1)
+        #expect(audited.last?.new?.contains("audit entry \(auditHead), the newest the daemon wrote, is gone") == true, "audited: \(audited)")
 
         // The daemon wrote on after the deletion, numbering new seals where the deleted ones
         // were: the anchors still name the deleted ones.
         let verify = try await harness.cli(["audit", "verify", "--store", harness.storePath, "--config", harness.configPath])
         #expect(verify.status == 4, "\(verify.out)")
-        #expect(verify.out.hasPrefix("BROKEN: the reading seal chain"), "\(verify.out)")
+        #expect(verify.out.hasPrefix("BROKEN: the audit trail: audit entry "), "\(verify.out)")
+        #expect(verify.out.contains("also: the reading seal chain"), "\(verify.out)")
     }
 
     @Test("after kill -9, deleting more than an anchoring period of the newest seals, audit entries, lot events or deviations makes audit verify fail, naming the missing tail and since when")
