@@ -5,13 +5,13 @@ import LabGateDaemon
 import Testing
 
 /// Two incubators polled fast, a control socket in the test folder, and specs for lots.
-func lotConfig(operators: String = primaryGroup(), qa: String = primaryGroup()) -> String {
+func lotConfig(operators: String = primaryGroup(), qa: String = primaryGroup(), separateDuties: Bool = true) -> String {
     """
     site: e2e-lots
     store: FOLDER/labgate.sqlite
     alerts: FOLDER
     control: FOLDER/control.sock
-    roles: { operators: [\(operators)], qa: [\(qa)] }
+    roles: { operators: [\(operators)], qa: [\(qa)]\(separateDuties ? "" : ", separate_duties: false") }
     buses:
       - id: lan
         tcp: { host: 127.0.0.1, port: PORT }
@@ -251,8 +251,9 @@ struct LotEndToEndTests {
 
     @Test("audit verify catches an edited reading, a deleted deviation and an edited audit entry (sqlite3 shell)")
     func tamperEvident() async throws {
+        // One user acknowledges and closes: the site has turned separation of duties off.
         let harness = try Harness(
-            config: lotConfig(), scenario: "events:\n  - { at: 150s, device: INC-02, event: door_open, for: 30s }\n")
+            config: lotConfig(separateDuties: false), scenario: "events:\n  - { at: 150s, device: INC-02, event: door_open, for: 30s }\n")
         try await harness.startSim(speed: 30)
         try harness.startDaemon()
         try await harness.waitForSocket()

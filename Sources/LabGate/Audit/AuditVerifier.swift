@@ -71,7 +71,8 @@ public enum AuditVerifier {
             return found + (try SealScan.between(db, after: finished, before: plan.head + 1))
         }
         problems += plan.recordProblems
-        report.problems = Array(problems.prefix(limit))
+        let schema = try await store.pool.read { db in try SchemaCheck.check(db) }
+        report.problems = SchemaCheck.listed(problems, schema: schema, limit: limit)
         return report
     }
 

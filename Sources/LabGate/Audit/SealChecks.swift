@@ -81,7 +81,7 @@ enum SealChain {
             let stored: String = row[4]
             seals += 1
             if id != expected {
-                problems.append("reading seal \(expected)\(id > expected + 1 ? "–\(id - 1)" : "") is missing (deleted)")
+                problems.append(SealGap.missing(from: expected, to: id - 1))
             } else if stored != prev {
                 problems.append("reading seal \(id) does not follow seal \(id - 1) (seal \(id - 1) was changed or replaced)")
             }
@@ -132,6 +132,7 @@ enum SealScan {
         var count = 0
         var digest = FieldDigest()
         var parts: [Int64: Part] = [:]
+        var span = SealGap.Span()
     }
 
     struct Part {
@@ -154,9 +155,10 @@ enum SealScan {
             ? try db.makeStatement(sql: "SELECT \(SealEntry.columns) FROM seal_series WHERE seal = ? ORDER BY series") : nil
         var run: Run?
         var finished: Int64?
+        let head = try ReadingSeal.head(db: db).id
         func finish() throws {
             guard let done = run else { return }
-            result.problems += try judge(done, entries: entries, rows: rows)
+            result.problems += try judge(done, entries: entries, rows: rows, head: head)
             finished = done.id
         }
         let statement = try db.makeStatement(sql: SealedRows.sql + " WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
@@ -183,6 +185,7 @@ enum SealScan {
                 result.last = max(result.last ?? seal, seal)
                 run = Run(seal: try StoredSeal.fetch(lookup, id: seal), id: seal)
             }
+            run!.span.note(row: Int64(sqliteStatement: row, index: 7), time: Int64(sqliteStatement: row, index: 1))
             let added: Bool
             if run!.seal?.format == ReadingSeal.perSeries {
                 let series = Int64(sqliteStatement: row, index: 0)
@@ -204,9 +207,9 @@ enum SealScan {
     }
 
     /// A run of readings against the seal it claims.
-    private static func judge(_ run: Run, entries: Statement?, rows: SealedRows) throws -> [String] {
+    private static func judge(_ run: Run, entries: Statement?, rows: SealedRows, head: Int64) throws -> [String] {
         guard let sealed = run.seal else {
-            return ["\(run.count) reading(s) claim seal \(run.id), which does not exist (inserted behind the daemon's back)"]
+            return [SealGap.uncovered(run.span, seal: run.id, head: head)]
         }
         if run.count != sealed.count {
             let what = run.count < sealed.count ? "\(sealed.count - run.count) deleted" : "\(run.count - sealed.count) added"

@@ -372,9 +372,13 @@ public struct Roles: Sendable, Hashable {
     public var operators: [String]
     /// Close deviations with an impact assessment.
     public var qa: [String]
+    /// Whether the user who closes a deviation must be another than the one who acknowledged it
+    /// (the default: no one both acknowledges and signs off their own deviation).
+    public var separateDuties: Bool
 
-    public init(operators: [String] = ["labgate-operators"], qa: [String] = ["labgate-qa"]) {
+    public init(operators: [String] = ["labgate-operators"], qa: [String] = ["labgate-qa"], separateDuties: Bool = true) {
         self.operators = operators
         self.qa = qa
+        self.separateDuties = separateDuties
     }
 }

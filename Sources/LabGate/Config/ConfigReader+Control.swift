@@ -1,7 +1,7 @@
 import Yams
 
 extension ConfigReader {
-    static let roleKeys = ["operators", "qa"]
+    static let roleKeys = ["operators", "qa", "separate_duties"]
 
     /// `control:` the path of the control socket (default `/run/labgate/control.sock`).
     mutating func readControl(_ top: Entries) -> String? {
@@ -13,7 +13,8 @@ extension ConfigReader {
         return path
     }
 
-    /// `roles:` which groups give the operator and QA roles, e.g. `{ operators: [lab-ops], qa: [qa] }`.
+    /// `roles:` which groups give the operator and QA roles, e.g. `{ operators: [lab-ops], qa: [qa] }`,
+    /// and `separate_duties: false` to let the user who acknowledged a deviation close it too.
     mutating func readRoles(_ node: Node) -> Roles {
         guard let map = entries(of: node, keys: Self.roleKeys, required: [], for: "roles", in: "roles") else {
             return Roles()
@@ -21,6 +22,7 @@ extension ConfigReader {
         var roles = Roles()
         if let node = map["operators"] { roles.operators = readGroups(node, role: "operators") }
         if let node = map["qa"] { roles.qa = readGroups(node, role: "qa") }
+        if let separate = boolean("separate_duties", of: map) { roles.separateDuties = separate }
         return roles
     }
 

@@ -167,8 +167,9 @@ public struct DeviationBook: Sendable {
         }
     }
 
-    /// QA closes a recovered, acknowledged deviation with an impact assessment.
-    public func close(_ id: String, user: String, impact: String) async throws -> DeviationRecord {
+    /// QA closes a recovered, acknowledged deviation with an impact assessment; with
+    /// `separateDuties`, only a user other than the one who acknowledged it.
+    public func close(_ id: String, user: String, impact: String, separateDuties: Bool = true) async throws -> DeviationRecord {
         try await change(id, user: user, action: "deviation_closed", reason: impact) { record in
             guard record.state != .closed else { throw DeviationError.alreadyClosed(id: id) }
             guard record.end != nil else {
@@ -177,6 +178,7 @@ public struct DeviationBook: Sendable {
             guard record.ackedAt != nil else {
                 throw DeviationError.notAcknowledged(id: id)
             }
+            try SeparationOfDuties.check(record, closer: user, enforced: separateDuties)
             record.closedBy = user
             record.closedAt = Date().millisecondsSince1970
             record.impact = impact

@@ -158,6 +158,7 @@ public final class ReadingStore: Sendable {
             try db.execute(sql: DeviceStatusStore.createTable)
         }
         SealMigrations.register(in: &migrator)
+        SealDeleteMigration.register(in: &migrator)
         return migrator
     }
 }

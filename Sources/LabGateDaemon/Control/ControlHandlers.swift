@@ -125,12 +125,23 @@ struct ControlHandlers: Sendable {
             let id = context.parameters.get("id") ?? ""
             return await reply(request, context, needs: [.qa], action: "deviation_close") { peer, _ in
                 try ControlIDs.deviation(id)
+                let separate = config.roles.separateDuties
+                // Separation of duties is decided before the body is read, and its refusal is
+                // audited as a role's is; the book checks it again in the closing transaction.
+                if let record = try await deviations.get(id), record.state != .closed {
+                    do throws(DeviationError) {
+                        try SeparationOfDuties.check(record, closer: peer.user, enforced: separate)
+                    } catch {
+                        await refuse(error.description, peer: peer, request, context)
+                        throw error
+                    }
+                }
                 let body = try await ControlBody.decode(ControlAPI.Close.self, from: request, expected: "{impact}")
                 let impact = body.impact
                 guard !impact.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw RequestError(.invalid, "closing a deviation needs an impact assessment")
                 }
-                let record = try await deviations.close(id, user: peer.user, impact: impact)
+                let record = try await deviations.close(id, user: peer.user, impact: impact, separateDuties: separate)
                 raise(DeviationAlerts.closed(record))
                 return ControlAPI.DeviationView(record)
             }
@@ -190,9 +201,7 @@ struct ControlHandlers: Sendable {
                 let names = needs.map(\.rawValue).joined(separator: " or ")
                 let reason = "user \(peer.user) may not \(action.replacingOccurrences(of: "_", with: " ")): "
                     + "that needs the \(names) role (groups: \(groups.isEmpty ? "none configured" : groups.joined(separator: ", ")))"
-                let route = "\(request.method) \(context.endpointPath ?? "?")"
-                let digest = request.method == .get ? nil : await ControlBody.digest(of: request)
-                await refusals.record(.init(peer: peer, route: route, reason: reason, body: digest))
+                await refuse(reason, peer: peer, request, context)
                 throw RequestError(.forbidden, reason)
             }
             return Self.json(.ok, try await body(peer, roles))
@@ -206,6 +215,14 @@ struct ControlHandlers: Sendable {
             logger.error("control request failed: \(TerminalText.escape("\(error)"))")
             return Self.json(.internalServerError, ControlAPI.Failure(error: "\(error)"))
         }
+    }
+
+    /// A refused request to the refusal ledger: route and a digest of the (unread) body, never
+    /// the body.
+    private func refuse(_ reason: String, peer: Peer, _ request: Request, _ context: ControlContext) async {
+        let route = "\(request.method) \(context.endpointPath ?? "?")"
+        let digest = request.method == .get ? nil : await ControlBody.digest(of: request)
+        await refusals.record(.init(peer: peer, route: route, reason: reason, body: digest))
     }
 
     private static func failure(_ error: RequestError) -> Response {

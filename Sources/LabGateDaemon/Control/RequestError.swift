@@ -39,6 +39,7 @@ extension RequestError {
         let kind: Kind =
             switch error {
             case .unknownDeviation: .notFound
+            case .sameUser: .forbidden
             case .alreadyAcknowledged, .closed, .alreadyClosed, .stillOpen, .notAcknowledged: .conflict
             }
         self.init(kind, error.description)

@@ -241,8 +241,12 @@ public struct Daemon: Sendable {
             new: AuditJSON.encode(["sha256": configHash, "site": config.site]))
         // With the load, what the numbers mean from now on: each series' field, each spec. Held
         // with the entry, as one record, while the store cannot take them.
+        // A site that lets one person acknowledge and close a deviation says so in the trail at
+        // every load, where an inspector reads it.
+        let separationOff = SeparationOfDuties.loadEntry(config, user: user)
         await record(StoreRecord(summary: "config_loaded config \(config.file)") { [user] db in
             _ = try AuditTrail.append(draft, db: db)
+            if let separationOff { _ = try AuditTrail.append(separationOff, db: db) }
             try DefinitionRecord.record(config, user: user, reason: "config \(config.file) loaded", db: db)
         })
     }

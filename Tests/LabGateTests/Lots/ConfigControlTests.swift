@@ -34,7 +34,7 @@ struct ConfigControlTests {
     func errors() {
         #expect(F.messages(F.base + "roles: { operators: [lab ops], admins: [root] }\n") == [
             "lab.yaml:33:22: roles, operators: 'lab ops' is not a group name",
-            "lab.yaml:33:32: roles: unknown key 'admins' (expected one of: operators, qa)",
+            "lab.yaml:33:32: roles: unknown key 'admins' (expected one of: operators, qa, separate_duties)",
         ])
         #expect(F.messages(F.base + "control: /\(String(repeating: "x", count: 120))\n") == [
             "lab.yaml:33:10: control socket path is 121 bytes long (at most 107)"

@@ -31,12 +31,12 @@ struct RunningServer {
 
     init(
         limits: ConnectionLimits = ConnectionLimits(), refusalWindow: Duration = .seconds(60),
-        resolver: (any IdentityResolver)? = nil
+        resolver: (any IdentityResolver)? = nil, roles: Roles = Roles(operators: ["lab-ops"], qa: ["lab-qa"])
     ) async throws {
         folder = try TemporaryFolder()
         var config = incubatorConfig(folder: folder.path)
         config.control = folder.path + "/control.sock"
-        config.roles = Roles(operators: ["lab-ops"], qa: ["lab-qa"])
+        config.roles = roles
         var second = config.devices[0]
         second.id = "INC-02"
         second.unit = 2

@@ -1,0 +1,20 @@
+/// Separation of duties for deviations: the QA user who closes a deviation (signs off its impact)
+/// is not the one who acknowledged it, so that no one alone both reacts to an excursion and
+/// judges it. On by default; `roles: { separate_duties: false }` turns it off for a site too
+/// small to have two people, and the daemon audits each config load that does.
+public enum SeparationOfDuties {
+    /// Refuses `closer` closing `record` when they acknowledged it and the rule is `enforced`.
+    public static func check(_ record: DeviationRecord, closer: String, enforced: Bool) throws(DeviationError) {
+        guard enforced, let acknowledger = record.ackedBy, acknowledger == closer else { return }
+        throw DeviationError.sameUser(id: record.id, acknowledgedBy: acknowledger, closer: closer)
+    }
+
+    /// The audit entry of a config load that turns the rule off (nil when it is on).
+    public static func loadEntry(_ config: Config, user: String) -> AuditEntry.Draft? {
+        guard !config.roles.separateDuties else { return nil }
+        return AuditEntry.Draft(
+            user: user, action: "separation_of_duties_off", object: "config \(config.file)",
+            new: AuditJSON.encode(["separate_duties": false]),
+            reason: "roles: { separate_duties: false } in \(config.file): the user who acknowledged a deviation may also close it")
+    }
+}
