@@ -19,6 +19,8 @@ public final class HeadTracker: TransactionObserver, Sendable {
         var breaks: [TamperCheck.Finding] = []
         var lotEvent: Int64?
         var deviationsChanged = false
+        /// Deviations inserted (an update of one, its acknowledgement or closure, adds none).
+        var deviationsAdded: Int64 = 0
         var onRecordChange: (@Sendable (ChainHeads, String) -> Void)?
     }
 
@@ -68,6 +70,7 @@ public final class HeadTracker: TransactionObserver, Sendable {
     public func databaseDidChange(with event: DatabaseEvent) {
         let table = event.tableName
         let rowID = event.rowID
+        let inserted = event.kind == .insert
         state.withLock { state in
             switch table {
             case "audit":
@@ -77,7 +80,9 @@ public final class HeadTracker: TransactionObserver, Sendable {
                 state.seal = max(state.seal ?? rowID, rowID)
                 state.firstSeal = min(state.firstSeal ?? rowID, rowID)
             case "lot_event": state.lotEvent = max(state.lotEvent ?? rowID, rowID)
-            case "deviation": state.deviationsChanged = true
+            case "deviation":
+                state.deviationsChanged = true
+                if inserted { state.deviationsAdded += 1 }
             default: break
             }
         }
@@ -98,7 +103,8 @@ public final class HeadTracker: TransactionObserver, Sendable {
         let (inserted, first, before) = state.withLock { state in
             defer { Self.clear(&state) }
             return (
-                (state.audit, state.seal, state.lotEvent, state.deviationsChanged), (state.firstAudit, state.firstSeal),
+                (state.audit, state.seal, state.lotEvent, state.deviationsChanged, state.deviationsAdded),
+                (state.firstAudit, state.firstSeal),
                 state.known ? state.heads : nil)
         }
         var breaks: [TamperCheck.Finding] = []
@@ -116,7 +122,6 @@ public final class HeadTracker: TransactionObserver, Sendable {
         // process could have added since).
         let auditHash = inserted.0.flatMap { try? String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [$0]) }
         let sealHash = inserted.1.flatMap { try? String.fetchOne(db, sql: "SELECT hash FROM reading_seal WHERE id = ?", arguments: [$0]) }
-        let deviations = inserted.3 ? try? Int64.fetchOne(db, sql: "SELECT count(*) FROM deviation") : nil
         let (heads, notify) = state.withLock { state -> (ChainHeads, (@Sendable (ChainHeads, String) -> Void)?) in
             if let seq = inserted.0, let auditHash {
                 state.heads.auditSeq = seq
@@ -127,7 +132,8 @@ public final class HeadTracker: TransactionObserver, Sendable {
                 state.heads.sealHash = sealHash
             }
             if let id = inserted.2 { state.heads.lotEvents = max(state.heads.lotEvents, id) }
-            if let deviations { state.heads.deviations = deviations }
+            // Counted, not read: a count read now would take in a deletion behind the daemon's back.
+            state.heads.deviations += inserted.4
             state.breaks += breaks
             let recordChanged = inserted.2 != nil || inserted.3
             return (state.heads, recordChanged ? state.onRecordChange : nil)
@@ -146,6 +152,7 @@ public final class HeadTracker: TransactionObserver, Sendable {
         state.firstSeal = nil
         state.lotEvent = nil
         state.deviationsChanged = false
+        state.deviationsAdded = 0
     }
 
     /// Whether the first row a commit appended to a chain follows the head written before; if

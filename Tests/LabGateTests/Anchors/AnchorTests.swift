@@ -65,8 +65,19 @@ struct AnchorTests {
         _ = try await book.start(lot: "LOT-1", device: "INC-01", spec: "msc-culture", note: nil, user: "alice")
         #expect(announced.all.map(\.0) == ["lot"])
         #expect(announced.all.first?.1.lotEvents == 1)
+        #expect(announced.all.first?.1 == store.heads.heads)
+
+        let deviations = DeviationBook(store: store, daemonUser: "labgate")
+        let record = DeviationRecord(
+            id: "DEV-2027-0001", kind: .excursion, device: "INC-01", channel: "co2", unit: "%",
+            limit: .init(name: "low", value: 4.5, source: "spec msc-culture"), start: 1_800_000_006_000,
+            opened: 1_800_000_016_000, valueAtOpening: 4.3, critical: false, end: nil, worst: 4.3, size: nil, lots: ["LOT-1"])
+        try await deviations.commit([.opened(record)], state: "[]")
+        _ = try await deviations.acknowledge("DEV-2027-0001", user: "alice", comment: "seen")
+        #expect(announced.all.map(\.0) == ["lot", "deviation", "deviation"], "opened, acknowledged: each anchored")
+        #expect(announced.all.map(\.1.deviations) == [0, 1, 1], "an acknowledgement adds no deviation")
         let written = try #require(store.heads.heads)
-        #expect(announced.all.first?.1 == written)
+        #expect(announced.all.last?.1 == written)
 
         // A forger who rehashes the entry (one who does not is audit verify's: content and hash
         // no longer match).
