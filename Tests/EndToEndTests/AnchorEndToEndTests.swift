@@ -44,6 +44,10 @@ struct AnchorEndToEndTests {
         #expect(online.out.hasPrefix("OK: the record is intact"), "\(online.out)")
         #expect(online.out.contains("anchored: checked against"), "\(online.out)")
         #expect(online.out.contains("anchor file \(harness.anchorFile)"), "\(online.out)")
+        let own = try await harness.control(["audit", "verify", "--anchors", harness.anchorFile])
+        #expect(own.out.hasPrefix("OK: the record is intact"), "\(own.out)")
+        let other = try await harness.control(["audit", "verify", "--anchors", "/etc/passwd"], expect: 1)
+        #expect(other.err.contains("the daemon reads only its own anchor files"), "\(other.err)")
 
         let deleted = Date()
         let top = try harness.sqlite(harness.storePath, """
