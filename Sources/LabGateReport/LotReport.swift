@@ -99,6 +99,11 @@ public struct LotReport: Sendable, Codable {
         public var auditHead: String
         public var auditHeadSeq: Int64
         public var readingSealHead: String
+        /// The latest anchor outside the store the record was checked against (`AnchorCheck`),
+        /// nil when none was found or none was asked for.
+        public var anchor: String? = nil
+        /// What kept the anchor check from being whole (a source that could not be read).
+        public var anchorNotes: [String]? = nil
     }
 
     public var readingCount: Int { placements.reduce(0) { $0 + $1.channels.reduce(0) { $0 + $1.statistics.count } } }

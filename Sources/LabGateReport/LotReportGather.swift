@@ -9,12 +9,12 @@ extension LotReport {
     /// readings' median spacing).
     public static func gather(
         lot: String, store: ReadingStore, config: Config?, columns: Int = 1200, now: Date = Date(),
-        verify: Bool = true
+        verify: Bool = true, anchors: [AnchorSource]? = nil
     ) async throws -> LotReport {
         let plan = try await store.pool.read { db in try Self.plan(lot: lot, db: db, config: config, now: now) }
         // The integrity statement reads the lot's own series only (and the seal chain by its
         // hashes): on a connection of its own, beside the channels' reports.
-        async let checked = verify ? Self.integrity(store, windows: plan.windows) : nil
+        async let checked = verify ? Self.integrity(store, windows: plan.windows, anchors: anchors) : nil
         let channels = try await plan.channelReports(columns: columns) { _, job, placement in
             try await store.pool.read { db in
                 try SeriesData.fetch(db, series: job.series, from: placement.start, to: placement.until, lotSets: plan.lotSets)
@@ -185,8 +185,11 @@ extension LotReport {
         return Records(deviations: deviations, audit: audit)
     }
 
-    static func integrity(_ store: ReadingStore, windows: [LotWindow]) async throws -> Integrity {
-        let (verified, sealsChecked) = try await AuditVerifier.verifyLot(store, windows: windows)
+    static func integrity(_ store: ReadingStore, windows: [LotWindow], anchors: [AnchorSource]?) async throws -> Integrity {
+        let lot = try await AuditVerifier.verifyLot(store, windows: windows)
+        var verified = lot.report
+        let sealsChecked = lot.sealsChecked
+        if let anchors { verified.apply(try await AnchorCheck.check(store, sources: anchors)) }
         let heads = try await store.pool.read { db in
             let audit = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             let seal = try ReadingSeal.head(db: db)
@@ -195,6 +198,7 @@ extension LotReport {
         return Integrity(
             ok: verified.ok, problems: verified.problems, auditEntries: verified.auditEntries,
             readingsChecked: verified.readings, sealsInChain: verified.seals, sealsChecked: sealsChecked,
-            auditHead: heads.hash, auditHeadSeq: heads.seq, readingSealHead: heads.seal)
+            auditHead: heads.hash, auditHeadSeq: heads.seq, readingSealHead: heads.seal,
+            anchor: verified.anchors?.checkedAgainst, anchorNotes: verified.anchors?.notes)
     }
 }

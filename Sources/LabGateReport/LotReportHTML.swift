@@ -41,6 +41,10 @@ extension LotReport {
             : "<span class=\"fail\">Integrity check FAILED</span>: records changed since they were first recorded."
         h += "</p><table><tr><th>audit head (entry \(integrity.auditHeadSeq))</th><td><code>\(integrity.auditHead)</code></td></tr>"
         h += "<tr><th>reading seal head</th><td><code>\(integrity.readingSealHead)</code></td></tr>"
+        if let anchor = integrity.anchor {
+            h += "<tr><th>anchored</th><td>checked against \(esc(anchor))</td></tr>"
+        }
+        for note in integrity.anchorNotes ?? [] { h += "<tr><th>anchors</th><td>\(esc(note))</td></tr>" }
         h += "<tr><th>checked</th><td>\(integrity.auditEntries) audit entries, \(integrity.sealsInChain) reading seals by their hashes, \(integrity.readingsChecked) readings of the lot's series in \(integrity.sealsChecked) sealed batches (the whole store: <code>labgate audit verify</code>)</td></tr></table>"
         if !integrity.problems.isEmpty {
             h += "<ul>" + integrity.problems.map { "<li class=\"fail\">\(esc($0))</li>" }.joined() + "</ul>"

@@ -12,13 +12,19 @@ struct AuditCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the audit chain, reading seals, lots and deviations; name the first entry that does not match.")
         @Option(help: "Verify this store file directly (read-only), without the daemon.") var store: String?
+        @Option(help: "Check the end of the record against these anchors: journal, journal:NAMESPACE or an anchor file (default: where the config's daemon anchors).")
+        var anchors: String?
         @OptionGroup var control: ControlOptions
 
         func run() async throws {
-            let report: AuditVerifier.Report
+            var report: AuditVerifier.Report
             if let store {
                 do {
-                    report = try await AuditVerifier.verify(try ReadingStore(readingExisting: store))
+                    let opened = try ReadingStore(readingExisting: store)
+                    report = try await AuditVerifier.verify(opened)
+                    let config = FileManager.default.fileExists(atPath: control.config) ? try? ConfigLoader.load(path: control.config) : nil
+                    let sources = anchors.map { [AnchorSource(argument: $0)] } ?? AnchorSource.configured(config)
+                    report.apply(try await AnchorCheck.check(opened, sources: sources))
                 } catch {
                     printError("\(error)")
                     throw ExitCode(1)
@@ -29,8 +35,11 @@ struct AuditCommand: AsyncParsableCommand {
                     print(ControlText.verify(report), terminator: "")
                 }
             } else {
-                report = try await control.call(
-                    "GET", "/audit/verify", as: AuditVerifier.Report.self, render: ControlText.verify)
+                var uri = "/audit/verify"
+                if let anchors {
+                    uri += "?anchors=" + (anchors.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/._-:"))) ?? anchors)
+                }
+                report = try await control.call("GET", uri, as: AuditVerifier.Report.self, render: ControlText.verify)
             }
             if !report.ok { throw ExitCode(4) }
         }

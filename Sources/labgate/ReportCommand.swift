@@ -19,6 +19,8 @@ struct ReportCommand: AsyncParsableCommand {
         @Option(help: "Write to this file instead of standard output.") var output: String?
         @Option(help: "Configuration file (store, units, poll intervals, spec limits).") var config: String?
         @Option(help: "Read this store file directly; without --config, poll intervals are inferred.") var store: String?
+        @Option(help: "Check the end of the record against these anchors: journal, journal:NAMESPACE or an anchor file (default: where the config's daemon anchors).")
+        var anchors: String?
 
         func run() async throws {
             let config = try config.map(loadConfig) ?? (store == nil ? loadConfig("/etc/labgate/labgate.yaml") : nil)
@@ -40,7 +42,8 @@ struct ReportCommand: AsyncParsableCommand {
                 case .csv:
                     try LotReportCSV.write(lot: lot, store: opened, config: config) { handle.write($0) }
                 case .json, .html:
-                    let report = try await LotReport.gather(lot: lot, store: opened, config: config)
+                    let sources = anchors.map { [AnchorSource(argument: $0)] } ?? AnchorSource.configured(config)
+                    let report = try await LotReport.gather(lot: lot, store: opened, config: config, anchors: sources)
                     handle.write(format == .json ? report.json() : Data(report.html().utf8))
                     if !report.integrity.ok {
                         printError("integrity check failed: \(report.integrity.problems.first ?? "")")

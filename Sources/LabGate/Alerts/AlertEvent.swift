@@ -29,6 +29,10 @@ public struct AlertEvent: Sendable, Codable, Hashable {
         /// The daemon stopped while the store could not be written: what it still held (readings,
         /// deviation changes, audit entries) is lost, and listed in the detail and the journal.
         case storeUnwritten = "store_unwritten"
+        /// The store no longer ends where the daemon wrote it: its newest audit entry or reading
+        /// seal is gone or replaced, or lot events or deviations are gone (`detail` says which);
+        /// `device` is "labgate". Audited as `record_tampered`; the heads written are anchored.
+        case recordTampered = "record_tampered"
         /// A deviation was opened: lots were exposed past their spec (or without data).
         case deviationOpened = "deviation_opened"
         /// Lots placed in the device during an open deviation were added to it.

@@ -14,6 +14,8 @@ public enum AuditVerifier {
         public var deviations = 0
         /// What does not match, the first problem first (at most `limit` of them).
         public var problems: [String] = []
+        /// The store against the anchors written outside it (`AnchorCheck`); nil when not checked.
+        public var anchors: AnchorCheck.Result?
 
         public var ok: Bool { problems.isEmpty }
     }

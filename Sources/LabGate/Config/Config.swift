@@ -1,3 +1,4 @@
+import Foundation
 import Modbus
 
 /// A validated configuration: what the daemon polls, where it writes, which limits apply.
@@ -28,6 +29,11 @@ public struct Config: Sendable {
     public var http: HTTPSettings?
     /// Notification channels, rules and the fail-safe output; nil when the file has no `notify:`.
     public var notify: NotifySettings?
+    /// `anchors:` the anchor file the daemon appends the chain heads to (nil: the journal under
+    /// journald, else `defaultAnchorFile`).
+    public var anchors: String?
+    /// `anchor_interval:` how often the daemon anchors the chain heads (at most a minute).
+    public var anchorInterval: Duration = Config.defaultAnchorInterval
 
     public init(
         file: String, site: String, store: String, alerts: String, buses: [Bus], devices: [Device],
@@ -54,6 +60,11 @@ public struct Config: Sendable {
     /// About 40 MB of readings: some 6 hours of 30 devices × 3 channels polled every 10 s, half
     /// an hour of 250 devices × 4 channels; time for an operator to free space.
     public static let defaultStoreBuffer = 200_000
+
+    public static let defaultAnchorInterval: Duration = .seconds(60)
+
+    /// Where the daemon anchors when the config names no file and it does not run under journald.
+    public var defaultAnchorFile: String { (alerts as NSString).appendingPathComponent("anchors.jsonl") }
 
     /// The control socket the CLI looks for.
     public var controlPath: String { control ?? Self.defaultControl }

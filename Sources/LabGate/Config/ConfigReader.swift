@@ -56,7 +56,7 @@ struct ConfigReader {
 extension ConfigReader {
     static let topKeys = [
         "site", "store", "alerts", "buses", "devices", "profiles", "profile_files", "specs", "control", "roles",
-        "store_buffer", "http", "notify",
+        "store_buffer", "http", "notify", "anchors", "anchor_interval",
     ]
     /// `profiles` may be left out when `profile_files` is given.
     static let requiredTopKeys = ["site", "store", "alerts", "buses", "devices", "profiles"]
@@ -84,11 +84,15 @@ extension ConfigReader {
             ? Config.defaultStoreBuffer : integer("store_buffer", of: top, range: 10...50_000_000)
         let http = top["http"].flatMap { readHTTP($0) }
         let notify = top["notify"].flatMap { readNotify($0, devices: devices, profiles: profiles) }
-        guard errors.isEmpty, let site, let store, let alerts, let storeBuffer else { return nil }
-        return Config(
+        let anchors = readAnchors(top)
+        guard errors.isEmpty, let site, let store, let alerts, let storeBuffer, let anchors else { return nil }
+        var config = Config(
             file: file, site: site, store: store, alerts: alerts, buses: buses, devices: devices,
             profiles: profiles, specs: specs, control: control, roles: roles, storeBuffer: storeBuffer, http: http,
             notify: notify)
+        config.anchors = anchors.file
+        config.anchorInterval = anchors.interval
+        return config
     }
 }
 

@@ -11,6 +11,8 @@ public final class ReadingStore: Sendable {
     /// opened for writing at start, a read-only one (writes then fail and are retried by their
     /// callers) until a background attempt opens the writable one.
     package var pool: DatabasePool { current.withLock { $0 } }
+    /// The chain heads as this process wrote them (observed on the writable pool's writer).
+    public let heads: HeadTracker
 
     /// The most memory each of the daemon's connections keeps for pages, in KiB.
     static let pageCacheKiB = 512
@@ -24,8 +26,10 @@ public final class ReadingStore: Sendable {
         self.path = path
         let opened: DatabasePool
         var retry = false
+        let heads = HeadTracker()
+        self.heads = heads
         do {
-            opened = try Self.openForWriting(path)
+            opened = try Self.openForWriting(path, heads: heads)
         } catch {
             guard let reading = try? Self.openForReading(path),
                 (try? reading.read { db in try Self.migrator.hasCompletedMigrations(db) }) == true
@@ -42,7 +46,7 @@ public final class ReadingStore: Sendable {
             Thread.detachNewThread { [self] in
                 while true {
                     Thread.sleep(forTimeInterval: 1)
-                    if let writable = try? Self.openForWriting(path) {
+                    if let writable = try? Self.openForWriting(path, heads: heads) {
                         current.withLock { $0 = writable }
                         return
                     }
@@ -54,7 +58,7 @@ public final class ReadingStore: Sendable {
     /// Whether the store is open for writing (false while `init` could only read it).
     public var isWritable: Bool { !pool.configuration.readonly }
 
-    private static func openForWriting(_ path: String) throws -> DatabasePool {
+    private static func openForWriting(_ path: String, heads: HeadTracker) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in try prepare(db) }
@@ -67,6 +71,11 @@ public final class ReadingStore: Sendable {
         // Migrating takes the write lock even when there is nothing to do: checked with a read
         // first.
         if try !pool.read({ db in try migrator.hasCompletedMigrations(db) }) { try migrator.migrate(pool) }
+        // What this process writes from now on is what the store must end with (`TamperCheck`).
+        try pool.writeWithoutTransaction { db in
+            try heads.start(from: db)
+            db.add(transactionObserver: heads, extent: .databaseLifetime)
+        }
         return pool
     }
 
@@ -102,6 +111,7 @@ public final class ReadingStore: Sendable {
             throw StartupError("store \(path) does not exist (has the daemon run with this config?)")
         }
         self.path = path
+        heads = HeadTracker()
         do {
             current = Mutex(try Self.openForReading(path))
         } catch {

@@ -134,10 +134,20 @@ public enum ControlText {
 
     public static func verify(_ report: AuditVerifier.Report) -> String {
         let counted = "\(report.auditEntries) audit entries, \(report.seals) reading seals, \(report.readings) readings, \(report.lotEvents) lot events, \(report.deviations) deviations"
-        if report.ok { return "OK: the record is intact (\(counted))\n" }
-        var lines = ["BROKEN: \(report.problems.first ?? "")"]
-        for problem in report.problems.dropFirst() { lines.append("  also: \(problem)") }
-        lines.append("checked \(counted)")
+        var lines: [String]
+        if report.ok {
+            lines = ["OK: the record is intact (\(counted))"]
+        } else {
+            lines = ["BROKEN: \(report.problems.first ?? "")"]
+            for problem in report.problems.dropFirst() { lines.append("  also: \(problem)") }
+            lines.append("checked \(counted)")
+        }
+        if let anchors = report.anchors {
+            if let against = anchors.checkedAgainst {
+                lines.append("anchored: checked against \(anchors.anchors) anchor(s), the latest: \(against)")
+            }
+            for note in anchors.notes { lines.append("WARNING: \(note)") }
+        }
         return Self.lines(lines)
     }
 }

@@ -19,6 +19,8 @@ struct ControlHandlers: Sendable {
     let refusals: RefusalLedger
     /// Alarms and notification tests; nil where the daemon runs without one (tests of other routes).
     var notifier: Notifier?
+    /// Where the daemon anchors the end of the record (`audit verify` checks against them).
+    var anchorSources: [AnchorSource] = []
     let logger: Logger
 
     func register(on router: Router<ControlContext>) {
@@ -164,8 +166,17 @@ struct ControlHandlers: Sendable {
             }
         }
         router.get("/audit/verify") { request, context in
-            await reply(request, context, needs: [.operator_, .qa], action: "audit_verify") { _, _ in
-                try await AuditVerifier.verify(store)
+            // `anchors=journal|journal:NAMESPACE|FILE` names other anchors than the daemon's own.
+            let named = request.uri.queryParameters.get("anchors").map { [AnchorSource(argument: String($0))] }
+            return await reply(request, context, needs: [.operator_, .qa], action: "audit_verify") { _, _ in
+                // The daemon reads no file a caller names but anchor files of its own: it can read
+                // files its callers cannot.
+                if case .file(let path)? = named?.first, !ownAnchorFile(path) {
+                    throw RequestError(.invalid, "the daemon reads only its own anchor files (\(config.anchors ?? config.defaultAnchorFile)); check \(path) with audit verify --store")
+                }
+                var report = try await AuditVerifier.verify(store)
+                report.apply(try await AnchorCheck.check(store, sources: named ?? anchorSources))
+                return report
             }
         }
     }
@@ -227,6 +238,13 @@ struct ControlHandlers: Sendable {
                 }
             }
         }
+    }
+
+    /// The anchor file of the config, or one rotated from it (`anchors.jsonl.1`).
+    private func ownAnchorFile(_ path: String) -> Bool {
+        let own = URL(fileURLWithPath: config.anchors ?? config.defaultAnchorFile).standardizedFileURL.path
+        let named = URL(fileURLWithPath: path).standardizedFileURL.path
+        return named == own || (named.hasPrefix(own + ".") && named.dropFirst(own.count + 1).allSatisfy(\.isNumber))
     }
 
     /// A deviation with, while it is open, its running worst value and size.

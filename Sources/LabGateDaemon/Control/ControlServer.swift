@@ -24,7 +24,7 @@ public struct ControlServer: Service {
         path: String, config: Config, store: ReadingStore, registry: LotRegistry, deviations: DeviationBook, alerts: AlertLog,
         progress: DeviationProgress = DeviationProgress(), resolver: any IdentityResolver = SystemIdentityResolver(),
         limits: ConnectionLimits = ConnectionLimits(), refusalWindow: Duration = .seconds(60), notifier: Notifier? = nil,
-        logger: Logger
+        anchorSources: [AnchorSource] = [], logger: Logger
     ) {
         self.path = path
         self.logger = logger
@@ -39,7 +39,8 @@ public struct ControlServer: Service {
         self.handlers = ControlHandlers(
             config: config, store: store, lots: LotBook(store: store, registry: registry, config: config),
             registry: registry, deviations: deviations, progress: progress, alerts: alerts,
-            identities: IdentityLookup(resolver: resolver), refusals: refusals, notifier: notifier, logger: logger)
+            identities: IdentityLookup(resolver: resolver), refusals: refusals, notifier: notifier,
+            anchorSources: anchorSources, logger: logger)
     }
 
     /// Fails when the socket's folder is missing or not writable, or another daemon answers on it.

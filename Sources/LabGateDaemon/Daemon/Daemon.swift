@@ -44,6 +44,8 @@ public struct Daemon: Sendable {
     public let metrics: DaemonMetrics?
     public let started = Date()
     public let registry: LotRegistry
+    /// Where the end of the record is anchored outside the store.
+    public let anchors: AnchorWriter
     public let deviations: DeviationBook
     public let progress = DeviationProgress()
     /// The latest readings the pipeline accepted, for the status views; kept across reloads.
@@ -81,6 +83,9 @@ public struct Daemon: Sendable {
             throw StartupError("cannot read lots from \(config.store): \(error)")
         }
         deviations = DeviationBook(store: store, daemonUser: user)
+        anchors = AnchorWriter(config: config, logger: logger)
+        // Each lot and deviation action is anchored as soon as it is committed.
+        store.heads.onRecordChange { [anchors] heads, reason in anchors.write(heads, reason: reason) }
     }
 
     /// Runs until a signal stops it, then returns once every accepted reading is written, or, when
@@ -100,7 +105,8 @@ public struct Daemon: Sendable {
             user: user, action: "daemon_started", object: "daemon",
             fields: SealAnchor(seal: 0, sealHash: "", pid: getpid(), site: config.site)))
         await auditLoad(config)
-        logger.info("labgate started: site \(config.site), \(config.devices.count) devices on \(config.buses.count) buses, store \(config.store), alerts \(config.alerts)")
+        if let heads = store.heads.heads { anchors.write(heads, reason: "started") }
+        logger.info("labgate started: site \(config.site), \(config.devices.count) devices on \(config.buses.count) buses, store \(config.store), alerts \(config.alerts), anchors to \(anchors.sinks)")
         if !store.isWritable {
             logger.critical("store \(config.store) cannot be written now (locked by another process?): polling anyway, holding readings and records in memory and opening it for writing as soon as it can be")
         }
@@ -140,6 +146,8 @@ public struct Daemon: Sendable {
         } else {
             reportUnwritten(await writer.unwritten())
         }
+        if let heads = store.heads.heads { anchors.write(heads, reason: "stopped") }
+        await anchors.flush()
     }
 
     /// Stopping with a store that still refuses writes: what is lost, in the journal and the alert log.
@@ -161,6 +169,7 @@ public struct Daemon: Sendable {
     /// Runs the services for one config until SIGTERM/SIGINT (returns nil) or a SIGHUP with a
     /// valid new config (returns it, once this generation has drained).
     private func runGeneration(_ config: Config, ledger: DeviationLedger, notifications: Notifier) async throws -> Config? {
+        anchors.use(config)
         let echo: (@Sendable (PollResult) -> Void)?
         if options.printReadings {
             let formatter = ReadingEcho(config: config)
@@ -204,7 +213,8 @@ public struct Daemon: Sendable {
         if let control {
             services.append(.init(service: ControlServer(
                 path: control, config: config, store: store, registry: registry, deviations: deviations, alerts: alerts,
-                progress: progress, resolver: options.identities, notifier: notifications, logger: logger),
+                progress: progress, resolver: options.identities, notifier: notifications,
+                anchorSources: anchors.sources, logger: logger),
                 serviceName: "control"))
         }
         if let http = config.http, let metrics {
@@ -221,6 +231,9 @@ public struct Daemon: Sendable {
         services.append(.init(service: ClockWatchService(alerts: alerts, logger: logger, audit: { action, object, new in
             await self.audit(action, object: object, new: new)
         }), serviceName: "clock"))
+        services.append(.init(service: AnchorService(
+            store: store, anchors: anchors, interval: config.anchorInterval, alerts: alerts, logger: logger,
+            audit: { action, object, new in await self.audit(action, object: object, new: new) }), serviceName: "anchors"))
         services.append(.init(service: watchdog, serviceName: "watchdog"))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
