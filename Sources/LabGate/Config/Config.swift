@@ -97,6 +97,9 @@ public struct Bus: Sendable, Hashable {
 
 public enum DeviceKind: String, Sendable, CaseIterable {
     case incubator, freezer, ln2Tank = "ln2_tank", fridge, other
+    /// A Modbus I/O module: its coils and holding registers drive relays (a beacon, the
+    /// building's alarm dialer) and the fail-safe output.
+    case ioModule = "io_module"
 }
 
 public struct Device: Sendable, Hashable {

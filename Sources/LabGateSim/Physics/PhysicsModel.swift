@@ -34,7 +34,7 @@ public enum PhysicsModels {
         case .freezer: RefrigeratedModel.ultFreezer
         case .ln2Tank: LN2TankModel()
         case .fridge: RefrigeratedModel.fridge
-        case .other: AmbientModel()
+        case .other, .ioModule: AmbientModel()
         }
     }
 }
