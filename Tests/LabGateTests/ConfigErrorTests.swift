@@ -78,7 +78,7 @@ struct ConfigErrorTests {
 
     @Test("Unknown keys are refused with the keys expected there") func unknownKeys() {
         #expect(F.messages(F.base + "reports: /var/lib/labgate/reports\n") == [
-            "lab.yaml:33:1: unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles, store_buffer, http)"
+            "lab.yaml:33:1: unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles, store_buffer, http, notify)"
         ])
         #expect(F.messages(F.base(replacing: "unit: \"%\"", with: "units: \"%\"")) == [
             "lab.yaml:26:64: profile incubator, co2: unknown key 'units' (expected one of: table, address, type, order, scale, offset, unit, invalid)"
@@ -105,7 +105,7 @@ struct ConfigErrorTests {
             "lab.yaml:14:11: device INC-01: unknown spec 'msc' (known specs: msc-culture)"
         ])
         #expect(F.messages(F.base(replacing: "kind: freezer", with: "kind: ult")) == [
-            "lab.yaml:18:11: device FRZ-01: unknown kind 'ult' (expected one of: incubator, freezer, ln2_tank, fridge, other)"
+            "lab.yaml:18:11: device FRZ-01: unknown kind 'ult' (expected one of: incubator, freezer, ln2_tank, fridge, other, io_module)"
         ])
     }
 
@@ -229,7 +229,7 @@ struct ConfigErrorTests {
             "device INC-01: unit -1 out of range 0..247 (or 255 on tcp)",
             "device INC-01: bad duration 'often' (use e.g. 500ms, 10s, 2m, 1h)",
             "profile incubator: co2 (input 1..1) overlaps temperature (input 0..1)",
-            "unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles, store_buffer, http)",
+            "unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles, store_buffer, http, notify)",
         ])
 
         do {

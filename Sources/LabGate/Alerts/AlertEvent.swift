@@ -36,6 +36,16 @@ public struct AlertEvent: Sendable, Codable, Hashable {
         case deviationRecovered = "deviation_recovered"
         case deviationAcknowledged = "deviation_acknowledged"
         case deviationClosed = "deviation_closed"
+        /// A channel could not deliver a message (SMTP refused, a webhook's 5xx or timeout, a
+        /// relay write refused) after its retries; `device` is "labgate", `channel` the channel id.
+        /// Routed to the other channels.
+        case notificationFailed = "notification_failed"
+        /// The channel delivered again after failing.
+        case notificationRecovered = "notification_recovered"
+        /// A test message through one channel (`labgate notify test`); never in the alert log.
+        case notificationTest = "notification_test"
+        /// A person acknowledged an alarm (`labgate alarms ack`); `detail` holds the comment.
+        case alarmAcknowledged = "alarm_acknowledged"
     }
 
     public enum Severity: String, Sendable, Codable, Comparable {

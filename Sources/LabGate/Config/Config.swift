@@ -26,12 +26,16 @@ public struct Config: Sendable {
     public var storeBuffer: Int
     /// The HTTP listener (metrics, status, wall-screen page); nil when the file has no `http:`.
     public var http: HTTPSettings?
+    /// Notification channels, rules and the fail-safe output; nil when the file has no `notify:`.
+    public var notify: NotifySettings?
 
     public init(
         file: String, site: String, store: String, alerts: String, buses: [Bus], devices: [Device],
         profiles: [String: Profile], specs: [String: Spec], control: String? = nil,
-        roles: Roles = Roles(), storeBuffer: Int = Config.defaultStoreBuffer, http: HTTPSettings? = nil
+        roles: Roles = Roles(), storeBuffer: Int = Config.defaultStoreBuffer, http: HTTPSettings? = nil,
+        notify: NotifySettings? = nil
     ) {
+        self.notify = notify
         self.storeBuffer = storeBuffer
         self.http = http
         self.file = file
@@ -97,8 +101,8 @@ public struct Bus: Sendable, Hashable {
 
 public enum DeviceKind: String, Sendable, CaseIterable {
     case incubator, freezer, ln2Tank = "ln2_tank", fridge, other
-    /// A Modbus I/O module: its coils and holding registers drive relays (a beacon, the
-    /// building's alarm dialer) and the fail-safe output.
+    /// A Modbus I/O module (digital outputs, a communication watchdog): the only kind notification
+    /// relays and the fail-safe may write to.
     case ioModule = "io_module"
 }
 

@@ -56,7 +56,7 @@ struct ConfigReader {
 extension ConfigReader {
     static let topKeys = [
         "site", "store", "alerts", "buses", "devices", "profiles", "profile_files", "specs", "control", "roles",
-        "store_buffer", "http",
+        "store_buffer", "http", "notify",
     ]
     /// `profiles` may be left out when `profile_files` is given.
     static let requiredTopKeys = ["site", "store", "alerts", "buses", "devices", "profiles"]
@@ -83,10 +83,12 @@ extension ConfigReader {
         let storeBuffer = top["store_buffer"] == nil
             ? Config.defaultStoreBuffer : integer("store_buffer", of: top, range: 10...50_000_000)
         let http = top["http"].flatMap { readHTTP($0) }
+        let notify = top["notify"].flatMap { readNotify($0, devices: devices, profiles: profiles) }
         guard errors.isEmpty, let site, let store, let alerts, let storeBuffer else { return nil }
         return Config(
             file: file, site: site, store: store, alerts: alerts, buses: buses, devices: devices,
-            profiles: profiles, specs: specs, control: control, roles: roles, storeBuffer: storeBuffer, http: http)
+            profiles: profiles, specs: specs, control: control, roles: roles, storeBuffer: storeBuffer, http: http,
+            notify: notify)
     }
 }
 

@@ -47,6 +47,7 @@ public enum ConfigSummary {
         let channelCount = config.devices.reduce(0) { $0 + config.profile(of: $1).fields.count }
         let pollsPerSecond = config.devices.reduce(0.0) { $0 + 1 / $1.every.seconds }
         lines += ["", "\(channelCount) channels, \(format(pollsPerSecond)) polls per second"]
+        if let notify = config.notify { lines += [""] + NotifySummary.lines(notify) }
         return lines.joined(separator: "\n")
     }
 
