@@ -146,3 +146,20 @@ public struct RelayWriteError: Error, Sendable, Equatable, CustomStringConvertib
         }
     }
 }
+
+extension RelayOutputs {
+    /// Sets a relay channel's output (`notify.channels[].relay`) on or off.
+    public func set(_ relay: RelayOutput, on: Bool, within: Duration? = nil) async throws(RelayWriteError) {
+        try await set(device: relay.device, output: Output(relay.target), on: on, within: within)
+    }
+}
+
+extension RelayOutputs.Output {
+    /// The output a relay channel of the config names.
+    public init(_ target: RelayOutput.Target) {
+        switch target {
+        case let .coil(address): self = .coil(address)
+        case let .register(address): self = .register(address)
+        }
+    }
+}

@@ -195,6 +195,13 @@ public struct Daemon: Sendable {
         }
         services.append(.init(service: pipeline, serviceName: "pipeline"))
         services.append(.init(service: polling, serviceName: "polling"))
+        if let failSafe = config.notify?.failSafe {
+            // Stops before polling does: a stop leaves the coil to the module's watchdog.
+            let service = FailSafeService(
+                outputs: polling.outputs, device: failSafe.device, coil: failSafe.coil, every: failSafe.every,
+                healthy: { heartbeat.isHealthy() }, logger: logger)
+            services.append(.init(service: service, serviceName: "fail-safe"))
+        }
         services.append(.init(service: adapters, successTerminationBehavior: .ignore, serviceName: "adapters"))
         services.append(.init(service: ClockWatchService(alerts: alerts, logger: logger, audit: { action, object, new in
             await self.audit(action, object: object, new: new)
