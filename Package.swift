@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "LabGateSim", targets: ["LabGateSim"]),
         .library(name: "Modbus", targets: ["Modbus"]),
         .library(name: "CModbus", targets: ["CModbus"]),
+        .library(name: "Outbound", targets: ["Outbound"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,6 +54,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // Deque: the store writer's buffer drops its oldest readings in O(1) during a full disk.
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        // Notification transports (Outbound): STARTTLS for the SMTP client, and an HTTP client
+        // for webhooks and Alertmanager.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -92,7 +97,7 @@ let package = Package(
         .target(
             name: "LabGateDaemon",
             dependencies: [
-                "LabGate", "Modbus",
+                "LabGate", "Modbus", "Outbound",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -104,6 +109,19 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // Transports that know nothing of the domain, for the daemon's notification channels: an
+        // SMTP client (STARTTLS, AUTH) with RFC 5322/MIME messages, a JSON POST client, and a
+        // Prometheus Alertmanager (API v2) client.
+        .target(
+            name: "Outbound",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // A lot's batch-release report (HTML, CSV, JSON), read from the store.
@@ -162,6 +180,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .testTarget(
+            name: "OutboundTests",
+            dependencies: [
+                "Outbound", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            exclude: ["smtp_sink.py"]
+        ),
         .testTarget(name: "LabGateSimTests", dependencies: ["LabGateSim", "LabGate", "Modbus", "TestSupport"]),
         // These run the real `labgated` and `labgate` binaries, which `swift build --build-tests`
         // and `swift test` build with every other target. They are not dependencies: an
@@ -169,7 +195,11 @@ let package = Package(
         // (static runtime) must not.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["LabGate", "LabGateDaemon", "LabGateClient", "Modbus", "TestSupport"]
+            dependencies: [
+                "LabGate", "LabGateDaemon", "LabGateClient", "Modbus", "TestSupport",
+                // A loopback webhook receiver for the notification tests.
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -15,6 +15,8 @@ public struct LotReport: Sendable, Codable {
     public var integrity: Integrity
     /// Wall-clock steps whose window touches the lot's placements (`clock_stepped`, audited).
     public var clockSteps: [ClockStep] = []
+    /// Per deviation id, every notification attempt that named it (who was told, when, how it went).
+    public var notifications: [String: [NotificationAttempt]] = [:]
 
     /// One placement: the lot inside one device over an interval.
     public struct PlacementReport: Sendable, Codable {

@@ -40,6 +40,11 @@ extension LotReport {
         if let checked = try await checked { report.integrity = checked }
         let span = (plan.placements.map(\.start).min() ?? 0, plan.placements.map(\.until).max() ?? 0)
         report.clockSteps = try await store.pool.read { db in try Self.clockSteps(from: span.0, to: span.1, db: db) }
+        // A store written before notifications were recorded has no such table: nobody was notified.
+        let ids = records.deviations.map(\.id)
+        report.notifications = (try? await store.pool.read { db in
+            try Dictionary(uniqueKeysWithValues: ids.map { ($0, try NotificationLog.attempts(naming: $0, db: db)) })
+        }) ?? [:]
         return report
     }
 

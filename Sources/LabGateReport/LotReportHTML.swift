@@ -188,11 +188,24 @@ extension LotReport {
                 ("acknowledged", d.ackedAt.map { t(Date(millisecondsSince1970: $0)) + " by " + esc(d.ackedBy ?? "") + ": " + esc(d.ackComment ?? "") } ?? "—"),
                 ("closed", d.closedAt.map { t(Date(millisecondsSince1970: $0)) + " by " + esc(d.closedBy ?? "") + ": " + esc(d.impact ?? "") } ?? "—"),
             ]
+            rows.append(("notified", notified(notifications[d.id] ?? [])))
             rows.append(("state", esc(d.state.rawValue)))
             h += "<section><h3>\(esc(d.id))</h3><table class=\"dev\">"
             h += rows.map { "<tr><th>\($0.0)</th><td>\($0.1)</td></tr>" }.joined() + "</table></section>"
         }
         return h + "\n"
+    }
+
+    /// Each attempt that named the deviation: when, through which channel to whom, why, and how it went.
+    private func notified(_ attempts: [NotificationAttempt]) -> String {
+        guard !attempts.isEmpty else { return "— (no notify rule routed it)" }
+        return attempts.map { a in
+            var line = "\(t(a.time)) \(esc(a.channel)) (\(esc(a.kind)) \(esc(a.recipients))): \(esc(a.reason))"
+            if a.attempt > 1 { line += ", attempt \(a.attempt)" }
+            line += ", \(esc(a.result.rawValue))"
+            if a.result != .delivered, let detail = a.detail { line += " (\(esc(detail)))" }
+            return line
+        }.joined(separator: "<br>")
     }
 
     private func auditSection() -> String {

@@ -22,5 +22,8 @@ struct StatusCommand: ParsableCommand {
             throw ExitCode(1)
         }
         print(DeviceStatusReport.render(config: config, statuses: statuses, now: Date()), terminator: "")
+        if let notify = NotifyStatusReport.render(config: config, store: store, now: Date()) {
+            print("\n" + notify, terminator: "")
+        }
     }
 }

@@ -16,6 +16,9 @@ public final class AlertLog: Sendable {
     public var jsonPath: String { folder + "/alerts.jsonl" }
     private let text: AppendFile
     private let json: AppendFile
+    /// Who hears of every event written (the notifier): called after the write, even a failed
+    /// one, and must return at once.
+    private let observers = Mutex<[@Sendable (AlertEvent) -> Void]>([])
 
     public init(folder: String) throws(StartupError) {
         try StartupError.checkWritableFolder(folder, what: "alerts")
@@ -28,8 +31,14 @@ public final class AlertLog: Sendable {
         }
     }
 
+    /// Adds an observer of every event written from now on (a full disk does not silence it).
+    public func observe(_ observer: @escaping @Sendable (AlertEvent) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
     /// Writes the event to both files; throws with the path when a write fails (e.g. disk full).
     public func write(_ event: AlertEvent) throws {
+        defer { for observer in observers.withLock({ $0 }) { observer(event) } }
         try text.append(AlertFormatter.line(event) + "\n")
         try json.append(AlertFormatter.json(event) + "\n")
     }

@@ -161,6 +161,9 @@ public enum ControlAPI {
         public var closedBy: String?
         public var closedAt: String?
         public var impact: String?
+        /// `deviations show`: every notification attempt that named it, oldest first, and its alarms.
+        public var notifications: [NotificationView]?
+        public var alarms: [AlarmView]?
 
         public init(_ record: DeviationRecord) {
             id = record.id

@@ -148,6 +148,7 @@ public final class ReadingStore: Sendable {
             try db.execute(sql: DeviceStatusStore.createTable)
         }
         SealMigrations.register(in: &migrator)
+        NotifyMigrations.register(in: &migrator)
         return migrator
     }
 }

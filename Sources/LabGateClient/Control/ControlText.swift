@@ -77,8 +77,38 @@ public enum ControlText {
         if let by = d.closedBy {
             lines.append("  closed:   \(d.closedAt ?? "?") by \(by) — impact: \(d.impact ?? "")")
         }
+        if let notifications = d.notifications {
+            lines.append("  notified:\(notifications.isEmpty ? " nobody (no notify rule routes it)" : "")")
+            for n in notifications { lines.append("    " + notification(n)) }
+        }
         return Self.lines(lines)
     }
+
+    /// `2026-11-29T22:01:06.120Z  hook  webhook http://...  raised  delivered`.
+    public static func notification(_ n: ControlAPI.NotificationView) -> String {
+        var line = "\(n.time)  \(n.notifyChannel)  \(n.kind) \(n.recipients)  \(n.reason)"
+        if n.attempt > 1 { line += " (attempt \(n.attempt))" }
+        line += "  \(n.result)"
+        if let detail = n.detail { line += " — \(detail)" }
+        if n.reason == "test" { line += "  by \(n.user)" }
+        return line
+    }
+
+    public static func alarms(_ list: [ControlAPI.AlarmView]) -> String {
+        guard !list.isEmpty else { return "no alarms\n" }
+        return Self.lines(list.map { a in
+            var line = "\(a.id)  \(a.state.padding(toLength: 12, withPad: " ", startingAt: 0))  \(a.severity.uppercased())  \(a.event)  \(a.summary)  raised \(a.raised)"
+            if let recovered = a.recovered { line += "  recovered \(recovered)" }
+            if let next = a.nextMessage { line += "  next message \(next)" }
+            if let by = a.acknowledgedBy { line += "  acknowledged \(a.acknowledgedAt ?? "?") by \(by) — \(a.comment ?? "")" }
+            if let deviation = a.deviation, a.acknowledgedBy == nil { line += "  (acknowledge: labgate deviations ack \(deviation))" }
+            return line
+        })
+    }
+
+    public static func alarm(_ a: ControlAPI.AlarmView) -> String { alarms([a]) }
+
+    public static func notificationReply(_ n: ControlAPI.NotificationView) -> String { lines([notification(n)]) }
 
     public static func deviations(_ list: [ControlAPI.DeviationView]) -> String {
         guard !list.isEmpty else { return "no deviations\n" }

@@ -17,6 +17,8 @@ struct ControlHandlers: Sendable {
     let alerts: AlertLog
     let identities: IdentityLookup
     let refusals: RefusalLedger
+    /// Alarms and notification tests; nil where the daemon runs without one (tests of other routes).
+    var notifier: Notifier?
     let logger: Logger
 
     func register(on router: Router<ControlContext>) {
@@ -102,9 +104,16 @@ struct ControlHandlers: Sendable {
             return await reply(request, context, needs: [.operator_, .qa], action: "deviation_show") { _, _ in
                 try ControlIDs.deviation(id)
                 guard let record = try await deviations.get(id) else { throw DeviationError.unknownDeviation(id) }
-                return view(record)
+                var shown = view(record)
+                let (attempts, alarms) = try await store.pool.read { db in
+                    (try NotificationLog.attempts(naming: id, db: db), try AlarmBook.alarms(ofDeviation: id, db: db))
+                }
+                shown.notifications = attempts.map(ControlAPI.NotificationView.init)
+                shown.alarms = alarms.map(ControlAPI.AlarmView.init)
+                return shown
             }
         }
+        registerNotify(on: router)
         router.post("/deviations/:id/ack") { request, context in
             let id = context.parameters.get("id") ?? ""
             return await reply(request, context, needs: [.operator_], action: "deviation_acknowledge") { peer, _ in
@@ -146,6 +155,65 @@ struct ControlHandlers: Sendable {
         router.get("/audit/verify") { request, context in
             await reply(request, context, needs: [.operator_, .qa], action: "audit_verify") { _, _ in
                 try await AuditVerifier.verify(store)
+            }
+        }
+    }
+
+    /// `GET /alarms[?all=1]`, `POST /alarms/ID/ack {comment}` (operators), `POST /notify/test/CHANNEL`
+    /// (operators).
+    private func registerNotify(on router: Router<ControlContext>) {
+        router.get("/alarms") { request, context in
+            let all = ["1", "true", "yes"].contains(request.uri.queryParameters.get("all") ?? "")
+            return await reply(request, context, needs: [.operator_, .qa], action: "alarm_list") { _, _ in
+                var alarms = await notifier?.openAlarms ?? []
+                if all {
+                    let known = Set(alarms.map(\.id))
+                    alarms += try await AlarmBook.list(store, all: true).filter { !known.contains($0.id) }
+                }
+                return alarms.sorted { ($0.raised, $0.id) > ($1.raised, $1.id) }.map(ControlAPI.AlarmView.init)
+            }
+        }
+        router.post("/alarms/:id/ack") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await reply(request, context, needs: [.operator_], action: "alarm_acknowledge") { peer, _ in
+                guard AlarmID.isValid(id) else {
+                    throw RequestError(.invalid, "'\(TerminalText.escape(String(id.prefix(80))))' is not an alarm id (e.g. ALM-2026-0003)")
+                }
+                let body = try await ControlBody.decode(ControlAPI.Acknowledge.self, from: request, expected: "{comment}")
+                guard !body.comment.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw RequestError(.invalid, "an acknowledgement needs a comment")
+                }
+                guard let notifier else { throw RequestError(.notFound, "no alarms: notification is not running") }
+                let record: AlarmRecord
+                do {
+                    record = try await notifier.acknowledge(id, user: peer.user, comment: body.comment)
+                } catch let error as NotifyEngine.AckError {
+                    guard case .unknown = error else { throw RequestError(.conflict, error.description) }
+                    let stored = try await AlarmBook.list(store, all: true).first { $0.id == id }
+                    if let stored, let by = stored.ackedBy {
+                        throw RequestError(.conflict, NotifyEngine.AckError.alreadyAcknowledged(id, by: by).description)
+                    }
+                    throw RequestError(.notFound, error.description)
+                }
+                do {
+                    try await notifier.persisted()
+                } catch {
+                    logger.warning("alarm \(id) acknowledged; its record waits for the store: \(error)")
+                }
+                return ControlAPI.AlarmView(record)
+            }
+        }
+        router.post("/notify/test/:channel") { request, context in
+            let channel = context.parameters.get("channel") ?? ""
+            return await reply(request, context, needs: [.operator_], action: "notify_test") { peer, _ in
+                guard let notifier else { throw RequestError(.notFound, "notification is not running") }
+                do {
+                    let attempt = try await notifier.test(channel, user: peer.user)
+                    try? await notifier.persisted()
+                    return ControlAPI.NotificationView(attempt)
+                } catch let error as Notifier.TestError {
+                    throw RequestError(.notFound, TerminalText.escape(error.description))
+                }
             }
         }
     }

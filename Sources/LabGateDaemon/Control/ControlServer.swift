@@ -23,7 +23,8 @@ public struct ControlServer: Service {
     public init(
         path: String, config: Config, store: ReadingStore, registry: LotRegistry, deviations: DeviationBook, alerts: AlertLog,
         progress: DeviationProgress = DeviationProgress(), resolver: any IdentityResolver = SystemIdentityResolver(),
-        limits: ConnectionLimits = ConnectionLimits(), refusalWindow: Duration = .seconds(60), logger: Logger
+        limits: ConnectionLimits = ConnectionLimits(), refusalWindow: Duration = .seconds(60), notifier: Notifier? = nil,
+        logger: Logger
     ) {
         self.path = path
         self.logger = logger
@@ -38,7 +39,7 @@ public struct ControlServer: Service {
         self.handlers = ControlHandlers(
             config: config, store: store, lots: LotBook(store: store, registry: registry, config: config),
             registry: registry, deviations: deviations, progress: progress, alerts: alerts,
-            identities: IdentityLookup(resolver: resolver), refusals: refusals, logger: logger)
+            identities: IdentityLookup(resolver: resolver), refusals: refusals, notifier: notifier, logger: logger)
     }
 
     /// Fails when the socket's folder is missing or not writable, or another daemon answers on it.

@@ -18,11 +18,15 @@ public struct Daemon: Sendable {
         /// How long a stop keeps trying to write what the store has not taken yet (a commit under
         /// way then may add its busy timeout, 5 s): well within systemd's TimeoutStopSec (30 s).
         public var stopGrace: Duration
+        /// Gathering, retries and backoff of notifications.
+        public var notify: Notifier.Options
 
         public init(
             printReadings: Bool = false, flushInterval: Duration = .seconds(1), statusInterval: Duration = .seconds(2),
-            identities: any IdentityResolver = SystemIdentityResolver(), stopGrace: Duration = .seconds(10)
+            identities: any IdentityResolver = SystemIdentityResolver(), stopGrace: Duration = .seconds(10),
+            notify: Notifier.Options = Notifier.Options()
         ) {
+            self.notify = notify
             self.printReadings = printReadings
             self.flushInterval = flushInterval
             self.statusInterval = statusInterval
@@ -104,13 +108,25 @@ public struct Daemon: Sendable {
             let folder = (Config.defaultControl as NSString).deletingLastPathComponent
             logger.warning("no control socket: the config names none and \(folder) does not exist (lots cannot be managed)")
         }
+        // Notification lives across generations: its alarms and their repeats go on through a
+        // reload. It hears every event the alert log writes, whoever writes it.
+        let notifier = await Notifier.load(
+            config: config, store: store, writer: writer, alerts: alerts, user: user, metrics: metrics, options: options.notify,
+            logger: logger)
+        alerts.observe { [notifier] event in notifier.enqueue(event) }
+        let notifying = Task { await notifier.run() }
         var current = config
-        while let next = try await runGeneration(current, ledger: ledger) {
+        while let next = try await runGeneration(current, ledger: ledger, notifications: notifier) {
             current = next
+            await notifier.reconfigure(current)
             await auditLoad(current)
             logger.notice("config \(current.file) reloaded: \(current.devices.count) devices on \(current.buses.count) buses")
         }
         logShutdownCounters(current)
+        // What is gathering goes out; deliveries under way get a few seconds (their records are
+        // written with everything else below).
+        await notifier.stop(within: .seconds(5))
+        notifying.cancel()
         // Everything accepted is written before daemon_stopped (the writer keeps their order).
         let accepted = await writer.written + writer.pendingCount
         await writer.hold(.anchoredAudit(
@@ -142,7 +158,7 @@ public struct Daemon: Sendable {
 
     /// Runs the services for one config until SIGTERM/SIGINT (returns nil) or a SIGHUP with a
     /// valid new config (returns it, once this generation has drained).
-    private func runGeneration(_ config: Config, ledger: DeviationLedger) async throws -> Config? {
+    private func runGeneration(_ config: Config, ledger: DeviationLedger, notifications: Notifier) async throws -> Config? {
         let echo: (@Sendable (PollResult) -> Void)?
         if options.printReadings {
             let formatter = ReadingEcho(config: config)
@@ -175,6 +191,8 @@ public struct Daemon: Sendable {
             },
             statusEvery: options.statusInterval, logger: logger)
         let adapters = AdapterWatchService(buses: polling.owners, logger: logger)
+        // Relay outputs (notify channels of kind relay) are written by their device's bus owner:
+        // the seam is `notifications.setRelayDriver`, called here with this generation's owners.
         // Stopped in reverse order: the watchdog says STOPPING first, then polling stops, then the
         // pipeline drains and flushes, then the HTTP listener and the control socket close and the
         // last status is written. Each service is named: without a name, ServiceLifecycle names it
@@ -184,10 +202,12 @@ public struct Daemon: Sendable {
         if let control {
             services.append(.init(service: ControlServer(
                 path: control, config: config, store: store, registry: registry, deviations: deviations, alerts: alerts,
-                progress: progress, resolver: options.identities, logger: logger), serviceName: "control"))
+                progress: progress, resolver: options.identities, notifier: notifications, logger: logger),
+                serviceName: "control"))
         }
         if let http = config.http, let metrics {
             metrics.configure(config)
+            metrics.configureNotify(config)
             let sources = HTTPServer.Sources(
                 config: config, counters: counters, readings: readings, metrics: metrics, registry: registry, deviations: deviations,
                 progress: progress, writer: writer, started: started)

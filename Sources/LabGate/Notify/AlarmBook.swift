@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+
+/// Stored alarms: saved through the writer as they change (raised, a repeat or escalation sent,
+/// recovered, acknowledged); raising, recovery and acknowledgement are audited with the record.
+public enum AlarmBook {
+    /// The record to hand to the writer for an alarm's new state; `audit` names the action
+    /// (alarm_raised, alarm_recovered, alarm_acknowledged) when it is one the trail keeps.
+    public static func save(_ alarm: AlarmRecord, audit action: String?, user: String) -> StoreRecord {
+        StoreRecord(summary: "\(action ?? "alarm_progress") alarm \(alarm.id)") { db in
+            let old = try fetch(alarm.id, db: db)
+            let json = AuditJSON.encode(alarm)
+            try db.execute(
+                sql: """
+                    INSERT INTO alarm (id, record, state, deviation, raised) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET record = excluded.record, state = excluded.state
+                    """,
+                arguments: [alarm.id, json, alarm.state.rawValue, alarm.deviation, alarm.raised])
+            if let action {
+                _ = try AuditTrail.append(
+                    .init(
+                        user: alarm.ackedBy ?? user, action: action, object: "alarm \(alarm.id)",
+                        old: old.map { AuditJSON.encode($0) }, new: json, reason: action == "alarm_acknowledged" ? alarm.ackComment : nil),
+                    db: db)
+            }
+        }
+    }
+
+    static func fetch(_ id: String, db: Database) throws -> AlarmRecord? {
+        try String.fetchOne(db, sql: "SELECT record FROM alarm WHERE id = ?", arguments: [id])
+            .flatMap { try? AuditJSON.decode(AlarmRecord.self, $0) }
+    }
+
+    /// The alarms not yet acknowledged, and the highest number given per year: what the engine
+    /// starts from.
+    public static func load(_ store: ReadingStore) async throws -> (open: [AlarmRecord], highest: [Int: Int]) {
+        try await store.pool.read { db in
+            let open = try String.fetchAll(db, sql: "SELECT record FROM alarm WHERE state != 'acknowledged' ORDER BY raised, id")
+                .compactMap { try? AuditJSON.decode(AlarmRecord.self, $0) }
+            var highest: [Int: Int] = [:]
+            for id in try String.fetchAll(db, sql: "SELECT id FROM alarm") {
+                guard let (year, number) = AlarmID.parse(id) else { continue }
+                highest[year] = max(highest[year] ?? 0, number)
+            }
+            return (open, highest)
+        }
+    }
+
+    /// Alarms, newest first; all of them or only those not yet acknowledged.
+    public static func list(_ store: ReadingStore, all: Bool, limit: Int = 200) async throws -> [AlarmRecord] {
+        try await store.pool.read { db in
+            let filter = all ? "" : "WHERE state != 'acknowledged'"
+            return try String.fetchAll(db, sql: "SELECT record FROM alarm \(filter) ORDER BY raised DESC, id DESC LIMIT ?", arguments: [limit])
+                .compactMap { try? AuditJSON.decode(AlarmRecord.self, $0) }
+        }
+    }
+
+    /// The alarms of a deviation.
+    public static func alarms(ofDeviation id: String, db: Database) throws -> [AlarmRecord] {
+        try String.fetchAll(db, sql: "SELECT record FROM alarm WHERE deviation = ? ORDER BY raised", arguments: [id])
+            .compactMap { try? AuditJSON.decode(AlarmRecord.self, $0) }
+    }
+}
