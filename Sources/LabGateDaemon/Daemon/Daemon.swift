@@ -114,9 +114,12 @@ public struct Daemon: Sendable {
             config: config, store: store, writer: writer, alerts: alerts, user: user, metrics: metrics, options: options.notify,
             logger: logger)
         alerts.observe { [notifier] event in notifier.enqueue(event) }
+        // Relay channels are written by the running generation's bus owners, between their polls.
+        let relays = GenerationOutputs()
+        await notifier.setRelayDriver { output, on in try await relays.write(output, on: on) }
         let notifying = Task { await notifier.run() }
         var current = config
-        while let next = try await runGeneration(current, ledger: ledger, notifications: notifier) {
+        while let next = try await runGeneration(current, ledger: ledger, notifications: notifier, relays: relays) {
             current = next
             await notifier.reconfigure(current)
             await auditLoad(current)
@@ -158,7 +161,9 @@ public struct Daemon: Sendable {
 
     /// Runs the services for one config until SIGTERM/SIGINT (returns nil) or a SIGHUP with a
     /// valid new config (returns it, once this generation has drained).
-    private func runGeneration(_ config: Config, ledger: DeviationLedger, notifications: Notifier) async throws -> Config? {
+    private func runGeneration(
+        _ config: Config, ledger: DeviationLedger, notifications: Notifier, relays: GenerationOutputs
+    ) async throws -> Config? {
         let echo: (@Sendable (PollResult) -> Void)?
         if options.printReadings {
             let formatter = ReadingEcho(config: config)
@@ -191,8 +196,6 @@ public struct Daemon: Sendable {
             },
             statusEvery: options.statusInterval, logger: logger)
         let adapters = AdapterWatchService(buses: polling.owners, logger: logger)
-        // Relay outputs (notify channels of kind relay) are written by their device's bus owner:
-        // the seam is `notifications.setRelayDriver`, called here with this generation's owners.
         // Stopped in reverse order: the watchdog says STOPPING first, then polling stops, then the
         // pipeline drains and flushes, then the HTTP listener and the control socket close and the
         // last status is written. Each service is named: without a name, ServiceLifecycle names it
@@ -243,6 +246,9 @@ public struct Daemon: Sendable {
             await group.triggerGracefulShutdown()
             return next
         }
+        relays.set(polling.outputs)
+        // Once its bus owners have stopped, a switch waits for the next generation's.
+        defer { relays.set(nil) }
         try await group.run()
         listener.cancel()
         return await listener.value

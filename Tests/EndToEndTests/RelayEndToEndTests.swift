@@ -69,3 +69,43 @@ struct FailSafeEndToEndTests {
         }
     }
 }
+
+@Suite("relay channel: an I/O module's coil on while an alarm routed to it is unacknowledged", .serialized)
+struct RelayChannelEndToEndTests {
+    @Test("an unreachable device switches the beacon coil on through the bus owner; acknowledging its alarms switches it off")
+    func beaconFollowsTheAlarms() async throws {
+        let harness = try Harness(config: notifyConfig("""
+              channels:
+                - { id: beacon, relay: { device: IO-01, coil: 0 } }
+              rules:
+                - { when: [device_unreachable, bus_down], notify: [beacon] }
+            """).replacingOccurrences(of: "devices:\n", with: """
+            devices:
+              - { id: IO-01, kind: io_module, bus: lan, unit: 9, profile: io, every: 500ms, timeout: 300ms }
+
+            """).replacingOccurrences(of: "profiles:\n", with: """
+            profiles:
+              io:
+                output_8: { table: holding, address: 8, type: uint16 }
+
+            """))
+        try await harness.startSim()
+        try harness.startDaemon(extra: [])
+        try await harness.waitForSocket()
+        let reader = ModbusBus(name: "test", transport: .tcp(host: "127.0.0.1", port: harness.port))
+        @Sendable func beaconOn() async throws -> Bool {
+            try await reader.readCoils(unit: 9, address: 0, count: 1, options: .init(timeout: .milliseconds(500)))[0]
+        }
+        try await eventually("the beacon on for FRZ-09's alarm", timeout: .seconds(30), asking: { try await beaconOn() })
+        #expect(try await !harness.alarms().isEmpty)
+        // The bus's and the device's alarms may come one after the other: acknowledge what is listed until none is.
+        try await eventually("the beacon off once every alarm is acknowledged", timeout: .seconds(20), interval: .milliseconds(200), asking: {
+            for alarm in try await harness.alarms() { _ = try await harness.control(["alarms", "ack", alarm.id, "--comment", "seen"]) }
+            let none = try await harness.alarms().isEmpty
+            let on = try await beaconOn()
+            return none && !on
+        })
+        harness.daemon?.kill(SIGTERM)
+        #expect(try await harness.daemon?.wait(timeout: .seconds(15)) == 0)
+    }
+}
