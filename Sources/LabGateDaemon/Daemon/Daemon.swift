@@ -113,7 +113,9 @@ public struct Daemon: Sendable {
         let notifier = await Notifier.load(
             config: config, store: store, writer: writer, alerts: alerts, user: user, metrics: metrics, options: options.notify,
             logger: logger)
-        alerts.observe { [notifier] event in notifier.enqueue(event) }
+        // Weak: the notifier holds the alert log, and the store must close when the daemon ends
+        // (the last connection's checkpoint leaves a complete main file).
+        alerts.observe { [weak notifier] event in notifier?.enqueue(event) }
         // Relay channels are written by the running generation's bus owners, between their polls.
         let relays = GenerationOutputs()
         await notifier.setRelayDriver { output, on in try await relays.write(output, on: on) }
