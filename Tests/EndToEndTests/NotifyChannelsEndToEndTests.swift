@@ -7,8 +7,10 @@ import Testing
 /// it accepts is parsed by Python's email package and written to FOLDER/N.json.
 final class MailSink {
     static let script = """
-        import asyncore, email, email.policy, json, sys, warnings
+        import asyncore, email, email.policy, json, signal, sys, warnings
         warnings.simplefilter("ignore")
+        # The test runner's children may inherit SIGTERM ignored: stop on it all the same.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         import smtpd
         port, folder = int(sys.argv[1]), sys.argv[2]
         class Sink(smtpd.SMTPServer):
@@ -46,7 +48,13 @@ final class MailSink {
         try await eventually("the SMTP sink on \(port)", timeout: .seconds(10)) { canConnect(port: port) }
     }
 
-    deinit { process.kill(SIGTERM) }
+    deinit { stop() }
+
+    /// Ends the server (and waits for it), so no test leaves it running.
+    func stop() {
+        process.kill(SIGKILL)
+        process.process.waitUntilExit()
+    }
 
     func mails() -> [Mail] {
         (1...).lazy.map { self.folder.file("\($0).json") }.prefix { FileManager.default.fileExists(atPath: $0) }
@@ -77,7 +85,12 @@ final class AlertmanagerServer {
         }
     }
 
-    deinit { process.kill(SIGTERM) }
+    deinit { stop() }
+
+    func stop() {
+        process.kill(SIGTERM)
+        process.process.waitUntilExit()
+    }
 
     /// `GET /api/v2/alerts`: the alerts it holds that have not ended.
     func alerts() -> [[String: Any]] {
@@ -93,6 +106,7 @@ struct NotifyChannelsEndToEndTests {
     @Test("an unreachable device reaches a real SMTP server as a mail that reads well on a phone")
     func email() async throws {
         let sink = try await MailSink()
+        defer { sink.stop() }
         let harness = try Harness(config: notifyConfig("""
               channels:
                 - id: oncall-mail
@@ -123,6 +137,7 @@ struct NotifyChannelsEndToEndTests {
     @Test("Alertmanager lists the alarm with its labels while it is active, and no longer once it is acknowledged")
     func alertmanager() async throws {
         let manager = try await AlertmanagerServer()
+        defer { manager.stop() }
         let harness = try Harness(config: notifyConfig("""
               channels:
                 - { id: am, alertmanager: { url: "http://127.0.0.1:\(manager.port)" } }
