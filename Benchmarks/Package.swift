@@ -9,7 +9,8 @@ import PackageDescription
 //   ingest, the writer's full buffer, the RTU bus, lot report generation), run by its
 //   `swift package benchmark` command.
 // - Sources/labgate-bench-tcp, Sources/labgate-bench-scale: load harnesses that run the simulator
-//   in another process or the daemon under load (Modbus TCP polling; scale, alert latency, startup).
+//   in another process or the daemon under load (Modbus TCP polling; relay writes on an RTU bus;
+//   scale, alert latency, startup).
 
 // labgate itself, by path. SwiftPM names a package it finds by path after its folder, which is
 // whatever the clone or worktree is called.

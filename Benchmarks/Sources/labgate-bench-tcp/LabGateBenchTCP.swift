@@ -8,8 +8,8 @@ import Foundation
 @main
 struct LabGateBenchTCP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "labgate-bench-tcp", abstract: "Modbus TCP polling: labgate vs direct libmodbus vs pymodbus.",
-        subcommands: [TCP.self, ServeTCP.self], defaultSubcommand: TCP.self)
+        commandName: "labgate-bench-tcp", abstract: "Modbus TCP polling: labgate vs direct libmodbus vs pymodbus; relay writes on an RTU bus.",
+        subcommands: [TCP.self, ServeTCP.self, Relay.self], defaultSubcommand: TCP.self)
 }
 
 /// A number above 0 (durations, counts), with `_` allowed as in 1_000_000.

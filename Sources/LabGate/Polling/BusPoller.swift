@@ -18,9 +18,14 @@ struct BusPoller: Sendable {
     /// Where this bus's slots fall within the period (see `FixedRateSchedule.phased`): bus b of
     /// B has b/B.
     var phase: Double = 0
+    /// Told when the line is free for output writes between polls (see `RelayOutputs`).
+    var gaps: PollGaps?
 
     /// Longest a bus behind its schedule keeps its owner without yielding.
     static let fairness = Duration.milliseconds(10)
+    /// How much sooner than strictly needed an output write must be over: the poller's own
+    /// wake-up and hop back onto the bus thread.
+    static let writeGuard = Duration.milliseconds(1)
 
     /// Runs on the bus owner's own thread (isolated to it): its reads are then plain calls, not a
     /// hop to that thread and back for every transaction (BENCHMARKS.md, Modbus TCP polling).
@@ -41,7 +46,10 @@ struct BusPoller: Sendable {
             start: clock.now, periods: periods, offsets: FixedRateSchedule<ContinuousClock.Instant>.phased(periods: periods, phase: phase))
         // The longest one poll may take: every request timing out on every attempt, plus slack.
         let pollBound = pollers.map(\.worstCase).max() ?? .zero
-        defer { heartbeat.finished(bus: bus.name) }
+        defer {
+            heartbeat.finished(bus: bus.name)
+            gaps?.pollerStopped()
+        }
         var adapterReturns = bus.adapterReturns
         var lastSuspension = clock.now
         while !Task.isCancelled, let (index, slot) = schedule.next {
@@ -51,6 +59,9 @@ struct BusPoller: Sendable {
             // yields every `fairness`, so that the bus owner's other callers (an adapter plugged
             // in again) get their turn; not at every poll, as a yield is two hops between threads.
             if slot > clock.now {
+                // Output writes may use the wait, if they are over before the request's silence.
+                let silence = max(bus.transport.interFrameSilence, pollers[index].device.minGap)
+                gaps?.gapBegins(until: slot - silence - Self.writeGuard)
                 do {
                     try await clock.sleep(until: slot)
                 } catch {
@@ -61,6 +72,7 @@ struct BusPoller: Sendable {
                 await Task.yield()
                 lastSuspension = clock.now
             }
+            gaps?.pollStarts()
             counters.started(lateness: slot.duration(to: clock.now))
             // The adapter was plugged in again: its devices are worth asking at once.
             if bus.adapterReturns != adapterReturns {

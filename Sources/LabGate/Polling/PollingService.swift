@@ -9,6 +9,10 @@ public struct PollingService: Service {
     private let buses: [(ModbusBus, [DevicePoller])]
     /// Each bus owner with its configuration (for the adapter watch).
     package let owners: [(bus: ModbusBus, config: Bus)]
+    /// When each bus's poller leaves the line free, by bus id.
+    private let gaps: [String: PollGaps]
+    /// The devices' outputs, written by their bus owners between polls.
+    public let outputs: RelayOutputs
     private let deliver: @Sendable (PollingEvent) -> Void
     private let end: @Sendable () -> Void
     private let counters: PollCounters
@@ -29,6 +33,12 @@ public struct PollingService: Service {
             return (ModbusBus(name: bus.id, transport: bus.transport, resolvePort: bus.adapter.map(Self.resolver)), pollers)
         }
         self.owners = zip(buses, config.buses).map { ($0.0, $1) }
+        // A bus with devices is busy until its poller first waits (writes do not jump its first polls).
+        let gaps = Dictionary(config.buses.map { ($0.id, PollGaps(polling: !config.devices(on: $0.id).isEmpty)) }) { first, _ in first }
+        self.gaps = gaps
+        self.outputs = RelayOutputs(
+            lines: Dictionary(owners.map { ($0.config.id, RelayOutputs.Line(bus: $0.bus, gaps: gaps[$0.config.id]!)) }) { first, _ in first },
+            devices: config.devices)
         self.deliver = deliver
         self.end = end
         self.counters = counters
@@ -57,7 +67,7 @@ public struct PollingService: Service {
                     logger.info("polling bus \(bus.name) (\(bus.transport)): \(pollers.map(\.device.id).joined(separator: ", "))")
                     let poller = BusPoller(
                         bus: bus, pollers: pollers, counters: counters, heartbeat: heartbeat,
-                        phase: Double(number) / Double(polled.count))
+                        phase: Double(number) / Double(polled.count), gaps: gaps[bus.name])
                     group.addTask {
                         await poller.run(
                             deliver: deliver,

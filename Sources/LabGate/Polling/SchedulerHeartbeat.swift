@@ -25,6 +25,12 @@ public final class SchedulerHeartbeat: Sendable {
         deadlines.withLock { $0[bus] = nil }
     }
 
+    /// What the watchdog ping and the fail-safe output both wait for: every bus poller has
+    /// started and none is stuck.
+    public func isHealthy(at now: ContinuousClock.Instant = .now) -> Bool {
+        isStarted && stuckBuses(at: now).isEmpty
+    }
+
     /// Buses that should have come back by `now` and have not.
     public func stuckBuses(at now: ContinuousClock.Instant = .now) -> [String] {
         deadlines.withLock { all in all.filter { $0.value < now }.map(\.key).sorted() }

@@ -122,9 +122,12 @@ public struct Daemon: Sendable {
         // Weak: the notifier holds the alert log, and the store must close when the daemon ends
         // (the last connection's checkpoint leaves a complete main file).
         alerts.observe { [weak notifier] event in notifier?.enqueue(event) }
+        // Relay channels are written by the running generation's bus owners, between their polls.
+        let relays = GenerationOutputs()
+        await notifier.setRelayDriver { output, on in try await relays.write(output, on: on) }
         let notifying = Task { await notifier.run() }
         var current = config
-        while let next = try await runGeneration(current, ledger: ledger, notifications: notifier) {
+        while let next = try await runGeneration(current, ledger: ledger, notifications: notifier, relays: relays) {
             current = next
             await notifier.reconfigure(current)
             await auditLoad(current)
@@ -168,7 +171,9 @@ public struct Daemon: Sendable {
 
     /// Runs the services for one config until SIGTERM/SIGINT (returns nil) or a SIGHUP with a
     /// valid new config (returns it, once this generation has drained).
-    private func runGeneration(_ config: Config, ledger: DeviationLedger, notifications: Notifier) async throws -> Config? {
+    private func runGeneration(
+        _ config: Config, ledger: DeviationLedger, notifications: Notifier, relays: GenerationOutputs
+    ) async throws -> Config? {
         anchors.use(config)
         let echo: (@Sendable (PollResult) -> Void)?
         if options.printReadings {
@@ -202,8 +207,6 @@ public struct Daemon: Sendable {
             },
             statusEvery: options.statusInterval, logger: logger)
         let adapters = AdapterWatchService(buses: polling.owners, logger: logger)
-        // Relay outputs (notify channels of kind relay) are written by their device's bus owner:
-        // the seam is `notifications.setRelayDriver`, called here with this generation's owners.
         // Stopped in reverse order: the watchdog says STOPPING first, then polling stops, then the
         // pipeline drains and flushes, then the HTTP listener and the control socket close and the
         // last status is written. Each service is named: without a name, ServiceLifecycle names it
@@ -227,6 +230,13 @@ public struct Daemon: Sendable {
         }
         services.append(.init(service: pipeline, serviceName: "pipeline"))
         services.append(.init(service: polling, serviceName: "polling"))
+        if let failSafe = config.notify?.failSafe {
+            // Stops before polling does: a stop leaves the coil to the module's watchdog.
+            let service = FailSafeService(
+                outputs: polling.outputs, device: failSafe.device, coil: failSafe.coil, every: failSafe.every,
+                healthy: { heartbeat.isHealthy() }, logger: logger)
+            services.append(.init(service: service, serviceName: "fail-safe"))
+        }
         services.append(.init(service: adapters, successTerminationBehavior: .ignore, serviceName: "adapters"))
         services.append(.init(service: ClockWatchService(alerts: alerts, logger: logger, audit: { action, object, new in
             await self.audit(action, object: object, new: new)
@@ -251,6 +261,9 @@ public struct Daemon: Sendable {
             await group.triggerGracefulShutdown()
             return next
         }
+        relays.set(polling.outputs)
+        // Once its bus owners have stopped, a switch waits for the next generation's.
+        defer { relays.set(nil) }
         try await group.run()
         listener.cancel()
         return await listener.value

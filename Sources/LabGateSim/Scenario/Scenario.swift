@@ -1,9 +1,12 @@
 import Foundation
 import LabGate
 
-/// What happens to which simulated device, and when (in simulated time).
+/// What happens to which simulated device, and when (in simulated time), and how the simulated
+/// I/O modules are set up.
 ///
 /// ```yaml
+/// io_modules:
+///   - { device: IO-01, watchdog: 3s }
 /// events:
 ///   - { at: 1m, device: INC-02, event: door_open, for: 3m }
 ///   - { at: 30s, device: INC-01, event: sensor_fault, channel: co2, for: 1m }
@@ -11,9 +14,19 @@ import LabGate
 public struct Scenario: Sendable, Hashable {
     /// In the order the file lists them.
     public var events: [ScenarioEvent]
+    /// The communication watchdog of each I/O module the file names, by device id (nil: none);
+    /// a module it does not name has `IOModuleOutputs.defaultWatchdog`.
+    public var watchdogs: [String: Duration?]
 
-    public init(events: [ScenarioEvent] = []) {
+    public init(events: [ScenarioEvent] = [], watchdogs: [String: Duration?] = [:]) {
         self.events = events
+        self.watchdogs = watchdogs
+    }
+
+    /// The watchdog time of I/O module `device` (nil: it has none).
+    public func watchdog(of device: String) -> Duration? {
+        if let configured = watchdogs[device] { return configured }
+        return IOModuleOutputs.defaultWatchdog
     }
 
     /// Reads and checks the scenario file at `path` against the devices of `config`.

@@ -20,18 +20,21 @@ struct ScenarioParser {
             throw ScenarioError(at: location(root), "a scenario is a mapping with the key 'events'")
         }
         var eventsNode: Node?
+        var modulesNode: Node?
         for (key, value) in mapping {
             let name = try keyName(key)
-            guard name == "events" else {
-                throw ScenarioError(at: location(key), "unknown key '\(name)' (expected events)")
+            switch name {
+            case "events": eventsNode = value
+            case "io_modules": modulesNode = value
+            default: throw ScenarioError(at: location(key), "unknown key '\(name)' (expected events, io_modules)")
             }
-            eventsNode = value
         }
         guard let eventsNode else {
             throw ScenarioError(at: location(root), "missing key 'events'")
         }
+        let watchdogs = try modulesNode.map { node throws(ScenarioError) in try ioModules(node) } ?? [:]
         if let scalar = eventsNode.scalar, ["", "~", "null"].contains(scalar.string) {
-            return Scenario()
+            return Scenario(watchdogs: watchdogs)
         }
         guard let sequence = eventsNode.sequence else {
             throw ScenarioError(at: location(eventsNode), "'events' is a list of events")
@@ -40,7 +43,48 @@ struct ScenarioParser {
         for node in sequence {
             events.append(try event(node))
         }
-        return Scenario(events: events)
+        return Scenario(events: events, watchdogs: watchdogs)
+    }
+
+    static let moduleKeys = ["device", "watchdog"]
+
+    /// `io_modules:` a list of `{ device, watchdog }`: each names a device of kind io_module and
+    /// its communication watchdog time (0: none).
+    private func ioModules(_ node: Node) throws(ScenarioError) -> [String: Duration?] {
+        guard let sequence = node.sequence else {
+            throw ScenarioError(at: location(node), "'io_modules' is a list of { device, watchdog }")
+        }
+        var watchdogs: [String: Duration?] = [:]
+        for item in sequence {
+            guard let mapping = item.mapping else {
+                throw ScenarioError(at: location(item), "an I/O module is a mapping with device and watchdog")
+            }
+            var values: [String: Node] = [:]
+            for (key, value) in mapping {
+                let name = try keyName(key)
+                guard Self.moduleKeys.contains(name) else {
+                    throw ScenarioError(at: location(key), "unknown key '\(name)' (expected \(Self.moduleKeys.joined(separator: ", ")))")
+                }
+                values[name] = value
+            }
+            guard let deviceNode = values["device"] else { throw ScenarioError(at: location(item), "missing key 'device'") }
+            let id = try scalar(deviceNode, key: "device")
+            guard let device = config.device(id) else {
+                let known = config.devices.map(\.id).joined(separator: ", ")
+                throw ScenarioError(at: location(deviceNode), "unknown device '\(id)' (devices: \(known))")
+            }
+            guard device.kind == .ioModule else {
+                throw ScenarioError(
+                    at: location(deviceNode), "\(id) is not an io_module (kind \(device.kind.rawValue)): it has no outputs to watch")
+            }
+            guard !watchdogs.keys.contains(id) else { throw ScenarioError(at: location(deviceNode), "\(id) is already listed") }
+            guard let watchdogNode = values["watchdog"] else {
+                throw ScenarioError(at: location(item), "missing key 'watchdog' (e.g. watchdog: 5s, or 0 for none)")
+            }
+            let watchdog = try duration(watchdogNode, key: "watchdog")
+            watchdogs[id] = .some(watchdog > .zero ? watchdog : nil)
+        }
+        return watchdogs
     }
 
     private func event(_ node: Node) throws(ScenarioError) -> ScenarioEvent {

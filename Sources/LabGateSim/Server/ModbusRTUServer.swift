@@ -25,7 +25,7 @@ public struct RTUTraffic: Sendable, Hashable {
 /// A Modbus RTU server on a pseudo-terminal whose slave appears at the config's `port` path.
 ///
 /// It frames RTU itself (a libmodbus RTU server loses sync for good after a request for another
-/// unit): a frame ends after its expected length (8 bytes for functions 3 and 4) or at a silence
+/// unit): a frame ends after its expected length (8 bytes for functions 1, 3, 4, 5 and 6) or at a silence
 /// of t3.5; a frame whose CRC is wrong, or for a unit not on the line, gets no reply, and bytes
 /// that do not make a frame are dropped at the next silence, so it never loses sync. Each reply is
 /// written when its last byte would arrive on a real line: request, t3.5, reply at the line's baud
@@ -203,7 +203,7 @@ public final class ModbusRTUServer: Sendable {
     }
 }
 
-/// Cuts RTU request frames out of the byte stream: by length for functions 3 and 4, by silence
+/// Cuts RTU request frames out of the byte stream: by length for functions 1, 3, 4, 5 and 6, by silence
 /// (t3.5) otherwise. Garbage is dropped up to the next silence. Times in monotonic nanoseconds.
 struct RTUFramer {
     struct Frame {
@@ -213,6 +213,8 @@ struct RTUFramer {
     }
 
     let silence: Int64
+    /// Functions whose request is 8 bytes on the wire (unit, function, address, count or value, CRC).
+    static let fixedLength: Set<UInt8> = [1, 3, 4, 5, 6]
     private var pending: [UInt8] = []
     private var start: Int64 = 0
     private var lastByte: Int64 = 0
@@ -245,7 +247,7 @@ struct RTUFramer {
     /// Complete frames with a good CRC, in order. A broken frame is dropped whole.
     mutating func frames(now: Int64) -> [Frame] {
         var result: [Frame] = []
-        while pending.count >= 2, pending[1] == 3 || pending[1] == 4, pending.count >= 8 {
+        while pending.count >= 2, Self.fixedLength.contains(pending[1]), pending.count >= 8 {
             let frame = Array(pending[0..<8])
             pending.removeFirst(8)
             if CRC16.isValid(frame) {

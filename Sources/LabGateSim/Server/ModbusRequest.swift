@@ -1,10 +1,17 @@
 import Modbus
 import LabGate
 
-/// A request PDU as a server sees it, whatever the framing (TCP now, RTU later).
+/// A request PDU as a server sees it, whatever the framing (TCP or RTU).
 public enum ModbusRequest: Sendable, Hashable {
     /// Function 3 (holding registers) or 4 (input registers).
     case read(table: ModbusTable, address: Int, count: Int)
+    /// Function 1: coils (an I/O module's outputs).
+    case readCoils(address: Int, count: Int)
+    /// Function 5: one coil on (0xFF00) or off (0x0000); any other value is kept in `raw` (the
+    /// device answers it with exception 3).
+    case writeCoil(address: Int, raw: UInt16)
+    /// Function 6: one holding register.
+    case writeRegister(address: Int, value: UInt16)
     /// Any other function code: answered with exception 1.
     case unsupported(function: UInt8)
 
@@ -12,7 +19,21 @@ public enum ModbusRequest: Sendable, Hashable {
     public var function: UInt8 {
         switch self {
         case let .read(table, _, _): table == .holding ? 3 : 4
+        case .readCoils: 1
+        case .writeCoil: 5
+        case .writeRegister: 6
         case let .unsupported(function): function
+        }
+    }
+
+    /// The request's data after its function code (what a single write's reply echoes).
+    var data: [UInt8] {
+        func pair(_ a: Int, _ b: Int) -> [UInt8] { [UInt8(a >> 8 & 0xFF), UInt8(a & 0xFF), UInt8(b >> 8 & 0xFF), UInt8(b & 0xFF)] }
+        switch self {
+        case let .read(_, address, count), let .readCoils(address, count): return pair(address, count)
+        case let .writeCoil(address, raw): return pair(address, Int(raw))
+        case let .writeRegister(address, value): return pair(address, Int(value))
+        case .unsupported: return []
         }
     }
 
@@ -20,12 +41,17 @@ public enum ModbusRequest: Sendable, Hashable {
     public init?(pdu: ArraySlice<UInt8>) {
         guard let function = pdu.first else { return nil }
         switch function {
-        case 3, 4:
+        case 1, 3, 4, 5, 6:
             guard pdu.count == 5 else { return nil }
             let bytes = Array(pdu)
             let address = Int(bytes[1]) << 8 | Int(bytes[2])
-            let count = Int(bytes[3]) << 8 | Int(bytes[4])
-            self = .read(table: function == 3 ? .holding : .input, address: address, count: count)
+            let value = UInt16(bytes[3]) << 8 | UInt16(bytes[4])
+            switch function {
+            case 1: self = .readCoils(address: address, count: Int(value))
+            case 5: self = .writeCoil(address: address, raw: value)
+            case 6: self = .writeRegister(address: address, value: value)
+            default: self = .read(table: function == 3 ? .holding : .input, address: address, count: Int(value))
+            }
         default:
             self = .unsupported(function: function)
         }
@@ -36,6 +62,10 @@ public enum ModbusRequest: Sendable, Hashable {
 /// What a server sends back for one request.
 public enum ModbusReply: Sendable, Hashable {
     case registers([UInt16])
+    /// Coils, packed 8 to a byte, the first in the lowest bit.
+    case coils([Bool])
+    /// A single write done: the request's data again.
+    case echo
     case exception(ModbusException)
     /// Nothing at all: the client times out.
     case none
@@ -51,6 +81,12 @@ public enum ModbusReply: Sendable, Hashable {
                 bytes.append(UInt8(word & 0xFF))
             }
             return bytes
+        case let .coils(bits):
+            var bytes = [UInt8](repeating: 0, count: (bits.count + 7) / 8)
+            for (index, on) in bits.enumerated() where on { bytes[index / 8] |= 1 << UInt8(index % 8) }
+            return [request.function, UInt8(truncatingIfNeeded: bytes.count)] + bytes
+        case .echo:
+            return [request.function] + request.data
         case let .exception(code):
             return [request.function | 0x80, code.code]
         case .none:

@@ -19,12 +19,20 @@ public struct SimulatedDevice: Sendable {
     private var requestCounts: [Int: Int] = [:]
     /// Channels whose sensor reads a fixed value, whatever the physics says (see `force`).
     public private(set) var forced: [String: Double] = [:]
+    /// The coils and holding registers of an I/O module (kind `io_module`); nil for the others.
+    public private(set) var outputs: IOModuleOutputs?
 
-    init(device: Device, profile: Profile, random: inout SimRandom) {
+    init(device: Device, profile: Profile, watchdog: Duration? = IOModuleOutputs.defaultWatchdog, random: inout SimRandom) {
         self.device = device
         self.profile = profile
         self.model = PhysicsModels.make(for: device.kind)
+        if device.kind == .ioModule { outputs = IOModuleOutputs(watchdog: watchdog) }
         sample(random: &random)
+    }
+
+    /// An I/O module's communication watchdog: true when it dropped the outputs just now.
+    mutating func expireWatchdog(at now: ContinuousClock.Instant) -> Bool {
+        outputs?.expire(at: now) ?? false
     }
 
     /// The current reading of `channel` (a profile channel, or a quantity of the model).
@@ -118,14 +126,15 @@ public struct SimulatedDevice: Sendable {
         active.values.contains { $0.kind == .sensorFault(channel: channel) }
     }
 
-    /// The device's answer to `request`.
-    public mutating func reply(to request: ModbusRequest) -> ModbusReply {
+    /// The device's answer to `request` arriving at `now` (real time, for an I/O module's watchdog).
+    public mutating func reply(to request: ModbusRequest, at now: ContinuousClock.Instant = .now) -> ModbusReply {
         if isSilent { return .none }
         if let exception = latestException {
             let count = requestCounts[exception.index, default: 0]
             requestCounts[exception.index] = count + 1
             if count % exception.every == 0 { return .exception(ModbusException(code: exception.code)) }
         }
+        if let reply = outputs?.reply(to: request, at: now) { return reply }
         guard case let .read(table, address, count) = request else { return .exception(.illegalFunction) }
         guard (1...125).contains(count) else { return .exception(.illegalDataValue) }
         guard let words = registers(table: table, address: address, count: count) else {

@@ -29,7 +29,9 @@ public struct Simulation: Sendable {
         self.config = config
         self.scenario = scenario
         var random = seed.map(SimRandom.init(seed:)) ?? SimRandom()
-        devices = config.devices.map { SimulatedDevice(device: $0, profile: config.profile(of: $0), random: &random) }
+        devices = config.devices.map {
+            SimulatedDevice(device: $0, profile: config.profile(of: $0), watchdog: scenario.watchdog(of: $0.id), random: &random)
+        }
         self.random = random
         var index: [String: Int] = [:]
         var units: [String: [Int: Int]] = [:]
@@ -126,10 +128,40 @@ public struct Simulation: Sendable {
         units[bus]?[Int(unit)] != nil
     }
 
-    /// The answer of unit `unit` on bus `bus` to `request`; a unit no device has gets exception
-    /// 0x0B (gateway target device failed to respond).
-    public mutating func reply(bus: String, unit: UInt8, request: ModbusRequest) -> ModbusReply {
+    /// The answer of unit `unit` on bus `bus` to `request` arriving at `now` (real time); a unit
+    /// no device has gets exception 0x0B (gateway target device failed to respond). An I/O
+    /// module whose watchdog has run out drops its outputs first (`announce` hears it).
+    public mutating func reply(
+        bus: String, unit: UInt8, request: ModbusRequest, at now: ContinuousClock.Instant = .now,
+        announce: (String) -> Void = { _ in }
+    ) -> ModbusReply {
         guard let position = units[bus]?[Int(unit)] else { return .exception(.gatewayTargetFailed) }
-        return devices[position].reply(to: request)
+        expireWatchdog(position, at: now, announce: announce)
+        return devices[position].reply(to: request, at: now)
+    }
+
+    /// Every I/O module whose communication watchdog has run out by `now` (real time) drops its
+    /// outputs; `announce` hears each one that had an output on.
+    public mutating func expireWatchdogs(at now: ContinuousClock.Instant, announce: (String) -> Void = { _ in }) {
+        for position in devices.indices where devices[position].outputs != nil {
+            expireWatchdog(position, at: now, announce: announce)
+        }
+    }
+
+    private mutating func expireWatchdog(_ position: Int, at now: ContinuousClock.Instant, announce: (String) -> Void) {
+        guard devices[position].expireWatchdog(at: now), let watchdog = devices[position].outputs?.watchdog else { return }
+        announce(
+            "sim \(SimTimeText.format(self.now)) \(devices[position].device.id) communication watchdog: "
+                + "no write for \(DurationText.format(watchdog)), outputs off")
+    }
+
+    /// The coils of I/O module `device` (nil: no such module).
+    public func coils(device: String) -> [Bool]? {
+        self.device(device)?.outputs?.coils
+    }
+
+    /// The output registers of I/O module `device` (nil: no such module).
+    public func outputRegisters(device: String) -> [UInt16]? {
+        self.device(device)?.outputs?.registers
     }
 }

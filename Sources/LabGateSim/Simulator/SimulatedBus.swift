@@ -13,9 +13,12 @@ final class SimulationBox: Sendable {
 struct SimulatedBus: SerialLineHandler {
     let bus: String
     let box: SimulationBox
+    /// Hears an I/O module's watchdog dropping its outputs.
+    var announce: @Sendable (String) -> Void = { _ in }
 
     func reply(unit: UInt8, request: ModbusRequest) -> ModbusReply {
-        box.state.withLock { $0.reply(bus: bus, unit: unit, request: request) }
+        let now = ContinuousClock.now
+        return box.state.withLock { $0.reply(bus: bus, unit: unit, request: request, at: now, announce: announce) }
     }
 
     func wireFaults(unit: UInt8) -> WireFaults {

@@ -56,11 +56,12 @@ public final class Simulator: Service, Sendable {
                     skipped.append("sim: skipping bus \(bus.id) (\(settings.port)): a real device path; name a path outside /dev")
                 } else {
                     serialServers.append((bus, ModbusRTUServer(
-                        settings: settings, handler: SimulatedBus(bus: bus.id, box: box), announce: announce)))
+                        settings: settings, handler: SimulatedBus(bus: bus.id, box: box, announce: announce), announce: announce)))
                 }
             case let .tcp(host, port):
                 if Loopback.isLoopback(host) {
-                    servers.append((bus, ModbusTCPServer(host: host, port: port, handler: SimulatedBus(bus: bus.id, box: box))))
+                    servers.append((bus, ModbusTCPServer(
+                        host: host, port: port, handler: SimulatedBus(bus: bus.id, box: box, announce: announce))))
                 } else {
                     skipped.append("sim: skipping bus \(bus.id) (\(Endpoint.text(host: host, port: port))): not a loopback address")
                 }
@@ -108,6 +109,16 @@ public final class Simulator: Service, Sendable {
     @discardableResult
     public func force(device: String, channel: String, to value: Double?) -> Bool {
         box.state.withLock { $0.force(device: device, channel: channel, to: value) }
+    }
+
+    /// The coils of simulated I/O module `device` now (nil: no such module): what its relays do.
+    public func coils(device: String) -> [Bool]? {
+        box.state.withLock { $0.coils(device: device) }
+    }
+
+    /// The output registers of simulated I/O module `device` now (nil: no such module).
+    public func outputRegisters(device: String) -> [UInt16]? {
+        box.state.withLock { $0.outputRegisters(device: device) }
     }
 
     public var isRunning: Bool { clock.withLock { $0.started != nil } }
@@ -197,7 +208,12 @@ public final class Simulator: Service, Sendable {
                     state.started.map { state.base + ($0.duration(to: .now)) * speed }
                 }
                 guard let target else { break }
-                box.state.withLock { $0.advance(to: target, announce: announce) }
+                let now = ContinuousClock.now
+                box.state.withLock { simulation in
+                    simulation.advance(to: target, announce: announce)
+                    // An I/O module's watchdog runs in real time, whatever the speed.
+                    simulation.expireWatchdogs(at: now, announce: announce)
+                }
             }
             clockThread.leave()
         }

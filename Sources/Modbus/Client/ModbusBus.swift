@@ -125,6 +125,24 @@ public actor ModbusBus {
         return words
     }
 
+    /// Reads `count` coils from `address` (function 1), connecting first if needed.
+    public func readCoils(unit: Int, address: Int, count: Int, options: TransactionOptions) throws(ModbusError) -> [Bool] {
+        let transaction = try ModbusTransaction.readCoils(unit: unit, address: address, count: count)
+        let data = Array(try perform(transaction, options: options))
+        return (0..<count).map { data[$0 / 8] & (1 << UInt8($0 % 8)) != 0 }
+    }
+
+    /// Sets coil `address` of `unit` on or off (function 5), connecting first if needed; returns
+    /// once the device has echoed the write (an exception reply throws it).
+    public func writeCoil(unit: Int, address: Int, on: Bool, options: TransactionOptions) throws(ModbusError) {
+        _ = try perform(try ModbusTransaction.writeCoil(unit: unit, address: address, on: on), options: options)
+    }
+
+    /// Writes holding register `address` of `unit` (function 6), as `writeCoil`.
+    public func writeRegister(unit: Int, address: Int, value: UInt16, options: TransactionOptions) throws(ModbusError) {
+        _ = try perform(try ModbusTransaction.writeRegister(unit: unit, address: address, value: value), options: options)
+    }
+
     /// Runs one transaction and returns its reply's data, connecting first if needed. A transport
     /// failure closes the connection (the next call reconnects); stale bytes are flushed before
     /// each request and after a timeout or garbled reply.
@@ -155,6 +173,9 @@ public actor ModbusBus {
             throw error
         }
     }
+
+    /// Whether the connection is open now (a request need not connect first).
+    public var isConnected: Bool { context?.isConnected == true }
 
     /// Closes the connection; the next read opens it again.
     public func disconnect() {

@@ -1,6 +1,6 @@
 /// One request to one unit and what its reply must be, whatever the framing: the request PDU, and
-/// the checks a reply PDU must pass before its data counts. Reads today; single writes (functions
-/// 5 and 6, whose reply echoes the request) fit the same shape.
+/// the checks a reply PDU must pass before its data counts. Reads of registers (functions 3 and 4)
+/// and coils (1); single writes (functions 5 and 6), whose reply echoes the request.
 public struct ModbusTransaction: Sendable, Hashable {
     /// What a normal reply's PDU holds after its function code.
     public enum ReplyShape: Sendable, Hashable {
@@ -35,6 +35,43 @@ public struct ModbusTransaction: Sendable, Hashable {
             data: [UInt8(address >> 8), UInt8(address & 0xFF), UInt8(count >> 8), UInt8(count & 0xFF)],
             reply: .counted(count * 2))
     }
+
+    /// Reads `count` coils from `address` (function 1); the reply packs them 8 to a byte.
+    public static func readCoils(unit: Int, address: Int, count: Int) throws(ModbusError) -> ModbusTransaction {
+        guard (0...255).contains(unit) else { throw .setup("invalid unit id \(unit)") }
+        guard (1...maxReadCoils).contains(count), (0...0xFFFF).contains(address), address + count <= 0x10000 else {
+            throw .setup("cannot read \(count) coil(s) at \(address)")
+        }
+        return ModbusTransaction(
+            unit: UInt8(unit), function: 1,
+            data: [UInt8(address >> 8), UInt8(address & 0xFF), UInt8(count >> 8), UInt8(count & 0xFF)],
+            reply: .counted((count + 7) / 8))
+    }
+
+    /// Sets coil `address` on or off (function 5: 0xFF00 is on, 0x0000 off); the reply echoes it.
+    public static func writeCoil(unit: Int, address: Int, on: Bool) throws(ModbusError) -> ModbusTransaction {
+        try writeSingle(unit: unit, function: 5, address: address, value: on ? 0xFF00 : 0x0000, what: "coil")
+    }
+
+    /// Writes one holding register (function 6); the reply echoes it.
+    public static func writeRegister(unit: Int, address: Int, value: UInt16) throws(ModbusError) -> ModbusTransaction {
+        try writeSingle(unit: unit, function: 6, address: address, value: value, what: "register")
+    }
+
+    private static func writeSingle(
+        unit: Int, function: UInt8, address: Int, value: UInt16, what: String
+    ) throws(ModbusError) -> ModbusTransaction {
+        // Unit 0 is broadcast: nothing answers it, so a write to it could not be checked.
+        guard (1...255).contains(unit) else { throw .setup("invalid unit id \(unit) for a write") }
+        guard (0...0xFFFF).contains(address) else { throw .setup("cannot write \(what) \(address)") }
+        return ModbusTransaction(
+            unit: UInt8(unit), function: function,
+            data: [UInt8(address >> 8), UInt8(address & 0xFF), UInt8(value >> 8), UInt8(value & 0xFF)],
+            reply: .echo)
+    }
+
+    /// The most coils one read may ask for (the specification's limit).
+    public static let maxReadCoils = 2000
 
     /// The most registers one read may ask for (the PDU's 253-byte limit).
     public static let maxReadRegisters = 125

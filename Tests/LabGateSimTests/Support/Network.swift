@@ -51,6 +51,37 @@ final class LibModbusClient {
     }
 
     enum Table { case holding, input }
+
+    /// Function 5 through libmodbus: nil when the write was echoed.
+    func writeCoil(_ address: Int, on: Bool) -> Failure? {
+        guard modbus_write_bit(context, Int32(address), on ? 1 : 0) == 1 else {
+            let code = lg_errno()
+            modbus_flush(context)
+            return .errno(code)
+        }
+        return nil
+    }
+
+    /// Function 6 through libmodbus: nil when the write was echoed.
+    func writeRegister(_ address: Int, value: UInt16) -> Failure? {
+        guard modbus_write_register(context, Int32(address), value) == 1 else {
+            let code = lg_errno()
+            modbus_flush(context)
+            return .errno(code)
+        }
+        return nil
+    }
+
+    /// Function 1 through libmodbus.
+    func readCoils(_ address: Int, count: Int) -> Result<[Bool], Failure> {
+        var bits = [UInt8](repeating: 0, count: count)
+        guard modbus_read_bits(context, Int32(address), Int32(count), &bits) == count else {
+            let code = lg_errno()
+            modbus_flush(context)
+            return .failure(.errno(code))
+        }
+        return .success(bits.map { $0 != 0 })
+    }
 }
 
 /// A plain TCP client for sending hand-made frames.

@@ -40,6 +40,20 @@ enum TestConfig {
             specs: [:])
     }
 
+    /// An I/O module's profile: its first output register, read back by the poller.
+    static let ioModule = Profile(name: "sim-io-module", fields: [
+        Field(channel: "output_0", table: .holding, address: 0, type: .uint16),
+    ])
+
+    /// IO-01 (unit 1), an I/O module alone on TCP bus `lan`.
+    static func ioModule(port: Int, every: Duration = .seconds(10)) -> Config {
+        Config(
+            file: "test.yaml", site: "test-site", store: "test.sqlite", alerts: "alerts",
+            buses: [Bus(id: "lan", transport: .tcp(host: "127.0.0.1", port: port))],
+            devices: [Device(id: "IO-01", kind: .ioModule, bus: "lan", unit: 1, profile: ioModule.name, every: every)],
+            profiles: [ioModule.name: ioModule], specs: [:])
+    }
+
     /// Decodes `words` read from a field's registers to its physical value.
     static func decode(_ words: [UInt16], _ field: Field) throws -> Double {
         try RegisterCodec.decode(words, as: field.type, order: field.order) * field.scale + field.offset
