@@ -185,6 +185,16 @@ struct SMTPClientTests {
         #expect(ContinuousClock.now - start < .seconds(10))
     }
 
+    @Test("nothing listening: the error names the address tried and the refusal")
+    func refusedConnection() async throws {
+        let port = freePort()
+        let error = try await #require(throws: MailError.self) {
+            try await client.send(Self.message(), via: SMTPServer(host: "127.0.0.1", port: port))
+        }
+        #expect(error.description == "127.0.0.1:\(port): connect: 127.0.0.1: Connection refused")
+        #expect(!error.timedOut && !error.isPermanent)
+    }
+
     @Test("a header value with CR or LF is refused before anything is sent")
     func headerInjection() async throws {
         let port = freePort()  // nobody listens: a connect attempt would fail at .connect

@@ -36,7 +36,7 @@ public struct SMTPClient: Sendable {
             connection = try await SMTPConnection.connect(host: server.host, port: server.port, group: group, timeout: timeout)
         } catch {
             let timedOut = ContinuousClock.now - start >= timeout
-            throw session.error(.connect, text: timedOut ? "no connection within \(timeout)" : "\(error)", timedOut: timedOut)
+            throw session.error(.connect, text: timedOut ? "no connection within \(timeout)" : Self.reason(error), timedOut: timedOut)
         }
         let remaining = timeout - (ContinuousClock.now - start)
         let deadline = connection.channel.eventLoop.scheduleTask(in: TimeAmount(max(remaining, .zero))) { connection.stop(.deadline) }
@@ -57,6 +57,21 @@ public struct SMTPClient: Sendable {
         } catch {
             throw session.error(.connect, text: "\(error)")
         }
+    }
+}
+
+extension SMTPClient {
+    /// A failed connect in a few words: each address tried and why it failed (`127.0.0.1:
+    /// Connection refused`), rather than NIO's whole error value.
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError {
+            let tried = error.connectionErrors.map { "\($0.target.ipAddress ?? "\($0.target)"): \(reason($0.error))" }
+            if !tried.isEmpty { return tried.joined(separator: "; ") }
+            if let dns = error.dnsAError ?? error.dnsAAAAError { return "cannot resolve \(error.host): \(dns)" }
+            return "cannot resolve \(error.host)"
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
+        return "\(error)"
     }
 }
 
