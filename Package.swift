@@ -171,7 +171,7 @@ let package = Package(
             linkerSettings: selfContained
         ),
         // What the test targets share: temporary folders, `eventually`, child processes, loopback.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["Servers/smtp_sink.py"]),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "TestSupport"]),
         .testTarget(
             name: "LabGateTests",
@@ -187,8 +187,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            exclude: ["smtp_sink.py"]
+            ]
         ),
         .testTarget(name: "LabGateSimTests", dependencies: ["LabGateSim", "LabGate", "Modbus", "TestSupport"]),
         // These run the real `labgated` and `labgate` binaries, which `swift build --build-tests`

@@ -1,4 +1,4 @@
-"""An SMTP server for the Outbound tests (aiosmtpd, Debian's python3-aiosmtpd).
+"""An SMTP server for the tests (aiosmtpd, Debian's python3-aiosmtpd).
 
 Each message it accepts is parsed by Python's own email package and written to FOLDER/N.json:
 envelope, whether TLS and AUTH were used, headers, decoded subject, body, the raw bytes.
