@@ -11,6 +11,8 @@ import PackageDescription
 // - Sources/labgate-bench-tcp, Sources/labgate-bench-scale: load harnesses that run the simulator
 //   in another process or the daemon under load (Modbus TCP polling; relay writes on an RTU bus;
 //   scale, alert latency, startup).
+// - Sources/labgate-bench-bigstore: `labgate report lot` and `audit verify` on big stores built
+//   with labgate's own writer code (time, the lot-only/mixed ratio, peak RSS).
 
 // labgate itself, by path. SwiftPM names a package it finds by path after its folder, which is
 // whatever the clone or worktree is called.
@@ -53,6 +55,13 @@ let package = Package(
                 .product(name: "Modbus", package: labgate),
                 .product(name: "CModbus", package: labgate),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "labgate-bench-bigstore",
+            dependencies: [
+                .product(name: "LabGate", package: labgate),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -351,7 +351,9 @@ public actor ReadingWriter {
     /// The loop binds each row through SQLite's C API on GRDB's prepared statement: building a
     /// `StatementArguments` of boxed values per reading cost more than the insert itself
     /// (BENCHMARKS.md, store ingest).
-    private static func insert(_ batch: Slice<Deque<Reading>>, known: Known, db: Database) throws -> Known {
+    static func insert(
+        _ batch: Slice<Deque<Reading>>, known: Known, db: Database, sealedAt: Int64 = Date().millisecondsSince1970
+    ) throws -> Known {
         var ids = known
         var created = Known()
         let seal = try ReadingSeal.head(db: db).id + 1
@@ -406,7 +408,7 @@ public actor ReadingWriter {
                 series: series, device: reading.device, channel: reading.channel, time: time, value: reading.value,
                 quality: reading.quality.rawValue, detail: reading.detail, lots: lots)
         }
-        try sealing.append(seal: seal, time: Date().millisecondsSince1970, db: db)
+        try sealing.append(seal: seal, time: sealedAt, db: db)
         return created
     }
 
