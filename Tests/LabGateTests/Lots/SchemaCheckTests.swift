@@ -38,7 +38,8 @@ struct SchemaCheckTests {
         let stored = try await store.pool.read { db in try SchemaCheck.triggers(db).map(\.name) }
         #expect(stored == expected)
         #expect(expected.contains("reading_seal_append_only_delete"))
-        #expect(expected.count == 11)
+        #expect(expected.contains("notification_append_only_delete") && expected.contains("alarm_no_delete"))
+        #expect(expected.count == 14)
         let refused = await #expect(throws: DatabaseError.self) { try await tamper(store, "DELETE FROM reading_seal WHERE id = 2") }
         #expect(refused?.message == "reading seals are append-only")
     }
