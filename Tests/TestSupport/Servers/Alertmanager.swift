@@ -7,7 +7,7 @@ public final class Alertmanager {
     public let folder: TemporaryFolder
     private let process: ChildProcess
 
-    init() async throws {
+    public init() async throws {
         folder = try TemporaryFolder("labgate-alertmanager")
         let config = folder.file("alertmanager.yml")
         try "route:\n  receiver: none\nreceivers:\n  - name: none\n".write(toFile: config, atomically: true, encoding: .utf8)
