@@ -44,7 +44,9 @@ public actor Notifier {
     private let user: String
     private let metrics: DaemonMetrics?
     private let logger: Logger
-    private let poster = JSONPoster()
+    /// Made with the first webhook or Alertmanager channel: AsyncHTTPClient's pool and code stay
+    /// out of a daemon that posts nothing (its resident memory is measured, BENCHMARKS.md).
+    private var poster: JSONPoster?
     private let smtp: SMTPClient
     /// The alarms as last saved (to tell a raise, a recovery and an acknowledgement apart).
     private var saved: [String: AlarmRecord] = [:]
@@ -77,6 +79,7 @@ public actor Notifier {
         smtp = SMTPClient()
         saved = Dictionary(alarms.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         (events, intake) = AsyncStream.makeStream(of: AlertEvent.self)
+        poster = Self.needsPoster(settings) ? JSONPoster() : nil
         let (channels, stateChannels) = Self.makeChannels(settings, text: text, poster: poster, smtp: smtp)
         self.channels = channels
         self.stateChannels = stateChannels
@@ -131,6 +134,7 @@ public actor Notifier {
         let settings = config.notify ?? NotifySettings(channels: [], rules: [])
         engine.reconfigure(settings)
         text = NoticeText(config: config)
+        if poster == nil, Self.needsPoster(settings) { poster = JSONPoster() }
         (channels, stateChannels) = Self.makeChannels(settings, text: text, poster: poster, smtp: smtp)
         var kept: [String: ChannelHealth] = [:]
         for channel in settings.channels { kept[channel.id] = health[channel.id] ?? ChannelHealth(channel: channel.id) }
@@ -452,17 +456,27 @@ public actor Notifier {
         }
     }
 
+    private static func needsPoster(_ settings: NotifySettings) -> Bool {
+        settings.channels.contains {
+            switch $0.kind {
+            case .webhook, .alertmanager: true
+            case .email, .relay: false
+            }
+        }
+    }
+
+    /// `poster` is there whenever `needsPoster(settings)`.
     private static func makeChannels(
-        _ settings: NotifySettings, text: NoticeText, poster: JSONPoster, smtp: SMTPClient
+        _ settings: NotifySettings, text: NoticeText, poster: JSONPoster?, smtp: SMTPClient
     ) -> ([String: any NotificationChannel], [String: any AlarmStateChannel]) {
         var channels: [String: any NotificationChannel] = [:]
         var stateChannels: [String: any AlarmStateChannel] = [:]
         for channel in settings.channels {
             switch channel.kind {
             case .email(let email): channels[channel.id] = EmailChannel(settings: email, text: text, client: smtp)
-            case .webhook(let hook): channels[channel.id] = WebhookChannel(settings: hook, text: text, poster: poster)
+            case .webhook(let hook): channels[channel.id] = WebhookChannel(settings: hook, text: text, poster: poster!)
             case .alertmanager(let manager):
-                let deliverer = AlertmanagerChannel(settings: manager, text: text, poster: poster)
+                let deliverer = AlertmanagerChannel(settings: manager, text: text, poster: poster!)
                 channels[channel.id] = deliverer
                 stateChannels[channel.id] = deliverer
             case .relay: break
