@@ -319,7 +319,7 @@ extension AuditVerifier {
             // Room for a chunk's pages of every window (see `LotSealCheck.chunk`); put back after,
             // as the connection returns to the pool.
             let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
-            try db.execute(sql: "PRAGMA cache_size = -32768")
+            try db.execute(sql: "PRAGMA cache_size = -8192")
             defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
             let (outcome, gathered) = try LotSealCheck.check(
                 db, windows: windows, rows: try SealedRows(db: db), layout: layout, gather: lotSets)
