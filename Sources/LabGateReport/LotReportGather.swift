@@ -13,10 +13,15 @@ extension LotReport {
     ) async throws -> LotReport {
         let plan = try await store.pool.read { db in try Self.plan(lot: lot, db: db, config: config, now: now) }
         // The integrity statement reads the lot's own series only (and the seal chain by its
-        // hashes): on a connection of its own, beside the channels' reports.
-        async let checked = verify ? Self.integrity(store, windows: plan.windows, anchors: anchors) : nil
-        let channels = try await plan.channelReports(columns: columns) { _, job, placement in
-            try await store.pool.read { db in
+        // hashes); the channels' figures stand on the rows it re-hashes, so each reading is read
+        // once (on a big store, each table page), not once for each. A store without per-series
+        // seals, or no check asked for: each channel reads its own.
+        let checked = verify
+            ? try await Self.integrity(store, windows: plan.windows, lotSets: plan.lotSetIDs, anchors: anchors) : nil
+        let gathered = checked?.gathered ?? []
+        let channels = try await plan.channelReports(columns: columns) { slot, job, placement in
+            if gathered.indices.contains(slot), let rows = gathered[slot] { return SeriesData(rows) }
+            return try await store.pool.read { db in
                 try SeriesData.fetch(db, series: job.series, from: placement.start, to: placement.until, lotSets: plan.lotSets)
             }
         }
@@ -37,7 +42,7 @@ extension LotReport {
                 ok: true, problems: [], auditEntries: 0, readingsChecked: 0, sealsInChain: 0, sealsChecked: 0,
                 auditHead: FieldDigest.zero,
                 auditHeadSeq: 0, readingSealHead: FieldDigest.zero))
-        if let checked = try await checked { report.integrity = checked }
+        if let checked { report.integrity = checked.integrity }
         let span = (plan.placements.map(\.start).min() ?? 0, plan.placements.map(\.until).max() ?? 0)
         report.clockSteps = try await store.pool.read { db in try Self.clockSteps(from: span.0, to: span.1, db: db) }
         // A store written before notifications were recorded has no such table: nobody was notified.
@@ -185,8 +190,10 @@ extension LotReport {
         return Records(deviations: deviations, audit: audit)
     }
 
-    static func integrity(_ store: ReadingStore, windows: [LotWindow], anchors: [AnchorSource]?) async throws -> Integrity {
-        let lot = try await AuditVerifier.verifyLot(store, windows: windows)
+    static func integrity(
+        _ store: ReadingStore, windows: [LotWindow], lotSets: Set<Int64>, anchors: [AnchorSource]?
+    ) async throws -> (integrity: Integrity, gathered: [LotSealCheck.Gathered?]) {
+        let lot = try await AuditVerifier.verifyLot(store, windows: windows, gather: lotSets)
         var verified = lot.report
         let sealsChecked = lot.sealsChecked
         if let anchors { verified.apply(try await AnchorCheck.check(store, sources: anchors)) }
@@ -195,10 +202,11 @@ extension LotReport {
             let seal = try ReadingSeal.head(db: db)
             return (seq: audit.map { $0[0] as Int64 } ?? 0, hash: audit.map { $0[1] as String } ?? FieldDigest.zero, seal: seal.hash)
         }
-        return Integrity(
+        let integrity = Integrity(
             ok: verified.ok, problems: verified.problems, auditEntries: verified.auditEntries,
             readingsChecked: verified.readings, sealsInChain: verified.seals, sealsChecked: sealsChecked,
             auditHead: heads.hash, auditHeadSeq: heads.seq, readingSealHead: heads.seal,
             anchor: verified.anchors?.checkedAgainst, anchorNotes: verified.anchors?.notes)
+        return (integrity, lot.gathered)
     }
 }

@@ -16,6 +16,13 @@ public struct SeriesData: Sendable {
         self.qualities = qualities ?? values.map { $0 == nil ? .timeout : .good }
     }
 
+    /// The readings a lot's integrity check gathered as it re-hashed them (`LotSealCheck`).
+    package init(_ gathered: LotSealCheck.Gathered) {
+        times = gathered.times
+        values = gathered.values
+        qualities = gathered.qualities
+    }
+
     /// Parts read from consecutive row ranges, as one series in time order (rows are written in
     /// time order per series, except readings held back while the store could not be written).
     package static func joined(_ parts: [SeriesData]) -> SeriesData {
