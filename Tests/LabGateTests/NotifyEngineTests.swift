@@ -116,6 +116,22 @@ import Testing
         for case .send(let notice) in first { #expect(notice.items.map(\.alarm) == [deviation.id]) }
     }
 
+    @Test("A record cut behind the daemon's back (record_tampered) raises an alarm that repeats until acknowledged")
+    func tamperedRecordRaises() throws {
+        var settings = Self.settings()
+        settings.rules[0].when.append(.recordTampered)
+        var engine = NotifyEngine(settings: settings)
+        let tampered = AlertEvent(
+            time: t0, severity: .critical, event: .recordTampered, device: "labgate",
+            detail: "the store ends at seal 90; labgate wrote seal 100")
+        _ = engine.take(tampered, now: t0)
+        let alarm = try #require(engine.openAlarms.first)
+        #expect(alarm.event.event == .recordTampered)
+        #expect(Self.run(&engine, from: t0, seconds: 901).map(\.second) == [1, 901])
+        _ = try engine.acknowledge(alarm.id, user: "qa-lead", comment: "restored from backup, QA informed", now: at(902))
+        #expect(Self.run(&engine, from: at(902), seconds: 2000).isEmpty)
+    }
+
     @Test("Recovery alone does not stop the repeats: a recovered, unacknowledged deviation still needs a person")
     func recoveryDoesNotStop() {
         var engine = NotifyEngine(settings: Self.settings())

@@ -28,7 +28,7 @@ public struct NotifyEngine: Sendable {
     /// Events that need a person.
     public static let raising: Set<AlertEvent.Kind> = [
         .deviationOpened, .excursionBegan, .excursionCritical, .deviceUnreachable, .channelFault, .busDown,
-        .storeFailing, .storeUnwritten, .clockStepped, .configRefused, .notificationFailed,
+        .storeFailing, .storeUnwritten, .clockStepped, .configRefused, .notificationFailed, .recordTampered,
     ]
     /// The recovery of each raising kind (the condition is over; a person may still be needed).
     public static let recoveries: [AlertEvent.Kind: Set<AlertEvent.Kind>] = [
