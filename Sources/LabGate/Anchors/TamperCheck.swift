@@ -17,30 +17,13 @@ public enum TamperCheck {
     package static func check(_ db: Database, against heads: ChainHeads) throws -> [Finding] {
         var findings: [Finding] = []
         let store = try ChainHeads.read(db)
-        if heads.auditSeq > 0 {
-            let hash = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [heads.auditSeq])
-            if hash == nil {
-                findings.append(Finding(
-                    chain: "audit", expected: heads.auditSeq, found: store.auditSeq,
-                    text: "audit entry \(heads.auditSeq), the newest the daemon wrote, is gone: the trail ends at entry \(store.auditSeq) (\(heads.auditSeq - store.auditSeq) deleted behind the daemon's back)"))
-            } else if hash != heads.auditHash {
-                findings.append(Finding(
-                    chain: "audit", expected: heads.auditSeq, found: store.auditSeq,
-                    text: "audit entry \(heads.auditSeq), the newest the daemon wrote, was replaced behind the daemon's back (its hash is not the one written)"))
-            }
-        }
-        if heads.sealSeq > 0 {
-            let hash = try String.fetchOne(db, sql: "SELECT hash FROM reading_seal WHERE id = ?", arguments: [heads.sealSeq])
-            if hash == nil {
-                findings.append(Finding(
-                    chain: "reading_seal", expected: heads.sealSeq, found: store.sealSeq,
-                    text: "reading seal \(heads.sealSeq), the newest the daemon wrote, is gone: the seals end at \(store.sealSeq) (\(heads.sealSeq - store.sealSeq) deleted behind the daemon's back, with their readings)"))
-            } else if hash != heads.sealHash {
-                findings.append(Finding(
-                    chain: "reading_seal", expected: heads.sealSeq, found: store.sealSeq,
-                    text: "reading seal \(heads.sealSeq), the newest the daemon wrote, was replaced behind the daemon's back (its hash is not the one written)"))
-            }
-        }
+        findings += try head(
+            db, chain: "audit", sql: "SELECT hash FROM audit WHERE seq = ?", wrote: heads.auditSeq, hash: heads.auditHash,
+            storeEnds: store.auditSeq, name: "audit entry", gone: { "the trail ends at entry \($0) (\($1) deleted behind the daemon's back)" })
+        findings += try head(
+            db, chain: "reading_seal", sql: "SELECT hash FROM reading_seal WHERE id = ?", wrote: heads.sealSeq, hash: heads.sealHash,
+            storeEnds: store.sealSeq, name: "reading seal",
+            gone: { "the seals end at \($0) (\($1) deleted behind the daemon's back, with their readings)" })
         if store.lotEvents < heads.lotEvents {
             findings.append(Finding(
                 chain: "lot_event", expected: heads.lotEvents, found: store.lotEvents,
@@ -52,6 +35,25 @@ public enum TamperCheck {
                 text: "\(heads.deviations - store.deviations) of the \(heads.deviations) deviations are gone (deleted behind the daemon's back)"))
         }
         return findings
+    }
+
+    /// The newest row of one chain the daemon wrote: still there, with the hash it was written with.
+    private static func head(
+        _ db: Database, chain: String, sql: String, wrote seq: Int64, hash written: String, storeEnds: Int64, name: String,
+        gone: (_ storeEnds: Int64, _ deleted: Int64) -> String
+    ) throws -> [Finding] {
+        guard seq > 0 else { return [] }
+        let hash = try String.fetchOne(db, sql: sql, arguments: [seq])
+        let prefix = "\(name) \(seq), the newest the daemon wrote,"
+        if hash == nil {
+            return [Finding(chain: chain, expected: seq, found: storeEnds, text: "\(prefix) is gone: \(gone(storeEnds, seq - storeEnds))")]
+        }
+        guard hash == written else {
+            return [Finding(
+                chain: chain, expected: seq, found: storeEnds,
+                text: "\(prefix) was replaced behind the daemon's back (its hash is not the one written)")]
+        }
+        return []
     }
 
     static func range(_ first: Int64, _ last: Int64) -> String { first == last ? "\(first)" : "\(first)–\(last)" }
