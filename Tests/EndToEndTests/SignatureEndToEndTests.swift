@@ -87,4 +87,47 @@ struct SignatureEndToEndTests {
         let verify = try await harness.cli(["audit", "verify", "--store", harness.storePath])
         #expect(verify.status == 0, "\(verify.out) \(verify.err)")
     }
+
+    @Test(
+        "the daemon as an unprivileged user under no_new_privs, as the unit runs it: without the shadow group pam_unix cannot check another user's password (its setgid helper gains nothing), with SupplementaryGroups=shadow a correction is signed",
+        .enabled(if: isRoot, "needs root to make users and run the daemon as one of them (setpriv)"))
+    func unprivilegedDaemon() async throws {
+        let removePAM = try installPAMService()
+        defer { removePAM() }
+        let group = try SystemGroup()
+        defer { group.remove() }
+        let service = try SystemUser(fullName: "labgate daemon", groups: [group.name])
+        defer { service.remove() }
+        let user = try SystemUser(fullName: "Olga Operator", groups: [group.name])
+        defer { user.remove() }
+        let harness = try Harness(
+            config: lotConfig(operators: "\(group.name), \(primaryGroup())", qa: group.name, signatures: "correct"))
+        chmod(harness.folder, 0o755)
+        _ = try runCommand("/bin/chown", ["-R", "\(service.name):\(group.name)", harness.folder])
+        try await harness.startSim(speed: 1)
+        // What the unit's User=, SupplementaryGroups= and NoNewPrivileges=yes make of the daemon.
+        func daemon(groups: String) -> [String] {
+            ["/usr/bin/setpriv", "--reuid=\(service.name)", "--regid=\(group.name)", "--groups=\(groups)", "--no-new-privs", "--"]
+        }
+        let correct = ["lot", "correct", "LOT-H", "--event", "1", "--spec", "loose", "--reason", "placed with the wrong spec"]
+
+        try harness.startDaemon(wrapper: daemon(groups: group.name))
+        try await harness.waitForSocket()
+        try await harness.control(["lot", "start", "LOT-H", "--device", "INC-01", "--spec", "tight"])
+        let refused = try await harness.signedCLI(correct, as: user, group: group, password: user.password)
+        #expect(refused.status != 0, "\(refused.out)")
+        try await harness.stopDaemon()
+
+        try harness.startDaemon(wrapper: daemon(groups: "\(group.name),shadow"))
+        try await harness.waitForSocket()
+        let signed = try await harness.signedCLI(correct, as: user, group: group, password: user.password)
+        #expect(signed.status == 0, "\(signed.err)")
+        try await harness.stopDaemon()
+
+        let store = try ReadingStore(readingExisting: harness.storePath)
+        let signatures = try await store.pool.read { db in try Signer.signatures(ofLot: "LOT-H", db: db) }
+        #expect(signatures.map(\.meaning) == ["corrected"] && signatures.first?.user == user.name)
+        let failed = try AuditTrail.list(in: store, object: "lot LOT-H").filter { $0.action == "signature_failed" }
+        #expect(failed.count == 1 && failed.first?.user == user.name, "\(refused.err)")
+    }
 }

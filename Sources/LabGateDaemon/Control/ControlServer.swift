@@ -42,6 +42,11 @@ public struct ControlServer: Service {
             registry: registry, deviations: deviations, progress: progress, alerts: alerts,
             identities: IdentityLookup(resolver: resolver), refusals: refusals, notifier: notifier,
             anchorSources: anchorSources, signer: signer ?? Signer(store: store), logger: logger)
+        if !config.signatures.require.isEmpty, geteuid() != 0, access("/etc/shadow", R_OK) != 0 {
+            // pam_unix then asks its helper unix_chkpwd, which checks only this user's own password:
+            // every signer's password would be refused as wrong.
+            logger.warning("signatures are required but /etc/shadow is not readable: pam_unix cannot check signers' passwords (give the daemon the shadow group, or use SSSD); see README, Electronic signatures")
+        }
     }
 
     /// Fails when the socket's folder is missing or not writable, or another daemon answers on it.
