@@ -16,6 +16,8 @@ public struct Signature: Sendable, Hashable, Codable {
     public var action: SignedAction
     public var subjectKind: SignatureSubject.Kind
     public var subject: String
+    /// The lot, for a lot's acts (correct, approve); NULL for a deviation's or an alarm's, which
+    /// may concern several lots (the deviation record names them).
     public var lot: String?
     /// Hex.
     public var contentSHA256: String
