@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
+import TestSupport
 @testable import LabGate
 @testable import LabGateClient
 @testable import LabGateDaemon
@@ -88,5 +89,35 @@ struct SignedActsTests {
         let problems = try await AuditVerifier.verify(server.store).problems
         #expect(problems.contains { $0.hasPrefix("signature 1 (alice acknowledged on deviation DEV-2027-0009) is not linked to its record") }, "\(problems)")
         await server.stop()
+    }
+}
+
+@Suite("signed alarm acknowledgement")
+struct SignedAlarmTests {
+    @Test("an alarm's acknowledgement saved with a signature writes it right after the alarm's entry, over the alarm's record, and audit verify links them")
+    func signedAlarmAck() async throws {
+        let folder = try TemporaryFolder()
+        let store = try ReadingStore(path: folder.path + "/store.sqlite")
+        let event = AlertEvent(time: Date(timeIntervalSince1970: 1_800_000_000), severity: .critical, event: .deviceUnreachable, device: "FRZ-01")
+        let raised = AlarmRecord(
+            id: "ALM-2027-0001", event: event, raised: 1_800_000_000_000, notify: ["ops"], repeat: nil, escalate: [], until: .acknowledged)
+        try await store.pool.write { db in try AlarmBook.save(raised, audit: "alarm_raised", user: "labgate").write(db) }
+        var alarm = raised
+        let signer = Signer(store: store, checker: KnownPasswords(["erin": "e-secret"]))
+        let grant = try await signer.authenticate(user: "erin", password: "e-secret", for: .ack, on: .alarm(alarm.id))
+        alarm.ackedAt = 1_800_000_060_000
+        alarm.ackedBy = "erin"
+        alarm.ackComment = "freezer door closed"
+        let acked = alarm
+        try await store.pool.write { db in
+            try AlarmBook.save(acked, audit: "alarm_acknowledged", user: "labgate", signature: grant).write(db)
+        }
+        let trail = try AuditTrail.list(in: store)
+        #expect(trail.map(\.action) == ["alarm_raised", "alarm_acknowledged", "signed"])
+        let signature = try #require(try await store.pool.read { db in try Signer.signatures(on: .alarm(acked.id), db: db) }.first)
+        #expect(signature.user == "erin" && signature.meaning == "acknowledged" && signature.auditSeq == 3 && signature.lot == nil)
+        #expect(signature.contentSHA256 == SignatureGrant.sha256(Data(AuditJSON.encode(alarm).utf8)))
+        let report = try await AuditVerifier.verify(store)
+        #expect(report.ok && report.signatures == 1, "\(report.problems)")
     }
 }
