@@ -217,7 +217,9 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "LabGate", "LabGateDaemon", "LabGateClient", "Modbus", "TestSupport",
+                "LabGate", "LabGateDaemon", "LabGateClient", "Modbus", "TestSupport", "SiteStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 // A loopback webhook receiver for the notification tests.
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
