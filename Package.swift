@@ -180,7 +180,7 @@ let package = Package(
         .executableTarget(
             name: "labgate",
             dependencies: [
-                "LabGate", "LabGateClient", "LabGateReport", "LabGateSim",
+                "LabGate", "LabGateClient", "LabGateReport", "LabGateSim", "SiteStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

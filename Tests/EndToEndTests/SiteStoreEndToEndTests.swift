@@ -258,3 +258,33 @@ extension Array {
         return result
     }
 }
+
+@Suite("audit verify --site against a real PostgreSQL 15", .serialized)
+struct SiteVerifyEndToEndTests {
+    @Test("after forwarding, audit verify --site passes; a local store cut after forwarding is named against what the site holds (exit 4)")
+    func cutLocalStoreDetected() async throws {
+        let server = try await PostgreSQLServer()
+        let gateway = try Gateway("gw-a", server: server)
+        try await gateway.start()
+        try await eventually("audit entries and seals at the site", timeout: .seconds(60)) {
+            (try? server.rows("SELECT (SELECT count(*) FROM audit) >= 2 AND (SELECT count(*) FROM reading_seal) >= 3").first?.first) == "t"
+        }
+        try await gateway.stop()
+        let good = try await gateway.harness.cli(["audit", "verify", "--site", "--config", gateway.harness.configPath])
+        #expect(good.status == 0, "\(good.out)\(good.err)")
+        #expect(good.out.contains("OK: every gateway's chains hold at the site"), "\(good.out)")
+        // Cut behind labgate's back: triggers dropped, all but the first audit entry and seal deleted.
+        try gateway.harness.sqlite(gateway.harness.storePath, """
+            DROP TRIGGER audit_append_only_delete; DROP TRIGGER reading_seal_append_only_delete;
+            DELETE FROM audit WHERE seq > 1; DELETE FROM reading_seal WHERE id > 1;
+            """)
+        let cut = try await gateway.harness.cli(["audit", "verify", "--site", "--config", gateway.harness.configPath])
+        #expect(cut.status == 4, "\(cut.out)\(cut.err)")
+        #expect(cut.out.contains("FAIL: gateway gw-a: the local store ends at audit entry 1, but the site store holds up to"), "\(cut.out)")
+        #expect(cut.out.contains("FAIL: gateway gw-a: the local store ends at seal 1, but the site store holds up to"), "\(cut.out)")
+        // Changed at the site: a forwarded audit entry's text edited in PostgreSQL.
+        _ = try server.psql("UPDATE audit SET reason = 'edited' WHERE gateway = 'gw-a' AND seq = 1")
+        let edited = try await gateway.harness.cli(["audit", "verify", "--site", "--config", gateway.harness.configPath])
+        #expect(edited.out.contains("FAIL: gateway gw-a: audit entry 1 was changed at the site"), "\(edited.out)")
+    }
+}

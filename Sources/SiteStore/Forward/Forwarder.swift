@@ -158,19 +158,6 @@ public struct Forwarder: Service {
     }
 
     private func connectionConfiguration() throws -> PostgresConnection.Configuration {
-        let password = try settings.passwordFile.map { path in
-            try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .newlines)
-        }
-        let tls: PostgresConnection.Configuration.TLS
-        switch settings.tls {
-        case .disable: tls = .disable
-        case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        }
-        var configuration = PostgresConnection.Configuration(
-            host: settings.host, port: settings.port, username: settings.user, password: password,
-            database: settings.database, tls: tls)
-        configuration.options.connectTimeout = .nanoseconds(Int64(options.connectTimeout.seconds * 1e9))
-        return configuration
+        try settings.connectionConfiguration(connectTimeout: options.connectTimeout)
     }
 }
