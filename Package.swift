@@ -58,6 +58,8 @@ let package = Package(
         // for webhooks and Alertmanager.
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // The site store: each gateway forwards its records to the site's PostgreSQL.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -103,7 +105,7 @@ let package = Package(
         .target(
             name: "LabGateDaemon",
             dependencies: [
-                "LabGate", "Modbus", "Outbound",
+                "LabGate", "Modbus", "Outbound", "SiteStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -128,6 +130,21 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // The site's PostgreSQL store: its schema and migrations, and the forwarder that copies a
+        // gateway's local records there past the position PostgreSQL has confirmed.
+        .target(
+            name: "SiteStore",
+            dependencies: [
+                "LabGate",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // A lot's batch-release report (HTML, CSV, JSON), read from the store.
@@ -169,7 +186,7 @@ let package = Package(
         .executableTarget(
             name: "labgate",
             dependencies: [
-                "LabGate", "LabGateClient", "LabGateReport", "LabGateSim",
+                "LabGate", "LabGateClient", "LabGateReport", "LabGateSim", "SiteStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -182,8 +199,11 @@ let package = Package(
         .testTarget(
             name: "LabGateTests",
             dependencies: [
-                "LabGate", "LabGateDaemon", "LabGateReport", "LabGateClient", "TestSupport",
+                "LabGate", "LabGateDaemon", "LabGateReport", "LabGateClient", "TestSupport", "SiteStore",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
@@ -203,7 +223,9 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "LabGate", "LabGateDaemon", "LabGateClient", "Modbus", "TestSupport",
+                "LabGate", "LabGateDaemon", "LabGateClient", "Modbus", "TestSupport", "SiteStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 // A loopback webhook receiver for the notification tests.
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]

@@ -14,9 +14,15 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "Verify this store file directly (read-only), without the daemon.") var store: String?
         @Option(help: "Check the end of the record against these anchors: journal, journal:NAMESPACE or an anchor file (default: where the config's daemon anchors).")
         var anchors: String?
+        @Flag(help: "Check each gateway's chains in the site store (the config's site_store), and this gateway's store against what the site store confirmed.")
+        var site = false
         @OptionGroup var control: ControlOptions
 
         func run() async throws {
+            if site {
+                try await SiteVerify.run(config: control.config)
+                return
+            }
             var report: AuditVerifier.Report
             if let store {
                 do {

@@ -25,5 +25,8 @@ struct StatusCommand: ParsableCommand {
         if let notify = NotifyStatusReport.render(config: config, store: store, now: Date()) {
             print("\n" + notify, terminator: "")
         }
+        if let forward = ForwardStatusReport.render(config: config, store: store, now: Date()) {
+            print("\n" + forward, terminator: "")
+        }
     }
 }

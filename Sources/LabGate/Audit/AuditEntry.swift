@@ -48,7 +48,7 @@ public struct AuditEntry: Sendable, Codable, Hashable {
     }
 
     /// The hash of an entry: every field but the hash itself, in a fixed order.
-    static func hash(
+    package static func hash(
         seq: Int64, time: Int64, user: String, action: String, object: String, old: String?, new: String?,
         reason: String?, record: String?, prev: String
     ) -> String {

@@ -43,7 +43,7 @@ package enum ReadingSeal {
     /// the hash, so a seal cannot be passed off as the other kind.
     package static let perSeries: Int64 = 2
 
-    static func hash(id: Int64, time: Int64, count: Int, digest: String, prev: String, format: Int64? = nil) -> String {
+    package static func hash(id: Int64, time: Int64, count: Int, digest: String, prev: String, format: Int64? = nil) -> String {
         var chain = FieldDigest()
         chain.add(id)
         chain.add(time)

@@ -32,6 +32,9 @@ public struct Config: Sendable {
     /// `anchors:` the anchor file the daemon appends the chain heads to (nil: the journal under
     /// journald, else `defaultAnchorFile`).
     public var anchors: String?
+    /// This gateway's id at the site (`gateway:`), and the site's PostgreSQL it forwards to.
+    public var gateway: String?
+    public var siteStore: SiteStoreSettings?
     /// `anchor_interval:` how often the daemon anchors the chain heads (at most a minute).
     public var anchorInterval: Duration = Config.defaultAnchorInterval
     /// The acts that need an electronic signature (`signatures: { require: [...] }`).

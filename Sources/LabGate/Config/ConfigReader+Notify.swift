@@ -132,7 +132,7 @@ extension ConfigReader {
 
     /// A secret must be an absolute path to a regular file no other user can read or write
     /// (mode & 077 == 0): a password readable by every local user is no secret.
-    private mutating func checkSecretFile(_ path: String, at node: Node, in context: String) {
+    mutating func checkSecretFile(_ path: String, at node: Node, in context: String) {
         guard path.hasPrefix("/") else {
             report("password_file must be an absolute path, got '\(path)'", at: node, in: context)
             return

@@ -56,7 +56,7 @@ struct ConfigReader {
 extension ConfigReader {
     static let topKeys = [
         "site", "store", "alerts", "buses", "devices", "profiles", "profile_files", "specs", "control", "roles",
-        "store_buffer", "http", "notify", "anchors", "anchor_interval", "signatures",
+        "store_buffer", "http", "notify", "anchors", "anchor_interval", "signatures", "gateway", "site_store",
     ]
     /// `profiles` may be left out when `profile_files` is given.
     static let requiredTopKeys = ["site", "store", "alerts", "buses", "devices", "profiles"]
@@ -86,6 +86,7 @@ extension ConfigReader {
         let notify = top["notify"].flatMap { readNotify($0, devices: devices, profiles: profiles) }
         let anchors = readAnchors(top)
         let signatures = readSignatures(top)
+        let siteStore = readSiteStore(top)
         guard errors.isEmpty, let site, let store, let alerts, let storeBuffer, let anchors else { return nil }
         var config = Config(
             file: file, site: site, store: store, alerts: alerts, buses: buses, devices: devices,
@@ -94,6 +95,8 @@ extension ConfigReader {
         config.anchors = anchors.file
         config.anchorInterval = anchors.interval
         config.signatures = signatures
+        config.gateway = siteStore.gateway
+        config.siteStore = siteStore.settings
         return config
     }
 }

@@ -161,6 +161,7 @@ public final class ReadingStore: Sendable {
         SealDeleteMigration.register(in: &migrator)
         NotifyMigrations.register(in: &migrator)
         SignatureMigration.register(in: &migrator)
+        ForwardStatusStore.register(in: &migrator)
         return migrator
     }
 }

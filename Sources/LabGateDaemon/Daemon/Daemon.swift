@@ -53,7 +53,7 @@ public struct Daemon: Sendable {
     /// The control socket, or nil when the config names none and the default folder is missing.
     public let control: String?
     private let options: Options
-    private let logger: Logger
+    let logger: Logger
     private let user = SystemIdentityResolver.currentUser
 
     /// Opens the store and alert log and checks the control socket's place; fails with the path
@@ -244,6 +244,9 @@ public struct Daemon: Sendable {
         services.append(.init(service: AnchorService(
             store: store, anchors: anchors, interval: config.anchorInterval, alerts: alerts, logger: logger,
             audit: { action, object, new in await self.audit(action, object: object, new: new) }), serviceName: "anchors"))
+        if let forwarder = forwarder(config) {
+            services.append(.init(service: forwarder, serviceName: "forward"))
+        }
         services.append(.init(service: watchdog, serviceName: "watchdog"))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

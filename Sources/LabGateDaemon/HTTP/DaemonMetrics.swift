@@ -2,6 +2,7 @@ import Foundation
 import LabGate
 import Modbus
 import Prometheus
+import SiteStore
 import Synchronization
 
 /// The daemon's Prometheus metrics. Counters and the transaction-time histogram are fed as
@@ -28,6 +29,8 @@ public final class DaemonMetrics: PollObserver, StoreObserver, Sendable {
     /// Deviation gauges set at the last render, so that a device whose deviations were all closed
     /// goes back to 0 instead of keeping its last count.
     private let deviationSeries = Mutex<Set<[String]>>([])
+    /// Where forwarding to the site store stands (nil without a `site_store`).
+    let forward = Mutex<ForwardState?>(nil)
 
     public init(startTime: Date = Date()) {
         registry.makeGauge(descriptor: Names.startTime).set(startTime.timeIntervalSince1970)
@@ -102,6 +105,7 @@ public final class DaemonMetrics: PollObserver, StoreObserver, Sendable {
         }
         registry.makeGauge(descriptor: Names.held).set(Double(backlog.held))
         registry.makeGauge(descriptor: Names.lag).set(backlog.lag(at: now))
+        if let forward = forward.withLock({ $0 }) { setForwardGauges(forward.snapshot) }
         for (device, status) in statuses {
             let up = status.lastPoll != nil && status.consecutiveFailures == 0
             registry.makeGauge(descriptor: Names.up, labels: labels(device)).set(up ? 1.0 : 0.0)

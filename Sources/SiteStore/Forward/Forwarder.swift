@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+import LabGate
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+import ServiceLifecycle
+
+/// Forwards this gateway's store to the site's PostgreSQL: at connect it reads from PostgreSQL
+/// itself how far each stream was confirmed, then takes the local rows past that, oldest first,
+/// in batches (COPY into staging tables, inserts that skip rows the site holds, positions in the
+/// same transaction). It only reads the store (WAL: readers never block the writer) and runs on
+/// its own: polling, tagging and alerting never wait on it. A catch-up pauses between batches so
+/// that the store's writer and live data keep their share; a lost or silent server is dropped
+/// after a deadline and retried with backoff.
+public struct Forwarder: Service {
+    public struct Options: Sendable {
+        /// How often an idle forwarder looks for new rows.
+        public var interval: Duration = .seconds(1)
+        /// Readings per batch.
+        public var batch: Int = 50_000
+        /// The pause between backlog batches.
+        public var pause: Duration = .milliseconds(5)
+        /// How long a batch (or the connect and schema check) may take before the connection is dropped.
+        public var deadline: Duration = .seconds(60)
+        public var connectTimeout: Duration = .seconds(10)
+        public var backoff = (first: Duration.seconds(1), maximum: Duration.seconds(30))
+        /// How often where forwarding stands is written to the store (`labgate status`).
+        public var statusInterval: Duration = .seconds(2)
+        public init() {}
+    }
+
+    let settings: SiteStoreSettings
+    let gateway: String
+    let store: ReadingStore
+    let state: ForwardState
+    let options: Options
+    let logger: Logger
+
+    public init(settings: SiteStoreSettings, gateway: String, store: ReadingStore, state: ForwardState, options: Options = .init(), logger: Logger) {
+        self.settings = settings
+        self.gateway = gateway
+        self.store = store
+        self.state = state
+        self.options = options
+        self.logger = logger
+    }
+
+    public func run() async {
+        await cancelWhenGracefulShutdown {
+            await forwardUntilCancelled()
+        }
+    }
+
+    public func forwardUntilCancelled() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await forwardLoop() }
+            group.addTask { await writeStatusLoop() }
+            await group.next()
+            group.cancelAll()
+        }
+        try? await ForwardStatusStore.write(state.status(), to: store)
+    }
+
+    /// Writes where forwarding stands to the store every few seconds, for `labgate status`.
+    private func writeStatusLoop() async {
+        var last: ForwardStatus?
+        while !Task.isCancelled {
+            // The local end grows while the site store is away: the lag must show it.
+            if let newest = try? await store.pool.read({ db in try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM reading") ?? 0 }) {
+                state.observedLocal(newest)
+            }
+            var status = state.status()
+            let previous = last
+            status.updated = previous?.updated ?? status.updated
+            if status != previous {
+                status.updated = Date()
+                if (try? await ForwardStatusStore.write(status, to: store)) != nil { last = status }
+            }
+            try? await Task.sleep(for: options.statusInterval)
+        }
+    }
+
+    private func forwardLoop() async {
+        var backoff = options.backoff.first
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                try await session { backoff = options.backoff.first; failures = 0 }
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                let text = "\(String(reflecting: error))"
+                state.failed(text)
+                // Once per outage at warning, then quietly: a long outage must not fill the journal.
+                if failures == 1 {
+                    logger.warning("site store \(settings.url): \(text); retrying, storing locally meanwhile")
+                } else {
+                    logger.debug("site store \(settings.url): \(text)")
+                }
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, options.backoff.maximum)
+            }
+        }
+    }
+
+    /// One connection's life: connect, migrate, read the confirmed positions, forward until an error.
+    private func session(connected: () -> Void) async throws {
+        let configuration = try connectionConfiguration()
+        let connection = try await PostgresConnection.connect(
+            configuration: configuration, id: 1, logger: logger)
+        defer { Task { try? await connection.close() } }
+        let writer = SiteWriter(connection: connection, gateway: gateway, logger: logger)
+        var positions = try await withDeadline(connection) {
+            try await SiteMigrator.migrate(connection, logger: logger)
+            try await writer.prepare()
+            return try await writer.positions()
+        }
+        state.connected(true)
+        connected()
+        logger.info("site store \(settings.url): connected as gateway \(gateway), readings confirmed up to \(positions["reading"] ?? 0)")
+        // Deviations, alarms and statuses are sent again only when they changed since the last batch.
+        var lastMutable = 0
+        while !Task.isCancelled {
+            let known = positions
+            let limit = options.batch
+            let batch = try await store.pool.read { db in try LocalBatch.read(db, after: known, readingLimit: limit) }
+            state.observed(local: batch.newestReading, confirmed: positions["reading"] ?? 0)
+            if batch.isEmpty && mutableDigest(batch) == lastMutable {
+                try await Task.sleep(for: options.interval)
+                continue
+            }
+            try await withDeadline(connection) { try await writer.write(batch) }
+            for part in batch.parts { positions[part.stream.name] = part.position }
+            lastMutable = mutableDigest(batch)
+            state.forwarded(readings: batch.readings)
+            state.observed(local: batch.newestReading, confirmed: positions["reading"] ?? 0)
+            try await Task.sleep(for: batch.readings >= limit ? options.pause : options.interval)
+        }
+    }
+
+    private func mutableDigest(_ batch: LocalBatch) -> Int {
+        var hasher = Hasher()
+        hasher.combine(batch.deviations)
+        hasher.combine(batch.alarms)
+        hasher.combine(batch.statuses)
+        return hasher.finalize()
+    }
+
+    /// Runs `body`, closing the connection when it takes longer than the deadline (a server that
+    /// accepts and never answers would otherwise hold the forwarder for ever).
+    private func withDeadline<T: Sendable>(_ connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await SiteStore.withDeadline(options.deadline, abandon: { try? await connection.close() }, body)
+    }
+
+    private func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        try settings.connectionConfiguration(connectTimeout: options.connectTimeout)
+    }
+}

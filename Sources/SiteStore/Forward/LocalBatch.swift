@@ -1,0 +1,122 @@
+import Foundation
+import GRDB
+import LabGate
+
+/// What the forwarder takes from the gateway's store in one go, read in one snapshot: each
+/// stream's rows past its confirmed position (as COPY text), where each stream then stands, and
+/// the chain heads of what it carries (the last audit entry and seal in the batch, or the ones
+/// the site already holds).
+struct LocalBatch: Sendable {
+    struct Part: Sendable {
+        let stream: ForwardStream
+        let rows: Int
+        /// Tab-separated COPY text, one line per row.
+        let copy: Data
+        let position: Int64
+    }
+
+    var parts: [Part] = []
+    /// Deviations and alarms as they stand now, and each device's latest status (few rows,
+    /// rewritten as they change: sent whole; the site keeps what changed).
+    var deviations = Data()
+    var alarms = Data()
+    var statuses = Data()
+    var deviationRows = 0
+    var alarmRows = 0
+    var statusRows = 0
+    var auditHead: (seq: Int64, hash: String)?
+    var sealHead: (id: Int64, hash: String)?
+    /// The newest reading in the store, for the lag.
+    var newestReading: Int64 = 0
+
+    var readings: Int { parts.first { $0.stream.name == "reading" }?.rows ?? 0 }
+    var isEmpty: Bool { parts.allSatisfy { $0.rows == 0 } }
+
+    /// Reads the next batch past `positions` (a stream missing from it starts at 0).
+    static func read(_ db: Database, after positions: [String: Int64], readingLimit: Int) throws -> LocalBatch {
+        var batch = LocalBatch()
+        for stream in ForwardStream.all {
+            let position = positions[stream.name] ?? 0
+            let limit = stream.name == "reading" ? readingLimit : stream.limit
+            var copy = Data()
+            var last = position
+            var count = 0
+            let cursor = try Row.fetchCursor(db, sql: stream.local, arguments: [position, limit])
+            while let row = try cursor.next() {
+                appendLine(row, to: &copy)
+                last = row[0]
+                count += 1
+                if stream.name == "audit" { batch.auditHead = (row[0], row["hash"]) }
+                if stream.name == "reading_seal" { batch.sealHead = (row[0], row["hash"]) }
+            }
+            batch.parts.append(Part(stream: stream, rows: count, copy: copy, position: last))
+        }
+        for (sql, kind) in [
+            ("SELECT id, record, state, device, start FROM deviation", 0),
+            ("SELECT id, record, state, deviation, raised FROM alarm", 1),
+        ] {
+            var copy = Data()
+            var count = 0
+            let cursor = try Row.fetchCursor(db, sql: sql)
+            while let row = try cursor.next() {
+                appendLine(row, to: &copy)
+                count += 1
+            }
+            if kind == 0 { (batch.deviations, batch.deviationRows) = (copy, count) } else { (batch.alarms, batch.alarmRows) = (copy, count) }
+        }
+        let cursor = try Row.fetchCursor(db, sql: "SELECT device, updated, json_object(\(statusColumns)) FROM device_status")
+        while let row = try cursor.next() {
+            appendLine(row, to: &batch.statuses)
+            batch.statusRows += 1
+        }
+        batch.newestReading = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM reading") ?? 0
+        return batch
+    }
+
+    /// Every column of `device_status` as json_object's name/value pairs; nested JSON stays JSON.
+    private static let statusColumns = [
+        "device", "updated", "last_poll", "last_answer", "polls_answered", "polls_failed", "polls_skipped",
+        "consecutive_failures", "next_try", "transactions_ok", "timeouts", "crc_errors", "bad_responses",
+        "connection_errors", "exceptions", "latency_count", "latency_p50", "latency_p99", "latency_max",
+        "last_error", "last_error_time", "channels",
+    ].map { name in
+        name == "exceptions" || name == "channels" ? "'\(name)', json(\(name))" : "'\(name)', \(name)"
+    }.joined(separator: ", ")
+
+    /// One row as a line of PostgreSQL's COPY text format: tab between columns, \N for NULL,
+    /// backslash, tab, newline and carriage return escaped.
+    static func appendLine(_ row: Row, to data: inout Data) {
+        for index in 0..<row.count {
+            if index > 0 { data.append(0x09) }
+            let value: DatabaseValue = row[index]
+            switch value.storage {
+            case .null: data.append(contentsOf: [0x5C, 0x4E])
+            case .int64(let number): data.append(contentsOf: String(number).utf8)
+            case .double(let number): data.append(contentsOf: doubleText(number).utf8)
+            case .string(let text): appendEscaped(text, to: &data)
+            case .blob(let blob): appendEscaped(String(decoding: blob, as: UTF8.self), to: &data)
+            }
+        }
+        data.append(0x0A)
+    }
+
+    /// The shortest text that reads back as the same double (Swift's description), in the
+    /// spelling PostgreSQL reads.
+    static func doubleText(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value < 0 ? "-Infinity" : "Infinity" }
+        return value.description
+    }
+
+    static func appendEscaped(_ text: String, to data: inout Data) {
+        for byte in text.utf8 {
+            switch byte {
+            case 0x5C: data.append(contentsOf: [0x5C, 0x5C])
+            case 0x09: data.append(contentsOf: [0x5C, 0x74])
+            case 0x0A: data.append(contentsOf: [0x5C, 0x6E])
+            case 0x0D: data.append(contentsOf: [0x5C, 0x72])
+            default: data.append(byte)
+            }
+        }
+    }
+}

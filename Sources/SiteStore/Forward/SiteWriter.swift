@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// Writes one gateway's batches to the site store over one connection: each batch in one
+/// transaction, with the positions it reaches and the chain heads it carries, so the site
+/// confirms rows and position together or neither.
+struct SiteWriter {
+    let connection: PostgresConnection
+    let gateway: String
+    let logger: Logger
+
+    static let mutableStages = [
+        "CREATE TEMPORARY TABLE IF NOT EXISTS stage_deviation (id text, record text, state text, device text, start bigint) ON COMMIT DELETE ROWS",
+        "CREATE TEMPORARY TABLE IF NOT EXISTS stage_alarm (id text, record text, state text, deviation text, raised bigint) ON COMMIT DELETE ROWS",
+        "CREATE TEMPORARY TABLE IF NOT EXISTS stage_device_status (device text, updated bigint, status text) ON COMMIT DELETE ROWS",
+    ]
+
+    /// The connection's staging tables (temporary: they go with it).
+    func prepare() async throws {
+        for stream in ForwardStream.all {
+            try await connection.query(PostgresQuery(unsafeSQL: stream.createStage), logger: logger)
+        }
+        for statement in Self.mutableStages {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
+    }
+
+    /// The positions the site store has confirmed for this gateway.
+    func positions() async throws -> [String: Int64] {
+        var positions: [String: Int64] = [:]
+        let rows = try await connection.query(
+            "SELECT stream, position FROM forward_position WHERE gateway = \(gateway)", logger: logger)
+        for try await (stream, position) in rows.decode((String, Int64).self) { positions[stream] = position }
+        return positions
+    }
+
+    func write(_ batch: LocalBatch) async throws {
+        // postgres-nio 1.33 never answers a query sent on a connection the server has closed
+        // (a restart, a fast shutdown): find that out here rather than at the deadline.
+        guard !connection.isClosed else { throw ConnectionClosed() }
+        try await connection.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                "INSERT INTO gateway (id) VALUES (\(gateway)) ON CONFLICT (id) DO UPDATE SET last_forward = now()",
+                logger: logger)
+            for part in batch.parts where part.rows > 0 {
+                try await copy(part.copy, into: part.stream.stage, connection: connection)
+                if part.stream.name == "reading" {
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: """
+                            SELECT labgate_reading_months(\(ForwardStream.time("min(time)")), \(ForwardStream.time("max(time)")))
+                            FROM stage_reading
+                            """), logger: logger)
+                }
+                var insert = PostgresQuery(unsafeSQL: part.stream.insert)
+                insert.binds.append(gateway, context: .default)
+                try await connection.query(insert, logger: logger)
+                try await connection.query(
+                    """
+                    INSERT INTO forward_position (gateway, stream, position) VALUES (\(gateway), \(part.stream.name), \(part.position))
+                    ON CONFLICT (gateway, stream) DO UPDATE SET position = EXCLUDED.position
+                    """, logger: logger)
+            }
+            try await writeMutable(batch, connection: connection)
+            if batch.auditHead != nil || batch.sealHead != nil {
+                try await connection.query(
+                    """
+                    INSERT INTO anchor (gateway, batch, audit_seq, audit_hash, seal_id, seal_hash)
+                    SELECT \(gateway), coalesce(max(batch), 0) + 1, \(batch.auditHead?.seq), \(batch.auditHead?.hash),
+                        \(batch.sealHead?.id), \(batch.sealHead?.hash)
+                    FROM anchor WHERE gateway = \(gateway)
+                    """, logger: logger)
+            }
+        }
+    }
+
+    /// Deviations, alarms and device status as they stand: a row changes at the site only when
+    /// its record did (the site's triggers keep each change in `record_change`).
+    private func writeMutable(_ batch: LocalBatch, connection: PostgresConnection) async throws {
+        let time = ForwardStream.time
+        let statements: [(Data, Int, String, String)] = [
+            (batch.deviations, batch.deviationRows, "stage_deviation", """
+                INSERT INTO deviation SELECT $1, id, record::jsonb, state, device, \(time("start")) FROM stage_deviation
+                ON CONFLICT (gateway, id) DO UPDATE SET record = EXCLUDED.record, state = EXCLUDED.state,
+                    device = EXCLUDED.device, start = EXCLUDED.start
+                WHERE deviation.record IS DISTINCT FROM EXCLUDED.record OR deviation.state IS DISTINCT FROM EXCLUDED.state
+                """),
+            (batch.alarms, batch.alarmRows, "stage_alarm", """
+                INSERT INTO alarm SELECT $1, id, record::jsonb, state, deviation, \(time("raised")) FROM stage_alarm
+                ON CONFLICT (gateway, id) DO UPDATE SET record = EXCLUDED.record, state = EXCLUDED.state,
+                    deviation = EXCLUDED.deviation, raised = EXCLUDED.raised
+                WHERE alarm.record IS DISTINCT FROM EXCLUDED.record OR alarm.state IS DISTINCT FROM EXCLUDED.state
+                """),
+            (batch.statuses, batch.statusRows, "stage_device_status", """
+                INSERT INTO device_status SELECT $1, device, \(time("updated")), status::jsonb FROM stage_device_status
+                ON CONFLICT (gateway, device) DO UPDATE SET updated = EXCLUDED.updated, status = EXCLUDED.status
+                WHERE device_status.updated < EXCLUDED.updated
+                """),
+        ]
+        for (data, rows, stage, sql) in statements where rows > 0 {
+            try await copy(data, into: stage, connection: connection)
+            var query = PostgresQuery(unsafeSQL: sql)
+            query.binds.append(gateway, context: .default)
+            try await connection.query(query, logger: logger)
+        }
+    }
+
+    private func copy(_ data: Data, into table: String, connection: PostgresConnection) async throws {
+        guard !connection.isClosed else { throw ConnectionClosed() }
+        try await connection.copyFrom(table: table, logger: logger) { writer in
+            // In pieces of 1 MiB: the connection's buffers stay small for a large backlog batch.
+            var offset = data.startIndex
+            while offset < data.endIndex {
+                let end = min(offset + (1 << 20), data.endIndex)
+                try await writer.write(ByteBuffer(bytes: data[offset..<end]))
+                offset = end
+            }
+        }
+    }
+}
+
+struct ConnectionClosed: Error, CustomStringConvertible {
+    var description: String { "the site store closed the connection" }
+}
