@@ -40,7 +40,7 @@ struct ControlHandlers: Sendable {
                 try ControlIDs.lot(lot)
                 let events = registry.events(of: lot)
                 guard !events.isEmpty else { throw LotError.unknownLot(lot) }
-                return ControlAPI.LotView(lot: lot, events: events)
+                return try await signed(ControlAPI.LotView(lot: lot, events: events))
             }
         }
         router.post("/lots") { request, context in
@@ -111,8 +111,8 @@ struct ControlHandlers: Sendable {
                     (try NotificationLog.attempts(naming: id, db: db), try AlarmBook.alarms(ofDeviation: id, db: db))
                 }
                 shown.notifications = attempts.map(ControlAPI.NotificationView.init)
-                shown.alarms = alarms.map(ControlAPI.AlarmView.init)
-                return shown
+                shown.alarms = try await signed(alarms.map(ControlAPI.AlarmView.init))
+                return try await signed(shown)
             }
         }
         registerNotify(on: router)
@@ -192,7 +192,7 @@ struct ControlHandlers: Sendable {
                     let known = Set(alarms.map(\.id))
                     alarms += try await AlarmBook.list(store, all: true).filter { !known.contains($0.id) }
                 }
-                return alarms.sorted { ($0.raised, $0.id) > ($1.raised, $1.id) }.map(ControlAPI.AlarmView.init)
+                return try await signed(alarms.sorted { ($0.raised, $0.id) > ($1.raised, $1.id) }.map(ControlAPI.AlarmView.init))
             }
         }
         router.post("/alarms/:id/ack") { request, context in
