@@ -70,6 +70,12 @@ let package = Package(
             pkgConfig: "libudev",
             providers: [.apt(["libudev-dev"])]
         ),
+        // Linux-PAM, through which a signature re-authenticates its signer.
+        .systemLibrary(
+            name: "CPAM",
+            pkgConfig: "pam",
+            providers: [.apt(["libpam0g-dev"])]
+        ),
         // POSIX terminal calls Swift cannot import (variadic ioctl, XSI pty functions).
         .target(name: "CSerial"),
         // glibc's malloc tuning (mallopt's constants are macros of <malloc.h>).
@@ -80,7 +86,7 @@ let package = Package(
         .target(
             name: "LabGate",
             dependencies: [
-                "Modbus", "CUdev",
+                "Modbus", "CUdev", "CPAM",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),

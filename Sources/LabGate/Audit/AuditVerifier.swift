@@ -12,6 +12,7 @@ public enum AuditVerifier {
         public var readings = 0
         public var lotEvents = 0
         public var deviations = 0
+        public var signatures = 0
         /// What does not match, the first problem first (at most `limit` of them).
         public var problems: [String] = []
         /// The store against the anchors written outside it (`AnchorCheck`); nil when not checked.
@@ -181,6 +182,7 @@ public enum AuditVerifier {
                 problems.append("deviation \(id) was changed: it does not match audit entry \(audited.seq)")
             }
         }
+        report.signatures = try SignatureCheck.check(db, latest: latest, seen: &seen, &problems)
         for (record, audited) in latest.sorted(by: { $0.value.seq < $1.value.seq }) where !seen.contains(record) {
             let name = record.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: ":", with: " ")
             problems.append("\(name) is missing (deleted): audit entry \(audited.seq) recorded it")

@@ -153,9 +153,12 @@ public struct DeviationBook: Sendable {
 
     // MARK: People's actions
 
-    /// An operator acknowledges a deviation (open or recovered).
-    public func acknowledge(_ id: String, user: String, comment: String) async throws -> DeviationRecord {
-        try await change(id, user: user, action: "deviation_acknowledged", reason: comment) { record in
+    /// An operator acknowledges a deviation (open or recovered); `signature` (the operator's, for
+    /// this deviation) is written with it, over the record as acknowledged.
+    public func acknowledge(
+        _ id: String, user: String, comment: String, signature: SignatureGrant? = nil
+    ) async throws -> DeviationRecord {
+        try await change(id, user: user, action: "deviation_acknowledged", reason: comment, signature: signature) { record in
             switch record.state {
             case .acknowledged: throw DeviationError.alreadyAcknowledged(id: id, by: record.ackedBy ?? "?")
             case .closed: throw DeviationError.closed(id: id)
@@ -168,9 +171,12 @@ public struct DeviationBook: Sendable {
     }
 
     /// QA closes a recovered, acknowledged deviation with an impact assessment; with
-    /// `separateDuties`, only a user other than the one who acknowledged it.
-    public func close(_ id: String, user: String, impact: String, separateDuties: Bool = true) async throws -> DeviationRecord {
-        try await change(id, user: user, action: "deviation_closed", reason: impact) { record in
+    /// `separateDuties`, only a user other than the one who acknowledged it; `signature` is
+    /// written with it, over the record as closed.
+    public func close(
+        _ id: String, user: String, impact: String, separateDuties: Bool = true, signature: SignatureGrant? = nil
+    ) async throws -> DeviationRecord {
+        try await change(id, user: user, action: "deviation_closed", reason: impact, signature: signature) { record in
             guard record.state != .closed else { throw DeviationError.alreadyClosed(id: id) }
             guard record.end != nil else {
                 throw DeviationError.stillOpen(id: id)
@@ -185,8 +191,10 @@ public struct DeviationBook: Sendable {
         }
     }
 
+    /// Applies a person's change and, in the same transaction, the signature on it (over the
+    /// record as the change's audit entry carries it, that entry just before the signature's).
     private func change(
-        _ id: String, user: String, action: String, reason: String,
+        _ id: String, user: String, action: String, reason: String, signature: SignatureGrant?,
         update: @escaping @Sendable (inout DeviationRecord) throws -> Void
     ) async throws -> DeviationRecord {
         try await store.pool.write { db in
@@ -194,6 +202,7 @@ public struct DeviationBook: Sendable {
             var record = old
             try update(&record)
             try write(record, old: old, action: action, user: user, reason: reason, db: db)
+            try signature?.record(content: Data(AuditJSON.encode(record).utf8), db: db)
             return record
         }
     }

@@ -1,3 +1,5 @@
+import GRDB
+
 /// Separation of duties for deviations: the QA user who closes a deviation (signs off its impact)
 /// is not the one who acknowledged it, so that no one alone both reacts to an excursion and
 /// judges it. On by default; `roles: { separate_duties: false }` turns it off for a site too
@@ -16,5 +18,21 @@ public enum SeparationOfDuties {
             user: user, action: "separation_of_duties_off", object: "config \(config.file)",
             new: AuditJSON.encode(["separate_duties": false]),
             reason: "roles: { separate_duties: false } in \(config.file): the user who acknowledged a deviation may also close it")
+    }
+}
+
+extension SeparationOfDuties {
+    /// The users who corrected a lot's actions.
+    public static func correctors(ofLot lot: String, db: Database) throws -> [String] {
+        try String.fetchAll(
+            db, sql: "SELECT DISTINCT user FROM lot_event WHERE lot = ? AND action = 'correct' ORDER BY user",
+            arguments: [lot])
+    }
+
+    /// Refuses `approver` approving `lot` when they corrected it and the rule is `enforced`: no
+    /// one approves a record they changed.
+    public static func checkApproval(lot: String, approver: String, enforced: Bool, db: Database) throws {
+        guard enforced, try correctors(ofLot: lot, db: db).contains(approver) else { return }
+        throw SignatureError.approverCorrected(lot: lot, user: approver)
     }
 }

@@ -85,9 +85,10 @@ public struct LotBook: Sendable {
     /// with a new, audited event: the earlier event stays as recorded, and so do the readings
     /// stored meanwhile with the lots then recorded; placements and tagging from now on follow
     /// the correction.
+    /// `signature` ("corrected", on the lot) is written with the correction, over its event.
     public func correct(
         lot: String, event target: Int64, device: String?, spec: String?, at effective: Date?, reason: String,
-        user: String
+        user: String, signature: SignatureGrant? = nil
     ) async throws -> LotEvent {
         try Self.checkLotID(lot)
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -101,7 +102,8 @@ public struct LotBook: Sendable {
         let ms = effective?.millisecondsSince1970
         if let ms, ms > now { throw LotError.invalidCorrection("a correction cannot take effect in the future") }
         return try await record(
-            lot: lot, action: .correct, device: device, note: reason, user: user, corrects: target, effective: ms
+            lot: lot, action: .correct, device: device, note: reason, user: user, corrects: target, effective: ms,
+            signature: signature
         ) { events in
             guard !events.isEmpty else { throw LotError.unknownLot(lot) }
             guard let original = events.first(where: { $0.id == target }), original.action != .correct else {
@@ -129,7 +131,8 @@ public struct LotBook: Sendable {
     /// it), commits the event and its audit entry, and updates the registry.
     private func record(
         lot: String, action: LotEvent.Action, device: String?, note: String?, user: String, corrects: Int64? = nil,
-        effective: Int64? = nil, check: @escaping @Sendable (_ events: [LotEvent]) throws -> String?
+        effective: Int64? = nil, signature: SignatureGrant? = nil,
+        check: @escaping @Sendable (_ events: [LotEvent]) throws -> String?
     ) async throws -> LotEvent {
         let event = try await store.pool.write { db -> LotEvent in
             let events = try LotEvent.fetchAll(db, lot: lot)
@@ -156,6 +159,8 @@ public struct LotBook: Sendable {
                     user: user, action: "lot_\(action.rawValue)", object: "lot \(lot)", old: old,
                     new: AuditJSON.encode(event), reason: note, record: "lot_event:\(event.id)"),
                 db: db, at: event.date)
+            // The signature follows the entry of the event it signs.
+            try signature?.record(content: Data(AuditJSON.encode(event).utf8), db: db, at: event.date)
             // What the lot's numbers will mean: its device's fields and its spec, as in force now
             // (recorded at the config's load too; written again only if that record is missing).
             if action != .end {

@@ -5,8 +5,11 @@ import GRDB
 /// recovered, acknowledged); raising, recovery and acknowledgement are audited with the record.
 public enum AlarmBook {
     /// The record to hand to the writer for an alarm's new state; `audit` names the action
-    /// (alarm_raised, alarm_recovered, alarm_acknowledged) when it is one the trail keeps.
-    public static func save(_ alarm: AlarmRecord, audit action: String?, user: String) -> StoreRecord {
+    /// (alarm_raised, alarm_recovered, alarm_acknowledged) when it is one the trail keeps;
+    /// `signature` (on an acknowledgement) is written right after its entry, over the record.
+    public static func save(
+        _ alarm: AlarmRecord, audit action: String?, user: String, signature: SignatureGrant? = nil
+    ) -> StoreRecord {
         StoreRecord(summary: "\(action ?? "alarm_progress") alarm \(alarm.id)") { db in
             let old = try fetch(alarm.id, db: db)
             let json = AuditJSON.encode(alarm)
@@ -22,6 +25,7 @@ public enum AlarmBook {
                         user: alarm.ackedBy ?? user, action: action, object: "alarm \(alarm.id)",
                         old: old.map { AuditJSON.encode($0) }, new: json, reason: action == "alarm_acknowledged" ? alarm.ackComment : nil),
                     db: db)
+                try signature?.record(content: Data(json.utf8), db: db)
             }
         }
     }

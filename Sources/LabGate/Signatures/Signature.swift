@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+
+/// One electronic signature as the `signature` table keeps it: who signed (the kernel's user name
+/// and the printed name from the passwd entry), when (UTC), what it means, what it is on, the
+/// SHA-256 of the content signed and the audit entry that carries it. The content hash and the
+/// audit position link it to its record (21 CFR 11.70): the same row on another record, or on
+/// this record changed, no longer matches.
+public struct Signature: Sendable, Hashable, Codable {
+    public var id: Int64
+    /// UTC, ISO 8601 with milliseconds (`UTCTime`).
+    public var signedAt: String
+    public var user: String
+    public var fullName: String
+    public var meaning: String
+    public var action: SignedAction
+    public var subjectKind: SignatureSubject.Kind
+    public var subject: String
+    public var lot: String?
+    /// Hex.
+    public var contentSHA256: String
+    /// The seq of the audit entry (`signed`) carrying this signature.
+    public var auditSeq: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case signedAt = "signed_at"
+        case user
+        case fullName = "full_name"
+        case meaning, action
+        case subjectKind = "subject_kind"
+        case subject, lot
+        case contentSHA256 = "content_sha256"
+        case auditSeq = "audit_seq"
+    }
+
+    public var subjectRef: SignatureSubject { SignatureSubject(kind: subjectKind, id: subject, lot: lot) }
+
+    /// What the `signed` audit entry carries as its new value: every column but the audit
+    /// position, which is the entry's own.
+    var carried: Carried {
+        Carried(
+            id: id, signedAt: signedAt, user: user, fullName: fullName, meaning: meaning, action: action,
+            subjectKind: subjectKind, subject: subject, lot: lot, contentSHA256: contentSHA256)
+    }
+
+    struct Carried: Codable, Hashable {
+        var id: Int64
+        var signedAt: String
+        var user: String
+        var fullName: String
+        var meaning: String
+        var action: SignedAction
+        var subjectKind: SignatureSubject.Kind
+        var subject: String
+        var lot: String?
+        var contentSHA256: String
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case signedAt = "signed_at"
+            case user
+            case fullName = "full_name"
+            case meaning, action
+            case subjectKind = "subject_kind"
+            case subject, lot
+            case contentSHA256 = "content_sha256"
+        }
+    }
+
+    init(row: Row) {
+        id = row["id"]
+        signedAt = row["signed_at"]
+        user = row["user"]
+        fullName = row["full_name"]
+        meaning = row["meaning"]
+        let actionText: String = row["action"]
+        action = SignedAction(rawValue: actionText) ?? .ack
+        let kindText: String = row["subject_kind"]
+        subjectKind = SignatureSubject.Kind(rawValue: kindText) ?? .deviation
+        subject = row["subject"]
+        lot = row["lot"]
+        contentSHA256 = row["content_sha256"]
+        auditSeq = row["audit_seq"]
+    }
+
+    init(
+        id: Int64, signedAt: String, user: String, fullName: String, meaning: String, action: SignedAction,
+        subjectKind: SignatureSubject.Kind, subject: String, lot: String?, contentSHA256: String, auditSeq: Int64
+    ) {
+        self.id = id
+        self.signedAt = signedAt
+        self.user = user
+        self.fullName = fullName
+        self.meaning = meaning
+        self.action = action
+        self.subjectKind = subjectKind
+        self.subject = subject
+        self.lot = lot
+        self.contentSHA256 = contentSHA256
+        self.auditSeq = auditSeq
+    }
+}
