@@ -57,7 +57,7 @@ public enum AuditSentence {
             guard let signed = decode(Signed.self, entry.new) else { break }
             let name = signed.fullName.isEmpty || signed.fullName == signed.user ? signed.user : "\(signed.fullName) (\(signed.user))"
             return "\(name) signed \(signed.subject): \(signed.meaning)"
-        case "signature_refused", "signature_failed":
+        case "signature_failed", "signing_locked":
             return because("a signature by \(user) on \(subject) was refused")
         case LotApproval.auditAction:
             guard let covered = decode(LotApproval.Covered.self, entry.new) else { break }
@@ -76,6 +76,10 @@ public enum AuditSentence {
         var fullName: String
         var meaning: String
         var subject: String
+
+        enum CodingKeys: String, CodingKey {
+            case user, fullName = "full_name", meaning, subject
+        }
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ json: String?) -> T? {

@@ -19,7 +19,7 @@ public struct LotReport: Sendable, Codable {
     public var notifications: [String: [NotificationAttempt]] = [:]
     /// Every electronic signature on the lot's record: on the lot (approvals), on its deviations,
     /// and any other naming the lot, oldest first.
-    public var signatures: [SignatureManifestation] = []
+    public var signatures: [Signature] = []
     /// QA's approval for batch release: approved, superseded (the record changed since) or not approved.
     public var approval: LotApproval? = nil
     /// The first page: what a QA reviewer signs from (`makeSummary()` of the rest).

@@ -51,7 +51,7 @@ extension LotReport {
         h += "<table><tr><th>signed by</th><th>time (UTC)</th><th>meaning</th><th>on</th><th>content SHA-256</th><th>audit entry</th></tr>"
         for sig in signatures {
             h += "<tr><td>\(esc(sig.printedName))</td><td>\(esc(sig.signedAt))</td><td>\(esc(sig.meaning))</td>"
-            h += "<td>\(esc(sig.subjectKind)) \(esc(sig.subject))</td><td><code>\(esc(String(sig.contentSHA256.prefix(16))))…</code></td><td>\(sig.auditSeq)</td></tr>"
+            h += "<td>\(esc(sig.subjectKind.rawValue)) \(esc(sig.subject))</td><td><code>\(esc(String(sig.contentSHA256.prefix(16))))…</code></td><td>\(sig.auditSeq)</td></tr>"
         }
         return h + "</table>\n"
     }

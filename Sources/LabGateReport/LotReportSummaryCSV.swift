@@ -50,7 +50,7 @@ extension LotReport {
             add("signature", subject, "signed_by", sig.printedName)
             add("signature", subject, "signed_at", sig.signedAt)
             add("signature", subject, "meaning", sig.meaning)
-            add("signature", subject, "on", "\(sig.subjectKind) \(sig.subject)")
+            add("signature", subject, "on", "\(sig.subjectKind.rawValue) \(sig.subject)")
             add("signature", subject, "content_sha256", sig.contentSHA256)
             add("signature", subject, "audit_seq", String(sig.auditSeq))
         }

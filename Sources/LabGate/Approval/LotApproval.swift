@@ -14,7 +14,7 @@ public struct LotApproval: Sendable, Codable, Hashable {
 
     public var state: State
     /// The latest approval signature (nil when never approved).
-    public var signature: SignatureManifestation?
+    public var signature: Signature?
     /// The end of what it covers (UTC): the lot's end, or the newest reading when approved inside.
     public var through: String?
     public var approvedSHA256: String?
@@ -63,7 +63,7 @@ public struct LotApproval: Sendable, Codable, Hashable {
 
     /// The lot's approval state, read from the store.
     public static func of(lot: String, db: Database) throws -> LotApproval {
-        let approvals = try SignatureManifestation.on("lot", [lot], db: db).filter { $0.action == "approve" }
+        let approvals = try Signature.on(.lot, [lot], db: db).filter { $0.action == .approve }
         guard let latest = approvals.last else { return .never }
         let recorded = try String.fetchAll(
             db, sql: "SELECT new FROM audit WHERE action = ? AND object = ? ORDER BY seq DESC",

@@ -13,12 +13,12 @@ extension ControlAPI {
         public var contentSHA256: String
         public var auditSeq: Int64
 
-        public init(_ signature: SignatureManifestation) {
+        public init(_ signature: Signature) {
             signedBy = signature.printedName
             user = signature.user
             signedAt = signature.signedAt
             meaning = signature.meaning
-            on = "\(signature.subjectKind) \(signature.subject)"
+            on = "\(signature.subjectKind.rawValue) \(signature.subject)"
             contentSHA256 = signature.contentSHA256
             auditSeq = signature.auditSeq
         }

@@ -14,10 +14,9 @@ struct SignatureDisplayTests {
             limit: .init(name: "high", value: 5.5, source: "spec msc-culture"), start: 1_700_000_020_000,
             opened: 1_700_000_030_000, valueAtOpening: 5.8, critical: false, end: nil, worst: 5.8, size: nil, lots: ["L1"])
         try await server.deviations.commit([.opened(record)], state: "[]")
-        _ = try await server.deviations.acknowledge("DEV-2026-0007", user: "alice", comment: "door left open during feeding")
-        try await sign(
-            server.store, user: "alice", fullName: "Alice Smith", meaning: "acknowledged", action: "ack", kind: "deviation",
-            subject: "DEV-2026-0007", lot: nil, sha256: String(repeating: "b", count: 64))
+        _ = try await server.deviations.acknowledge(
+            "DEV-2026-0007", user: "alice", comment: "door left open during feeding",
+            signature: SignatureGrant(user: "alice", fullName: "Alice Smith", action: .ack, subject: .deviation("DEV-2026-0007")))
         let view = try await server.client.get("/deviations/DEV-2026-0007").decode(ControlAPI.DeviationView.self)
         let signature = try #require(view.signatures?.first)
         #expect(signature.signedBy == "Alice Smith (alice)" && signature.meaning == "acknowledged")

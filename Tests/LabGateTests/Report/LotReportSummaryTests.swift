@@ -30,7 +30,10 @@ private func signedLotStore(_ folder: TemporaryFolder) async throws -> (ReadingS
         limit: .init(name: "high", value: 5.5, source: "spec msc-culture"), start: 1_700_000_020_000,
         opened: 1_700_000_030_000, valueAtOpening: 5.8, critical: false, end: nil, worst: 5.8, size: nil, lots: ["LOT-1"])
     try await deviations.commit([.opened(record)], state: "[]")
-    _ = try await deviations.acknowledge("DEV-2023-0007", user: "alice", comment: "door left open during feeding")
+    // Signed, as with `signatures: { require: [ack] }` (the password check is SignerTests' business).
+    _ = try await deviations.acknowledge(
+        "DEV-2023-0007", user: "alice", comment: "door left open during feeding",
+        signature: SignatureGrant(user: "alice", fullName: "Alice Smith", action: .ack, subject: .deviation("DEV-2023-0007")))
     return (store, config, writer)
 }
 
@@ -81,6 +84,7 @@ struct LotReportSummaryTests {
         #expect(audit.contains("alice acknowledged DEV-2023-0007: door left open during feeding"), "\(audit)")
         #expect(audit.contains("alice placed LOT-1 in INC-01 with spec msc-culture: P3 flasks"))
         #expect(audit.contains("alice took LOT-1 out of monitoring"))
+        #expect(audit.contains("Alice Smith (alice) signed DEV-2023-0007: acknowledged"), "the signature right after the act")
         #expect(audit.contains("alice corrected action #1 of LOT-1 (took effect 2023-11-14T22:13:20.000Z): placed before the tablet synced"))
         #expect(audit.contains("DEV-2023-0007 opened: excursion on INC-01 co2 (high 5.50 %), lots LOT-1"))
         #expect(audit.contains("the field of INC-01 co2 was recorded: inc "))
@@ -91,9 +95,6 @@ struct LotReportSummaryTests {
     func signaturesAndApproval() async throws {
         let folder = try TemporaryFolder()
         let (store, config, writer) = try await signedLotStore(folder)
-        try await sign(
-            store, user: "alice", fullName: "Alice Smith", meaning: "acknowledged", action: "ack", kind: "deviation",
-            subject: "DEV-2023-0007", lot: nil, sha256: String(repeating: "a", count: 64))
         try await approve(store, lot: "LOT-1", user: "carol", fullName: "Carol Quinn")
         let now = Date(timeIntervalSince1970: 1_700_000_500)
 
@@ -109,7 +110,8 @@ struct LotReportSummaryTests {
         #expect(approved.summaryCSV().contains("signature,2,signed_by,Carol Quinn (carol)\n"))
         #expect(approved.summaryCSV().contains("signature,1,meaning,acknowledged\n"))
         let json = try JSONSerialization.jsonObject(with: approved.json()) as? [String: Any]
-        #expect((json?["signatures"] as? [[String: Any]])?.last?["fullName"] as? String == "Carol Quinn")
+        #expect((json?["signatures"] as? [[String: Any]])?.last?["full_name"] as? String == "Carol Quinn")
+        #expect(approved.integrity.ok, "the signed acknowledgement and the approval pass the integrity check: \(approved.integrity.problems)")
         #expect((json?["approval"] as? [String: Any])?["state"] as? String == "approved")
 
         // A reading stamped inside the placement, written after the approval (held back by a full disk, say).
