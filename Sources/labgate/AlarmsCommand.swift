@@ -32,8 +32,8 @@ struct AlarmsCommand: AsyncParsableCommand {
         @OptionGroup var control: ControlOptions
 
         func run() async throws {
-            try await control.call(
-                "POST", "/alarms/\(segment(id))/ack", body: ControlAPI.Acknowledge(comment: comment),
+            try await control.callSigned(
+                "/alarms/\(segment(id))/ack", body: { ControlAPI.Acknowledge(comment: comment, password: $0) },
                 as: ControlAPI.AlarmView.self, render: ControlText.alarm)
         }
     }

@@ -30,19 +30,43 @@ struct ControlOptions: ParsableArguments {
         _ method: String, _ uri: String, body: (some Encodable)? = String?.none, as type: T.Type,
         render: (T) -> String
     ) async throws -> T {
-        let client = ControlClient(path: socketPath)
-        let reply: ControlClient.Reply
-        do {
-            if let body {
-                reply = try await client.post(uri, body)
-            } else {
-                reply = try await client.send(method, uri, body: nil)
+        let reply = try await send(method, uri, body: body.map { ControlAPI.encode($0) })
+        return try finish(reply, as: type, render: render)
+    }
+
+    /// An act that may need an electronic signature (`signatures:` in the daemon's config): sent
+    /// without a password first; when the daemon answers 401 (the act needs one), the password is
+    /// read (`PasswordPrompt`: the terminal without echo, or standard input's first line when it
+    /// is not a terminal) and the request sent again with it. The daemon checks it for the user
+    /// the kernel names for this process, whatever the request says.
+    @discardableResult
+    func callSigned<T: Decodable, Body: Encodable>(
+        _ uri: String, body: (_ password: String?) -> Body, as type: T.Type, render: (T) -> String
+    ) async throws -> T {
+        var reply = try await send("POST", uri, body: ControlAPI.encode(body(nil)))
+        if reply.status == 401 {
+            printError(ControlText.message(reply.message))
+            guard let password = PasswordPrompt.read(prompt: "password (electronic signature): "), !password.isEmpty else {
+                printError("error: no password given: nothing was signed")
+                throw ExitCode(1)
             }
+            reply = try await send("POST", uri, body: ControlAPI.encode(body(password)))
+        }
+        return try finish(reply, as: type, render: render)
+    }
+
+    private func send(_ method: String, _ uri: String, body: Data?) async throws -> ControlClient.Reply {
+        let client = ControlClient(path: socketPath)
+        do {
+            return try await client.send(method, uri, body: body)
         } catch {
             printError(error.description)
             if case .notRunning = error { throw ExitCode(2) }
             throw ExitCode(1)
         }
+    }
+
+    private func finish<T: Decodable>(_ reply: ControlClient.Reply, as type: T.Type, render: (T) -> String) throws -> T {
         guard reply.ok else {
             printError((reply.status == 403 ? "refused: " : "error: ") + ControlText.message(reply.message))
             throw ExitCode(reply.status == 403 ? 3 : 1)

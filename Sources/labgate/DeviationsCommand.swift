@@ -37,8 +37,8 @@ struct DeviationsCommand: AsyncParsableCommand {
         @OptionGroup var control: ControlOptions
 
         func run() async throws {
-            try await control.call(
-                "POST", "/deviations/\(segment(id))/ack", body: ControlAPI.Acknowledge(comment: comment),
+            try await control.callSigned(
+                "/deviations/\(segment(id))/ack", body: { ControlAPI.Acknowledge(comment: comment, password: $0) },
                 as: ControlAPI.DeviationView.self, render: ControlText.deviation)
         }
     }
@@ -50,8 +50,8 @@ struct DeviationsCommand: AsyncParsableCommand {
         @OptionGroup var control: ControlOptions
 
         func run() async throws {
-            try await control.call(
-                "POST", "/deviations/\(segment(id))/close", body: ControlAPI.Close(impact: impact),
+            try await control.callSigned(
+                "/deviations/\(segment(id))/close", body: { ControlAPI.Close(impact: impact, password: $0) },
                 as: ControlAPI.DeviationView.self, render: ControlText.deviation)
         }
     }

@@ -62,9 +62,10 @@ struct LotCommand: AsyncParsableCommand {
         @OptionGroup var control: ControlOptions
 
         func run() async throws {
-            let body = ControlAPI.CorrectLot(event: event, device: device, spec: spec, at: at, reason: reason)
-            try await control.call(
-                "POST", "/lots/\(segment(lot))/correct", body: body, as: ControlAPI.LotView.self, render: ControlText.lot)
+            try await control.callSigned(
+                "/lots/\(segment(lot))/correct",
+                body: { ControlAPI.CorrectLot(event: event, device: device, spec: spec, at: at, reason: reason, password: $0) },
+                as: ControlAPI.LotView.self, render: ControlText.lot)
         }
     }
 

@@ -5,13 +5,17 @@ import LabGateDaemon
 import Testing
 
 /// Two incubators polled fast, a control socket in the test folder, and specs for lots.
-func lotConfig(operators: String = primaryGroup(), qa: String = primaryGroup(), separateDuties: Bool = true) -> String {
+/// `signatures`: the acts that need a signature (none here unless a test names them).
+func lotConfig(
+    operators: String = primaryGroup(), qa: String = primaryGroup(), separateDuties: Bool = true, signatures: String = ""
+) -> String {
     """
     site: e2e-lots
     store: FOLDER/labgate.sqlite
     alerts: FOLDER
     control: FOLDER/control.sock
     roles: { operators: [\(operators)], qa: [\(qa)]\(separateDuties ? "" : ", separate_duties: false") }
+    signatures: { require: [\(signatures)] }
     buses:
       - id: lan
         tcp: { host: 127.0.0.1, port: PORT }

@@ -34,6 +34,8 @@ public struct Config: Sendable {
     public var anchors: String?
     /// `anchor_interval:` how often the daemon anchors the chain heads (at most a minute).
     public var anchorInterval: Duration = Config.defaultAnchorInterval
+    /// The acts that need an electronic signature (`signatures: { require: [...] }`).
+    public var signatures = SignatureSettings()
 
     public init(
         file: String, site: String, store: String, alerts: String, buses: [Bus], devices: [Device],

@@ -56,7 +56,7 @@ struct ConfigReader {
 extension ConfigReader {
     static let topKeys = [
         "site", "store", "alerts", "buses", "devices", "profiles", "profile_files", "specs", "control", "roles",
-        "store_buffer", "http", "notify", "anchors", "anchor_interval",
+        "store_buffer", "http", "notify", "anchors", "anchor_interval", "signatures",
     ]
     /// `profiles` may be left out when `profile_files` is given.
     static let requiredTopKeys = ["site", "store", "alerts", "buses", "devices", "profiles"]
@@ -85,6 +85,7 @@ extension ConfigReader {
         let http = top["http"].flatMap { readHTTP($0) }
         let notify = top["notify"].flatMap { readNotify($0, devices: devices, profiles: profiles) }
         let anchors = readAnchors(top)
+        let signatures = readSignatures(top)
         guard errors.isEmpty, let site, let store, let alerts, let storeBuffer, let anchors else { return nil }
         var config = Config(
             file: file, site: site, store: store, alerts: alerts, buses: buses, devices: devices,
@@ -92,6 +93,7 @@ extension ConfigReader {
             notify: notify)
         config.anchors = anchors.file
         config.anchorInterval = anchors.interval
+        config.signatures = signatures
         return config
     }
 }

@@ -34,12 +34,15 @@ public enum ControlAPI {
         /// When the action really took effect (UTC, e.g. 2026-11-24T08:05:00Z).
         public var at: String?
         public var reason: String
-        public init(event: Int64, device: String?, spec: String?, at: String?, reason: String) {
+        /// The signer's password, when the correction is signed (`signatures`); never stored.
+        public var password: String?
+        public init(event: Int64, device: String?, spec: String?, at: String?, reason: String, password: String? = nil) {
             self.event = event
             self.device = device
             self.spec = spec
             self.at = at
             self.reason = reason
+            self.password = password
         }
     }
 
@@ -50,12 +53,22 @@ public enum ControlAPI {
 
     public struct Acknowledge: Codable, Sendable {
         public var comment: String
-        public init(comment: String) { self.comment = comment }
+        /// The signer's password, when the acknowledgement is signed (`signatures`); never stored.
+        public var password: String?
+        public init(comment: String, password: String? = nil) {
+            self.comment = comment
+            self.password = password
+        }
     }
 
     public struct Close: Codable, Sendable {
         public var impact: String
-        public init(impact: String) { self.impact = impact }
+        /// The signer's password, when the closure is signed (`signatures`); never stored.
+        public var password: String?
+        public init(impact: String, password: String? = nil) {
+            self.impact = impact
+            self.password = password
+        }
     }
 
     public struct Failure: Codable, Sendable {

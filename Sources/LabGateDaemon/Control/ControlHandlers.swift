@@ -21,6 +21,8 @@ struct ControlHandlers: Sendable {
     var notifier: Notifier?
     /// Where the daemon anchors the end of the record (`audit verify` checks against them).
     var anchorSources: [AnchorSource] = []
+    /// Checks signers' passwords (PAM) for the acts `config.signatures` names.
+    var signer: Signer?
     let logger: Logger
 
     func register(on router: Router<ControlContext>) {
@@ -79,7 +81,7 @@ struct ControlHandlers: Sendable {
             return await reply(request, context, needs: [.operator_], action: "lot_correct") { peer, _ in
                 try ControlIDs.lot(lot)
                 let body = try await ControlBody.decode(
-                    ControlAPI.CorrectLot.self, from: request, expected: "{event, device?, spec?, at?, reason}")
+                    ControlAPI.CorrectLot.self, from: request, expected: "{event, device?, spec?, at?, reason, password?}")
                 if let device = body.device { try ControlIDs.device(device, in: config) }
                 if let spec = body.spec { try ControlIDs.spec(spec, in: config) }
                 var at: Date?
@@ -89,9 +91,13 @@ struct ControlHandlers: Sendable {
                     }
                     at = parsed
                 }
+                guard !body.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw LotError.invalidCorrection("a correction needs a reason")
+                }
+                let signature = try await sign(.correct, on: .lot(lot), password: body.password, peer: peer)
                 _ = try await lots.correct(
                     lot: lot, event: body.event, device: body.device, spec: body.spec, at: at, reason: body.reason,
-                    user: peer.user)
+                    user: peer.user, signature: signature)
                 return ControlAPI.LotView(lot: lot, events: registry.events(of: lot))
             }
         }
@@ -120,12 +126,13 @@ struct ControlHandlers: Sendable {
             let id = context.parameters.get("id") ?? ""
             return await reply(request, context, needs: [.operator_], action: "deviation_acknowledge") { peer, _ in
                 try ControlIDs.deviation(id)
-                let body = try await ControlBody.decode(ControlAPI.Acknowledge.self, from: request, expected: "{comment}")
+                let body = try await ControlBody.decode(ControlAPI.Acknowledge.self, from: request, expected: "{comment, password?}")
                 let comment = body.comment
                 guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw RequestError(.invalid, "an acknowledgement needs a comment")
                 }
-                let record = try await deviations.acknowledge(id, user: peer.user, comment: comment)
+                let signature = try await sign(.ack, on: .deviation(id), password: body.password, peer: peer)
+                let record = try await deviations.acknowledge(id, user: peer.user, comment: comment, signature: signature)
                 raise(DeviationAlerts.acknowledged(record))
                 return view(record)
             }
@@ -145,12 +152,14 @@ struct ControlHandlers: Sendable {
                         throw error
                     }
                 }
-                let body = try await ControlBody.decode(ControlAPI.Close.self, from: request, expected: "{impact}")
+                let body = try await ControlBody.decode(ControlAPI.Close.self, from: request, expected: "{impact, password?}")
                 let impact = body.impact
                 guard !impact.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw RequestError(.invalid, "closing a deviation needs an impact assessment")
                 }
-                let record = try await deviations.close(id, user: peer.user, impact: impact, separateDuties: separate)
+                let signature = try await sign(.close, on: .deviation(id), password: body.password, peer: peer)
+                let record = try await deviations.close(
+                    id, user: peer.user, impact: impact, separateDuties: separate, signature: signature)
                 raise(DeviationAlerts.closed(record))
                 return ControlAPI.DeviationView(record)
             }
@@ -201,14 +210,15 @@ struct ControlHandlers: Sendable {
                 guard AlarmID.isValid(id) else {
                     throw RequestError(.invalid, "'\(TerminalText.escape(String(id.prefix(80))))' is not an alarm id (e.g. ALM-2026-0003)")
                 }
-                let body = try await ControlBody.decode(ControlAPI.Acknowledge.self, from: request, expected: "{comment}")
+                let body = try await ControlBody.decode(ControlAPI.Acknowledge.self, from: request, expected: "{comment, password?}")
                 guard !body.comment.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw RequestError(.invalid, "an acknowledgement needs a comment")
                 }
                 guard let notifier else { throw RequestError(.notFound, "no alarms: notification is not running") }
+                let signature = try await sign(.ack, on: .alarm(id), password: body.password, peer: peer)
                 let record: AlarmRecord
                 do {
-                    record = try await notifier.acknowledge(id, user: peer.user, comment: body.comment)
+                    record = try await notifier.acknowledge(id, user: peer.user, comment: body.comment, signature: signature)
                 } catch let error as NotifyEngine.AckError {
                     guard case .unknown = error else { throw RequestError(.conflict, error.description) }
                     let stored = try await AlarmBook.list(store, all: true).first { $0.id == id }
@@ -238,6 +248,21 @@ struct ControlHandlers: Sendable {
                 }
             }
         }
+    }
+
+    /// The signature `action` on `subject` needs (`config.signatures`), or the one the request
+    /// offers: the peer's kernel user re-authenticated with `password` (the request never names
+    /// the signer). No password for an act that needs one: 401, which the CLI answers by asking
+    /// for it.
+    func sign(
+        _ action: SignedAction, on subject: SignatureSubject, password: String?, peer: Peer
+    ) async throws -> SignatureGrant? {
+        guard let password else {
+            if config.signatures.requires(action) { throw SignatureError.passwordNeeded(action) }
+            return nil
+        }
+        guard let signer else { throw SignatureError.unavailable("this daemon checks no passwords") }
+        return try await signer.authenticate(user: peer.user, password: password, for: action, on: subject)
     }
 
     /// The anchor file of the config, or one rotated from it (`anchors.jsonl.1`).
@@ -290,6 +315,8 @@ struct ControlHandlers: Sendable {
         } catch let error as LotError {
             return Self.failure(RequestError(error))
         } catch let error as DeviationError {
+            return Self.failure(RequestError(error))
+        } catch let error as SignatureError {
             return Self.failure(RequestError(error))
         } catch {
             logger.error("control request failed: \(TerminalText.escape("\(error)"))")

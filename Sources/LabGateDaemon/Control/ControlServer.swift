@@ -13,7 +13,8 @@ import ServiceLifecycle
 /// gets 403 with the reason, decided from the headers alone, and is audited as refused (coalesced
 /// per uid, `RefusalLedger`). Any user of the host may connect, so what one user can hold is
 /// bounded (`ConnectionLimits`): idle connections close, connections per uid are capped, bodies
-/// are capped.
+/// are capped. Signed acts re-authenticate the peer's user through PAM (`signer`, by default the
+/// `labgate` PAM service).
 public struct ControlServer: Service {
     let path: String
     let handlers: ControlHandlers
@@ -24,7 +25,7 @@ public struct ControlServer: Service {
         path: String, config: Config, store: ReadingStore, registry: LotRegistry, deviations: DeviationBook, alerts: AlertLog,
         progress: DeviationProgress = DeviationProgress(), resolver: any IdentityResolver = SystemIdentityResolver(),
         limits: ConnectionLimits = ConnectionLimits(), refusalWindow: Duration = .seconds(60), notifier: Notifier? = nil,
-        anchorSources: [AnchorSource] = [], logger: Logger
+        anchorSources: [AnchorSource] = [], signer: Signer? = nil, logger: Logger
     ) {
         self.path = path
         self.logger = logger
@@ -40,7 +41,12 @@ public struct ControlServer: Service {
             config: config, store: store, lots: LotBook(store: store, registry: registry, config: config),
             registry: registry, deviations: deviations, progress: progress, alerts: alerts,
             identities: IdentityLookup(resolver: resolver), refusals: refusals, notifier: notifier,
-            anchorSources: anchorSources, logger: logger)
+            anchorSources: anchorSources, signer: signer ?? Signer(store: store), logger: logger)
+        if !config.signatures.require.isEmpty, geteuid() != 0, access("/etc/shadow", R_OK) != 0 {
+            // pam_unix then asks its helper unix_chkpwd, which checks only this user's own password:
+            // every signer's password would be refused as wrong.
+            logger.warning("signatures are required but /etc/shadow is not readable: pam_unix cannot check signers' passwords (give the daemon the shadow group, or use SSSD); see README, Electronic signatures")
+        }
     }
 
     /// Fails when the socket's folder is missing or not writable, or another daemon answers on it.

@@ -4,11 +4,15 @@ import LabGate
 struct RequestError: Error, Sendable, CustomStringConvertible {
     enum Kind: Int, Sendable {
         case invalid = 400
+        /// The act needs an electronic signature and the request carried no password.
+        case unauthorized = 401
         case forbidden = 403
         case notFound = 404
         case conflict = 409
         /// A body larger than the control socket takes (`ControlBody.limit`).
         case tooLarge = 413
+        /// Passwords cannot be checked now (PAM).
+        case unavailable = 503
     }
 
     var kind: Kind
@@ -41,6 +45,20 @@ extension RequestError {
             case .unknownDeviation: .notFound
             case .sameUser: .forbidden
             case .alreadyAcknowledged, .closed, .alreadyClosed, .stillOpen, .notAcknowledged: .conflict
+            }
+        self.init(kind, error.description)
+    }
+}
+
+extension RequestError {
+    /// What a refused signature means on the wire: 401 asks for the password; a wrong one, a
+    /// lock, an account that may not sign and separation of duties are refusals (403).
+    init(_ error: SignatureError) {
+        let kind: Kind =
+            switch error {
+            case .passwordNeeded: .unauthorized
+            case .refused, .locked, .denied, .approverCorrected: .forbidden
+            case .unavailable: .unavailable
             }
         self.init(kind, error.description)
     }

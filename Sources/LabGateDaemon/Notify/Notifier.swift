@@ -191,9 +191,12 @@ public actor Notifier {
 
     /// An operator acknowledges an alarm: stored and audited with the comment, alerted as
     /// alarm_acknowledged; its repeats stop, its relays drop, Alertmanager ends it.
-    public func acknowledge(_ id: String, user: String, comment: String) async throws(NotifyEngine.AckError) -> AlarmRecord {
+    /// `signature` (the user's, on this alarm) is written with the acknowledgement's record.
+    public func acknowledge(
+        _ id: String, user: String, comment: String, signature: SignatureGrant? = nil
+    ) async throws(NotifyEngine.AckError) -> AlarmRecord {
         let (record, effects) = try engine.acknowledge(id, user: user, comment: comment, now: Date())
-        apply(effects)
+        apply(effects, signature: signature)
         raise(AlertEvent(
             time: Date(), severity: .info, event: .alarmAcknowledged, device: record.event.device,
             channel: record.event.channel, detail: "\(record.id) (\(record.event.event.rawValue)): \(comment)",
@@ -262,7 +265,7 @@ public actor Notifier {
         }
     }
 
-    private func apply(_ effects: [NotifyEngine.Effect]) {
+    private func apply(_ effects: [NotifyEngine.Effect], signature: SignatureGrant? = nil) {
         var ended: [AlarmRecord] = []
         var raisedNow = false
         for effect in effects {
@@ -282,7 +285,8 @@ public actor Notifier {
                 }
                 if !alarm.isActive && (before?.isActive ?? true) { ended.append(alarm) }
                 saved[alarm.id] = alarm.ackedAt == nil ? alarm : nil
-                keep(AlarmBook.save(alarm, audit: action, user: user))
+                keep(AlarmBook.save(
+                    alarm, audit: action, user: user, signature: action == "alarm_acknowledged" ? signature : nil))
             case .send(let notice):
                 start { await self.deliver(notice) }
             case .relay(let channel, let on):

@@ -31,12 +31,14 @@ struct RunningServer {
 
     init(
         limits: ConnectionLimits = ConnectionLimits(), refusalWindow: Duration = .seconds(60),
-        resolver: (any IdentityResolver)? = nil, roles: Roles = Roles(operators: ["lab-ops"], qa: ["lab-qa"])
+        resolver: (any IdentityResolver)? = nil, roles: Roles = Roles(operators: ["lab-ops"], qa: ["lab-qa"]),
+        signatures: SignatureSettings = SignatureSettings(), passwords: (any PasswordChecker)? = nil
     ) async throws {
         folder = try TemporaryFolder()
         var config = incubatorConfig(folder: folder.path)
         config.control = folder.path + "/control.sock"
         config.roles = roles
+        config.signatures = signatures
         var second = config.devices[0]
         second.id = "INC-02"
         second.unit = 2
@@ -47,7 +49,8 @@ struct RunningServer {
         let server = ControlServer(
             path: config.control!, config: config, store: store, registry: registry,
             deviations: deviations, alerts: alerts,
-            resolver: resolver ?? identity, limits: limits, refusalWindow: refusalWindow, logger: Logger(label: "test"))
+            resolver: resolver ?? identity, limits: limits, refusalWindow: refusalWindow,
+            signer: passwords.map { [store] in Signer(store: store, checker: $0) }, logger: Logger(label: "test"))
         group = ServiceGroup(services: [server], logger: Logger(label: "test"))
         let group = group
         task = Task { try await group.run() }
