@@ -1,6 +1,12 @@
 import Foundation
 
 extension ControlAPI {
+    /// `lot approve`: the approver's password (an approval is always signed); never stored.
+    public struct Approve: Codable, Sendable {
+        public var password: String?
+        public init(password: String?) { self.password = password }
+    }
+
     /// An electronic signature as people are shown it: printed name, UTC time, meaning.
     public struct SignatureView: Codable, Sendable {
         /// "Alice Smith (alice)".

@@ -101,6 +101,35 @@ struct ControlHandlers: Sendable {
                 return ControlAPI.LotView(lot: lot, events: registry.events(of: lot))
             }
         }
+        router.post("/lots/:lot/approve") { request, context in
+            let lot = context.parameters.get("lot") ?? ""
+            return await reply(request, context, needs: [.qa], action: "lot_approve") { peer, _ in
+                try ControlIDs.lot(lot)
+                guard !registry.events(of: lot).isEmpty else { throw LotError.unknownLot(lot) }
+                let separate = config.roles.separateDuties
+                // As for a closure: separation of duties before the body is read, its refusal
+                // audited as a role's is; LotApprover checks it again where it writes.
+                do {
+                    try await store.pool.read { db in
+                        try SeparationOfDuties.checkApproval(lot: lot, approver: peer.user, enforced: separate, db: db)
+                    }
+                } catch let error as SignatureError {
+                    await refuse(error.description, peer: peer, request, context)
+                    throw error
+                }
+                let body = try await ControlBody.decodeIfPresent(ControlAPI.Approve.self, from: request, expected: "{password}")
+                // An approval is a signature: it always takes the approver's password.
+                guard let password = body?.password else { throw SignatureError.passwordNeeded(.approve) }
+                guard let signer else { throw SignatureError.unavailable("this daemon checks no passwords") }
+                do {
+                    _ = try await LotApprover.approve(
+                        lot: lot, user: peer.user, password: password, signer: signer, separateDuties: separate)
+                } catch let error as LotApprover.NothingToApprove {
+                    throw RequestError(.conflict, error.description)
+                }
+                return try await signed(ControlAPI.LotView(lot: lot, events: registry.events(of: lot)))
+            }
+        }
         router.get("/deviations") { request, context in
             let openOnly = ["1", "true", "yes"].contains(request.uri.queryParameters.get("open") ?? "")
             return await reply(request, context, needs: [.operator_, .qa], action: "deviation_list") { _, _ in
