@@ -17,6 +17,13 @@ public struct LotReport: Sendable, Codable {
     public var clockSteps: [ClockStep] = []
     /// Per deviation id, every notification attempt that named it (who was told, when, how it went).
     public var notifications: [String: [NotificationAttempt]] = [:]
+    /// Every electronic signature on the lot's record: on the lot (approvals), on its deviations,
+    /// and any other naming the lot, oldest first.
+    public var signatures: [Signature] = []
+    /// QA's approval for batch release: approved, superseded (the record changed since) or not approved.
+    public var approval: LotApproval? = nil
+    /// The first page: what a QA reviewer signs from (`makeSummary()` of the rest).
+    public var summary: Summary? = nil
 
     /// One placement: the lot inside one device over an interval.
     public struct PlacementReport: Sendable, Codable {

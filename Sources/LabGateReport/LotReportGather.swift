@@ -50,6 +50,12 @@ extension LotReport {
         report.notifications = (try? await store.pool.read { db in
             try Dictionary(uniqueKeysWithValues: ids.map { ($0, try NotificationLog.attempts(naming: $0, db: db)) })
         }) ?? [:]
+        let signed = try await store.pool.read { db in
+            (try Signature.ofLot(lot, deviations: ids, db: db), try LotApproval.of(lot: lot, db: db))
+        }
+        report.signatures = signed.0
+        report.approval = signed.1
+        report.summary = report.makeSummary()
         return report
     }
 

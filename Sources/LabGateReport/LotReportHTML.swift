@@ -14,23 +14,20 @@ extension LotReport {
             table{border-collapse:collapse;margin:6px 0;max-width:100%}td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
             .fields{font-size:11px;margin:0;padding:0;list-style:none}.dev th{width:11em;font-weight:normal}.dev{width:100%}
             th{background:#eee;overflow-wrap:normal}.ok{color:#060;font-weight:bold}.fail{color:#b00;font-weight:bold}
-            svg{width:100%;height:auto;border:1px solid #ccc}section{page-break-inside:avoid}
+            svg{width:100%;height:auto;border:1px solid #ccc}section{page-break-inside:avoid}.summary{page-break-after:always}ul.audit{padding-left:1em;list-style:none}small{color:#666}
             @media print{body{margin:10mm}h2{page-break-before:auto}}
             </style></head><body>
             <h1>Lot report: \(esc(lot))</h1>
             <p>Site \(esc(site ?? "—")) · store \(esc(store)) · generated \(t(generated)) (UTC)</p>
 
             """
+        h += summaryPage()
         h += integritySection()
         h += clockStepSection()
-        h += "<h2>Placements</h2><table><tr><th>device</th><th>spec</th><th>from</th><th>to</th><th>by</th></tr>"
-        for p in placements {
-            h += "<tr><td>\(esc(p.device))</td><td>\(esc(p.spec))</td><td>\(t(p.start))</td><td>\(p.end.map(t) ?? "inside (to \(t(p.until)))")</td><td>\(esc(p.startedBy))\(p.endedBy.map { " / " + esc($0) } ?? "")\(p.correctedBy.map { " (corrected by " + esc($0) + ")" } ?? "")</td></tr>"
-        }
-        h += "</table>\n"
         for p in placements { h += placementSection(p) }
         h += deviationSection()
-        h += auditSection()
+        h += signatureSection()
+        h += auditSentences()
         return h + "</body></html>\n"
     }
 
@@ -212,35 +209,8 @@ extension LotReport {
         }.joined(separator: "<br>")
     }
 
-    private func auditSection() -> String {
-        var h = "<h2>Audit entries about the lot (\(audit.count))</h2><table><tr><th>#</th><th>time</th><th>user</th><th>action</th><th>object</th><th>old</th><th>new</th><th>reason</th></tr>"
-        for a in audit {
-            h += "<tr><td>\(a.seq)</td><td>\(t(a.time))</td><td>\(esc(a.user))</td><td>\(esc(a.action))</td><td>\(esc(a.object))</td>"
-            h += "<td>\(fields(a.old))</td><td>\(fields(a.new))</td><td>\(esc(a.reason ?? ""))</td></tr>"
-        }
-        return h + "</table>\n"
-    }
-
     private func limitText(_ limit: AlertEvent.Limit) -> String {
         "\(limit.name.replacingOccurrences(of: "_", with: " ")) \(n(limit.value)) (\(limit.source))"
-    }
-
-    /// Fields of audit values holding a time in milliseconds since 1970.
-    private static let timeKeys: Set<String> = ["time", "start", "end", "opened", "effective", "ackedAt", "closedAt"]
-
-    /// An audit value (a JSON object) as one "key: value" line per field, escaped; times in
-    /// milliseconds as UTC times.
-    private func fields(_ json: String?) -> String {
-        guard let json, !json.isEmpty else { return "" }
-        guard let object = try? JSONDecoder().decode([String: AuditValue].self, from: Data(json.utf8)) else { return esc(json) }
-        let lines = object.keys.sorted().map { key -> String in
-            var text = object[key]?.text ?? ""
-            if Self.timeKeys.contains(key), case let .integer(ms)? = object[key] {
-                text = UTCTime.format(Date(millisecondsSince1970: ms))
-            }
-            return "<li>\(esc(key)): \(esc(text))</li>"
-        }
-        return "<ul class=\"fields\">" + lines.joined() + "</ul>"
     }
 
     private func bandText(_ b: SpecBand) -> String {
@@ -266,41 +236,5 @@ extension LotReport {
         if s >= 3600 { return "\(s / 3600) h \(s % 3600 / 60) min" }
         if s >= 60 { return "\(s / 60) min \(s % 60) s" }
         return seconds < 10 ? String(format: "%.1f s", seconds) : "\(s) s"
-    }
-}
-
-/// A JSON value of an audit entry, as far as the report shows it.
-private enum AuditValue: Decodable {
-    case bool(Bool), integer(Int64), number(Double), text(String), null, other(String)
-
-    init(from decoder: any Decoder) throws {
-        let single = try decoder.singleValueContainer()
-        if single.decodeNil() {
-            self = .null
-        } else if let value = try? single.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? single.decode(Int64.self) {
-            self = .integer(value)
-        } else if let value = try? single.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? single.decode(String.self) {
-            self = .text(value)
-        } else if let value = try? single.decode([String: AuditValue].self) {
-            self = .other("{" + value.keys.sorted().map { "\($0): \(value[$0]?.text ?? "")" }.joined(separator: ", ") + "}")
-        } else {
-            let value = try single.decode([AuditValue].self)
-            self = .other("[" + value.map(\.text).joined(separator: ", ") + "]")
-        }
-    }
-
-    var text: String {
-        switch self {
-        case let .bool(value): "\(value)"
-        case let .integer(value): "\(value)"
-        case let .number(value): "\(value)"
-        case let .text(value): value
-        case .null: "null"
-        case let .other(value): value
-        }
     }
 }

@@ -5,7 +5,7 @@ import LabGateClient
 struct LotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lot", abstract: "Place culture lots in devices (through the daemon's control socket).",
-        subcommands: [Start.self, Move.self, End.self, Correct.self, List.self, Show.self])
+        subcommands: [Start.self, Move.self, End.self, Correct.self, Approve.self, List.self, Show.self])
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Place a new lot in a device, with the spec it needs.")
@@ -66,6 +66,20 @@ struct LotCommand: AsyncParsableCommand {
                 "/lots/\(segment(lot))/correct",
                 body: { ControlAPI.CorrectLot(event: event, device: device, spec: spec, at: at, reason: reason, password: $0) },
                 as: ControlAPI.LotView.self, render: ControlText.lot)
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve a lot's record for batch release (QA): an electronic signature, asked for on the terminal.",
+            discussion: "The daemon hashes the lot's record as it stands (its actions, every reading of it, the deviations naming it) and signs that hash with the meaning 'approved for batch release'. A later change to the record (a late reading, a correction, a new deviation) shows the approval as superseded in 'lot show' and the report; the lot can then be approved again.")
+        @Argument(help: "Lot id.") var lot: String
+        @OptionGroup var control: ControlOptions
+
+        func run() async throws {
+            try await control.callSigned(
+                "/lots/\(segment(lot))/approve", body: { ControlAPI.Approve(password: $0) }, as: ControlAPI.LotView.self,
+                render: ControlText.lot)
         }
     }
 

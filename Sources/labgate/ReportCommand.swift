@@ -12,10 +12,13 @@ struct ReportCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Everything one lot lived through: placements, readings, excursions, gaps, deviations, audit, integrity.")
 
-        enum Format: String, ExpressibleByArgument, CaseIterable { case html, csv, json }
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            case html, csv, json
+            case summaryCSV = "summary-csv"
+        }
 
         @Argument(help: "Lot id.") var lot: String
-        @Option(help: "Output format: html, csv (every reading) or json (the report model).") var format: Format = .html
+        @Option(help: "Output format: html, csv (every reading), json (the report model) or summary-csv (the first page and the signatures).") var format: Format = .html
         @Option(help: "Write to this file instead of standard output.") var output: String?
         @Option(help: "Configuration file (store, units, poll intervals, spec limits).") var config: String?
         @Option(help: "Read this store file directly; without --config, poll intervals are inferred.") var store: String?
@@ -41,10 +44,14 @@ struct ReportCommand: AsyncParsableCommand {
                 switch format {
                 case .csv:
                     try LotReportCSV.write(lot: lot, store: opened, config: config) { handle.write($0) }
-                case .json, .html:
+                case .json, .html, .summaryCSV:
                     let sources = anchors.map { [AnchorSource(argument: $0)] } ?? AnchorSource.configured(config)
                     let report = try await LotReport.gather(lot: lot, store: opened, config: config, anchors: sources)
-                    handle.write(format == .json ? report.json() : Data(report.html().utf8))
+                    switch format {
+                    case .json: handle.write(report.json())
+                    case .summaryCSV: handle.write(Data(report.summaryCSV().utf8))
+                    default: handle.write(Data(report.html().utf8))
+                    }
                     if !report.integrity.ok {
                         printError("integrity check failed: \(report.integrity.problems.first ?? "")")
                         throw ExitCode(4)

@@ -10,7 +10,7 @@ private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().d
 
 /// The shipped PAM service, installed as scripts/install does when the host has none yet; the
 /// returned closure removes it again if this made it.
-private func installPAMService() throws -> () -> Void {
+func installPAMService() throws -> () -> Void {
     let path = "/etc/pam.d/labgate"
     guard !FileManager.default.fileExists(atPath: path) else { return {} }
     try FileManager.default.copyItem(atPath: root.path + "/config/pam.d/labgate", toPath: path)

@@ -23,6 +23,8 @@ extension ControlAPI {
         public var acknowledgedBy: String?
         public var acknowledgedAt: String?
         public var comment: String?
+        /// The electronic signature on its acknowledgement, if it was signed.
+        public var signatures: [SignatureView]?
 
         public init(_ alarm: AlarmRecord) {
             id = alarm.id

@@ -124,6 +124,9 @@ public enum ControlAPI {
         public var since: String?
         public var placements: [PlacementView]
         public var events: [EventView]
+        /// `lot show`: the signatures on the lot's record and its approval state.
+        public var signatures: [SignatureView]?
+        public var approval: ApprovalView?
 
         package init(lot: String, events: [LotEvent]) {
             self.lot = lot
@@ -177,6 +180,8 @@ public enum ControlAPI {
         /// `deviations show`: every notification attempt that named it, oldest first, and its alarms.
         public var notifications: [NotificationView]?
         public var alarms: [AlarmView]?
+        /// The electronic signatures on it (acknowledged, QA reviewed), oldest first.
+        public var signatures: [SignatureView]?
 
         public init(_ record: DeviationRecord) {
             id = record.id

@@ -33,6 +33,11 @@ public enum ControlText {
             if let note = event.note { line += " — \(note)" }
             lines.append(line)
         }
+        if let approval = lot.approval { lines.append("approval: \(approval.statement)") }
+        if let signatures = lot.signatures, !signatures.isEmpty {
+            lines.append("signatures:")
+            for signature in signatures { lines.append("  " + Self.signature(signature) + "  on \(signature.on)") }
+        }
         return Self.lines(lines)
     }
 
@@ -77,11 +82,17 @@ public enum ControlText {
         if let by = d.closedBy {
             lines.append("  closed:   \(d.closedAt ?? "?") by \(by) — impact: \(d.impact ?? "")")
         }
+        for signature in d.signatures ?? [] { lines.append("  signed:   " + Self.signature(signature)) }
         if let notifications = d.notifications {
             lines.append("  notified:\(notifications.isEmpty ? " nobody (no notify rule routes it)" : "")")
             for n in notifications { lines.append("    " + notification(n)) }
         }
         return Self.lines(lines)
+    }
+
+    /// A signature's manifestation: `Alice Smith (alice)  2026-11-30T10:02:03.120Z  acknowledged`.
+    public static func signature(_ s: ControlAPI.SignatureView) -> String {
+        "\(s.signedBy)  \(s.signedAt)  \(s.meaning)"
     }
 
     /// `2026-11-29T22:01:06.120Z  hook  webhook http://...  raised  delivered`.
@@ -101,6 +112,7 @@ public enum ControlText {
             if let recovered = a.recovered { line += "  recovered \(recovered)" }
             if let next = a.nextMessage { line += "  next message \(next)" }
             if let by = a.acknowledgedBy { line += "  acknowledged \(a.acknowledgedAt ?? "?") by \(by) — \(a.comment ?? "")" }
+            for signature in a.signatures ?? [] { line += "  signed: " + Self.signature(signature) }
             if let deviation = a.deviation, a.acknowledgedBy == nil { line += "  (acknowledge: labgate deviations ack \(deviation))" }
             return line
         })

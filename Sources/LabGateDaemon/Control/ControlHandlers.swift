@@ -42,7 +42,7 @@ struct ControlHandlers: Sendable {
                 try ControlIDs.lot(lot)
                 let events = registry.events(of: lot)
                 guard !events.isEmpty else { throw LotError.unknownLot(lot) }
-                return ControlAPI.LotView(lot: lot, events: events)
+                return try await signed(ControlAPI.LotView(lot: lot, events: events))
             }
         }
         router.post("/lots") { request, context in
@@ -101,6 +101,35 @@ struct ControlHandlers: Sendable {
                 return ControlAPI.LotView(lot: lot, events: registry.events(of: lot))
             }
         }
+        router.post("/lots/:lot/approve") { request, context in
+            let lot = context.parameters.get("lot") ?? ""
+            return await reply(request, context, needs: [.qa], action: "lot_approve") { peer, _ in
+                try ControlIDs.lot(lot)
+                guard !registry.events(of: lot).isEmpty else { throw LotError.unknownLot(lot) }
+                let separate = config.roles.separateDuties
+                // As for a closure: separation of duties before the body is read, its refusal
+                // audited as a role's is; LotApprover checks it again where it writes.
+                do {
+                    try await store.pool.read { db in
+                        try SeparationOfDuties.checkApproval(lot: lot, approver: peer.user, enforced: separate, db: db)
+                    }
+                } catch let error as SignatureError {
+                    await refuse(error.description, peer: peer, request, context)
+                    throw error
+                }
+                let body = try await ControlBody.decodeIfPresent(ControlAPI.Approve.self, from: request, expected: "{password}")
+                // An approval is a signature: it always takes the approver's password.
+                guard let password = body?.password else { throw SignatureError.passwordNeeded(.approve) }
+                guard let signer else { throw SignatureError.unavailable("this daemon checks no passwords") }
+                do {
+                    _ = try await LotApprover.approve(
+                        lot: lot, user: peer.user, password: password, signer: signer, separateDuties: separate)
+                } catch let error as LotApprover.NothingToApprove {
+                    throw RequestError(.conflict, error.description)
+                }
+                return try await signed(ControlAPI.LotView(lot: lot, events: registry.events(of: lot)))
+            }
+        }
         router.get("/deviations") { request, context in
             let openOnly = ["1", "true", "yes"].contains(request.uri.queryParameters.get("open") ?? "")
             return await reply(request, context, needs: [.operator_, .qa], action: "deviation_list") { _, _ in
@@ -117,8 +146,8 @@ struct ControlHandlers: Sendable {
                     (try NotificationLog.attempts(naming: id, db: db), try AlarmBook.alarms(ofDeviation: id, db: db))
                 }
                 shown.notifications = attempts.map(ControlAPI.NotificationView.init)
-                shown.alarms = alarms.map(ControlAPI.AlarmView.init)
-                return shown
+                shown.alarms = try await signed(alarms.map(ControlAPI.AlarmView.init))
+                return try await signed(shown)
             }
         }
         registerNotify(on: router)
@@ -201,7 +230,7 @@ struct ControlHandlers: Sendable {
                     let known = Set(alarms.map(\.id))
                     alarms += try await AlarmBook.list(store, all: true).filter { !known.contains($0.id) }
                 }
-                return alarms.sorted { ($0.raised, $0.id) > ($1.raised, $1.id) }.map(ControlAPI.AlarmView.init)
+                return try await signed(alarms.sorted { ($0.raised, $0.id) > ($1.raised, $1.id) }.map(ControlAPI.AlarmView.init))
             }
         }
         router.post("/alarms/:id/ack") { request, context in

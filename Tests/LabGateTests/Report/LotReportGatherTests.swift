@@ -66,7 +66,7 @@ struct LotReportGatherTests {
         let mkt = try #require(temperature.statistics.meanKineticTemperature)
         #expect(html.contains("\(Float(mkt)) °C"), "at the float32 temperature's resolution")
         // The lot's 4 actions, and its device's 2 fields as recorded when it was placed.
-        #expect(html.contains("Audit entries about the lot (6)") && html.contains("lot_correct") && html.contains("series_described"))
+        #expect(html.contains("Audit entries about the lot (6)") && html.contains("alice corrected action #") && html.contains("the field of INC-01 co2 was recorded"))
         #expect(html.contains("Integrity OK"))
     }
 }
