@@ -160,6 +160,7 @@ public final class ReadingStore: Sendable {
         SealMigrations.register(in: &migrator)
         SealDeleteMigration.register(in: &migrator)
         NotifyMigrations.register(in: &migrator)
+        SeriesLayoutMigration.register(in: &migrator)
         return migrator
     }
 }
