@@ -352,7 +352,7 @@ public actor ReadingWriter {
     /// `StatementArguments` of boxed values per reading cost more than the insert itself
     /// (BENCHMARKS.md, store ingest).
     static func insert(
-        _ batch: some Sequence<Reading>, known: Known, db: Database, sealedAt: Int64 = Date().millisecondsSince1970
+        _ batch: Slice<Deque<Reading>>, known: Known, db: Database, sealedAt: Int64 = Date().millisecondsSince1970
     ) throws -> Known {
         var ids = known
         var created = Known()
@@ -414,6 +414,11 @@ public actor ReadingWriter {
         }
         try sealing.append(seal: seal, time: sealedAt, db: db)
         return created
+    }
+
+    /// `insert` of an array (tests: a store at an earlier schema written by the writer's code).
+    static func insert(_ readings: [Reading], known: Known, db: Database, sealedAt: Int64) throws -> Known {
+        try insert(Deque(readings)[...], known: known, db: db, sealedAt: sealedAt)
     }
 
     /// SQLite copies bound text at once (the Swift string's storage is not kept).
