@@ -46,7 +46,7 @@ func schemaGuards() async throws {
         try await store.pool.write { db in
             try db.execute(sql: "INSERT INTO series (device, channel) VALUES ('D', 'c')")
             // quality 2 is timeout: a value next to it would be a made-up number.
-            try db.execute(sql: "INSERT INTO reading (series, time, value, quality) VALUES (1, 0, 0.0, 2)")
+            try db.execute(sql: "INSERT INTO reading (rowid, series, time, value, quality) VALUES (1, 1, 0, 0.0, 2)")
         }
     }
 }

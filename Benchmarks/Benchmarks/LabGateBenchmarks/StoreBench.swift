@@ -195,10 +195,14 @@ actor StoreRun {
                     let chunk = rows[from..<min(from + size, rows.count)]
                     let number = seal
                     try await pool.write { db in
+                        // Rows numbered in the order written, as the writer numbers them (the
+                        // table is keyed by series since "v6 readings and seal entries stored by series").
                         let insert = try db.cachedStatement(
-                            sql: "INSERT INTO reading (series, time, value, quality, detail, lot_set, seal) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                        for row in chunk {
-                            try insert.execute(arguments: [row.series, row.time, row.value, row.quality, row.detail, row.lotSet, number])
+                            sql: "INSERT INTO reading (rowid, series, time, value, quality, detail, lot_set, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                        for (offset, row) in chunk.enumerated() {
+                            try insert.execute(arguments: [
+                                Int64(from + offset + 1), row.series, row.time, row.value, row.quality, row.detail, row.lotSet, number,
+                            ])
                         }
                     }
                 }

@@ -2,13 +2,13 @@ import Foundation
 
 /// The lot's report on a store holding only its device, and on one holding `others` devices
 /// besides (as many readings each), run alternately; the ratio of their medians.
-func ratioBench(weeks: Double, others: Int, rounds: Int, cache: String) throws {
+func ratioBench(weeks: Double, others: Int, rounds: Int, cache: String, migrating: Bool) throws {
     let seconds = Int(weeks * 7 * 86400)
     let alone = StoreLayout(name: "lot-alone", devices: 1, every: 10, seconds: seconds, phased: false)
     let mixed = StoreLayout(name: "lot-mixed", devices: 1 + others, every: 10, seconds: seconds, phased: false)
     var paths: [String] = []
     for layout in [alone, mixed] {
-        let (path, said) = try layout.store(cache: cache)
+        let (path, said) = try layout.store(cache: cache, migrating: migrating)
         print("store \(said)")
         paths.append(path)
     }
@@ -33,9 +33,9 @@ func ratioBench(weeks: Double, others: Int, rounds: Int, cache: String) throws {
 }
 
 /// A 30-day store sealed once per second: `audit verify` and `report lot` on it.
-func monthBench(days: Double, devices: Int, rounds: Int, cache: String) throws {
+func monthBench(days: Double, devices: Int, rounds: Int, cache: String, migrating: Bool) throws {
     let layout = StoreLayout(name: "month", devices: devices, every: 10, seconds: Int(days * 86400), phased: true)
-    let (path, said) = try layout.store(cache: cache)
+    let (path, said) = try layout.store(cache: cache, migrating: migrating)
     print("store \(said)")
     guard rounds > 0 else { return }
     let folder = NSTemporaryDirectory() + "labgate-bigstore-\(getpid())"

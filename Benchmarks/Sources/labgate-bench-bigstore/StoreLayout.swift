@@ -18,8 +18,13 @@ struct StoreLayout {
 
     func device(_ index: Int) -> String { "INC-" + String(index + 1).leftPadded(3) }
 
-    /// The folder name: every parameter that changes the store (v: the generator's version).
-    var key: String { "\(name)-\(devices)dev-every\(every)s-\(seconds)s-\(phased ? "phased" : "together")-v1" }
+    /// The folder name: every parameter that changes the store (v: the generator's and the
+    /// store layout's version; v2: readings and seal entries stored by series).
+    var key: String { key(version: 2) }
+
+    private func key(version: Int) -> String {
+        "\(name)-\(devices)dev-every\(every)s-\(seconds)s-\(phased ? "phased" : "together")-v\(version)"
+    }
 
     var readings: Int { devices * Self.channels.count * (seconds / every) }
 
@@ -40,7 +45,10 @@ struct StoreLayout {
 
     /// The store's file, built unless a complete one is there; and what building it took (read
     /// back from the folder when it was built before).
-    func store(cache: String) throws -> (path: String, built: String) {
+    /// With `migrating`, a store of the previous version's layout in the cache is copied and
+    /// brought up to date by labgate's own migration instead (much faster than building anew; the
+    /// migrated store is denser than one the writer fills poll by poll).
+    func store(cache: String, migrating: Bool = false) throws -> (path: String, built: String) {
         let folder = cache + "/" + key
         let path = folder + "/store.sqlite"
         let done = folder + "/complete"
@@ -49,6 +57,19 @@ struct StoreLayout {
         }
         try? FileManager.default.removeItem(atPath: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let earlier = cache + "/" + key(version: 1)
+        if migrating, FileManager.default.fileExists(atPath: earlier + "/complete") {
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: earlier + "/store.sqlite" + suffix) {
+                try FileManager.default.copyItem(atPath: earlier + "/store.sqlite" + suffix, toPath: path + suffix)
+            }
+            let started = monotonic()
+            try SealedBatchLoader(store: try ReadingStore(path: path)).checkpoint()
+            let elapsed = monotonic() - started
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            let said = "\(key): migrated from \(key(version: 1)) in \(String(format: "%.0f", elapsed)) s, \(String(format: "%.2f", Double(size) / 1e9)) GB (the file keeps the old tables' pages, free)"
+            try said.write(toFile: done, atomically: true, encoding: .utf8)
+            return (path, said)
+        }
         let started = monotonic()
         let seals = try build(path)
         let elapsed = monotonic() - started

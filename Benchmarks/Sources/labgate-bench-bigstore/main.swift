@@ -29,6 +29,7 @@ struct LabGateBenchBigStore: ParsableCommand {
     @Option(help: "Devices of the month store, polled every 10 s one second apart (so each second's flush seals one poll).") var devices = 10
     @Option(help: "Folder for the stores (kept; a rerun reuses them).") var cache = "Benchmarks/.build/bigstore"
     @Flag(help: "Build the stores and stop, nothing measured.") var buildOnly = false
+    @Flag(help: "A missing store whose previous layout's version is in the cache: copy it and migrate it (labgate's migration) instead of building it anew.") var migrateEarlier = false
 
     func validate() throws {
         guard rounds > 0, weeks > 0, others >= 0, days > 0, devices > 0 else { throw ValidationError("numbers above 0") }
@@ -40,10 +41,10 @@ struct LabGateBenchBigStore: ParsableCommand {
         print("labgate: \(tool)")
         print("machine: \(machineLine())")
         if only == nil || only == "ratio" {
-            try ratioBench(weeks: weeks, others: others, rounds: buildOnly ? 0 : rounds, cache: cache)
+            try ratioBench(weeks: weeks, others: others, rounds: buildOnly ? 0 : rounds, cache: cache, migrating: migrateEarlier)
         }
         if only == nil || only == "month" {
-            try monthBench(days: days, devices: devices, rounds: buildOnly ? 0 : rounds, cache: cache)
+            try monthBench(days: days, devices: devices, rounds: buildOnly ? 0 : rounds, cache: cache, migrating: migrateEarlier)
         }
     }
 }

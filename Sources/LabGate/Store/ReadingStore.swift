@@ -162,6 +162,7 @@ public final class ReadingStore: Sendable {
         NotifyMigrations.register(in: &migrator)
         SignatureMigration.register(in: &migrator)
         ForwardStatusStore.register(in: &migrator)
+        SeriesLayoutMigration.register(in: &migrator)
         return migrator
     }
 }

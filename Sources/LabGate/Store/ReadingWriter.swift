@@ -358,8 +358,11 @@ public actor ReadingWriter {
         var created = Known()
         let seal = try ReadingSeal.head(db: db).id + 1
         var sealing = SealBuilder()
+        // Rows are numbered in the order written (`SeriesLayoutMigration`): a seal covers its rows in
+        // that order.
+        var rowid = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM reading") ?? 0
         let insert = try db.cachedStatement(
-            sql: "INSERT INTO reading (series, time, value, quality, detail, lot_set, seal) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            sql: "INSERT INTO reading (rowid, series, time, value, quality, detail, lot_set, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         // The readings of one poll share their lots: join them once per run of equal lot lists.
         var previousLots: [String] = []
         var previousLotsText: String?
@@ -401,8 +404,9 @@ public actor ReadingWriter {
                 }
             }
             let time = reading.time.millisecondsSince1970
+            rowid += 1
             try Self.insertRow(
-                insert.sqliteStatement, db: db, series: series, time: time, value: reading.value,
+                insert.sqliteStatement, db: db, rowid: rowid, series: series, time: time, value: reading.value,
                 quality: reading.quality.code, detail: reading.detail, lotSet: lotSet, seal: seal)
             sealing.add(
                 series: series, device: reading.device, channel: reading.channel, time: time, value: reading.value,
@@ -412,30 +416,36 @@ public actor ReadingWriter {
         return created
     }
 
+    /// `insert` of an array (tests: a store at an earlier schema written by the writer's code).
+    static func insert(_ readings: [Reading], known: Known, db: Database, sealedAt: Int64) throws -> Known {
+        try insert(Deque(readings)[...], known: known, db: db, sealedAt: sealedAt)
+    }
+
     /// SQLite copies bound text at once (the Swift string's storage is not kept).
     private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
     /// Binds one row to the prepared reading INSERT, runs it and resets it; an error is thrown as
     /// GRDB would throw it (a full disk is `SQLITE_FULL`).
     private static func insertRow(
-        _ statement: SQLiteStatement, db: Database, series: Int64, time: Int64, value: Double?, quality: Int,
+        _ statement: SQLiteStatement, db: Database, rowid: Int64, series: Int64, time: Int64, value: Double?, quality: Int,
         detail: String?, lotSet: Int64?, seal: Int64
     ) throws {
-        sqlite3_bind_int64(statement, 1, series)
-        sqlite3_bind_int64(statement, 2, time)
-        if let value { sqlite3_bind_double(statement, 3, value) } else { sqlite3_bind_null(statement, 3) }
-        sqlite3_bind_int64(statement, 4, Int64(quality))
+        sqlite3_bind_int64(statement, 1, rowid)
+        sqlite3_bind_int64(statement, 2, series)
+        sqlite3_bind_int64(statement, 3, time)
+        if let value { sqlite3_bind_double(statement, 4, value) } else { sqlite3_bind_null(statement, 4) }
+        sqlite3_bind_int64(statement, 5, Int64(quality))
         if var detail {
             detail.withUTF8 { text in
                 _ = text.withMemoryRebound(to: CChar.self) {
-                    sqlite3_bind_text(statement, 5, $0.baseAddress, Int32(text.count), transient)
+                    sqlite3_bind_text(statement, 6, $0.baseAddress, Int32(text.count), transient)
                 }
             }
         } else {
-            sqlite3_bind_null(statement, 5)
+            sqlite3_bind_null(statement, 6)
         }
-        if let lotSet { sqlite3_bind_int64(statement, 6, lotSet) } else { sqlite3_bind_null(statement, 6) }
-        sqlite3_bind_int64(statement, 7, seal)
+        if let lotSet { sqlite3_bind_int64(statement, 7, lotSet) } else { sqlite3_bind_null(statement, 7) }
+        sqlite3_bind_int64(statement, 8, seal)
         let code = sqlite3_step(statement)
         guard code == SQLITE_DONE else {
             let message = String(cString: sqlite3_errmsg(db.sqliteConnection))

@@ -72,7 +72,7 @@ struct AuditVerifierTests {
             ("UPDATE reading SET value = 4.9 WHERE rowid = 5", "readings of seal 2 (committed"),
             ("DELETE FROM reading WHERE rowid = 6", "readings of seal 2 (committed"),
             ("DELETE FROM reading WHERE rowid = 7", "all 1 readings of seal 3"),
-            ("INSERT INTO reading (series, time, value, quality, seal) VALUES (1, 0, 1.0, 0, 3)", "readings of seal 3"),
+            ("INSERT INTO reading (rowid, series, time, value, quality, seal) VALUES (8, 1, 0, 1.0, 0, 3)", "readings of seal 3"),
             ("UPDATE reading SET lot_set = NULL WHERE rowid = 1", "readings of seal 1"),
             ("DELETE FROM deviation", "deviation DEV-2027-0001 is missing (deleted): audit entry"),
             ("UPDATE deviation SET record = replace(record, '\"worst\":4.3', '\"worst\":4.4')", "deviation DEV-2027-0001 was changed"),

@@ -17,8 +17,8 @@ private func sharedStore(_ folder: TemporaryFolder, oldSeals: Bool = false) asyn
             try db.execute(sql: "INSERT INTO series (id, device, channel) VALUES (1, 'INC-01', 'co2')")
             for second in -30..<10 {
                 try db.execute(
-                    sql: "INSERT INTO reading (series, time, value, quality, seal) VALUES (1, ?, ?, 0, 1)",
-                    arguments: [t0.addingTimeInterval(Double(second)).millisecondsSince1970, 5.0])
+                    sql: "INSERT INTO reading (rowid, series, time, value, quality, seal) VALUES (?, 1, ?, ?, 0, 1)",
+                    arguments: [second + 31, t0.addingTimeInterval(Double(second)).millisecondsSince1970, 5.0])
             }
             try ReadingSeal.append(count: 40, digest: try ReadingSeal.digestAll(db: db), time: 1_700_000_010_000, db: db)
         }
