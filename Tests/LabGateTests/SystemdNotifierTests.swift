@@ -92,3 +92,23 @@ func watchdogWithheldWhenStuck() async throws {
     receiver.timeout = .seconds(2)
     #expect(receiver.receive() == "WATCHDOG=1")
 }
+
+@Test("a long start step (a store migration) keeps asking systemd for more start time while it runs, and stops asking when it ends")
+func extendsStartTimeout() throws {
+    let receiver = try NotifyReceiver()
+    let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": receiver.path])
+    let value = notifier.extendingStartTimeout(status: "migrating", every: .milliseconds(100), window: .seconds(3)) {
+        Thread.sleep(forTimeInterval: 0.45)
+        return 7
+    }
+    #expect(value == 7)
+    #expect(receiver.receive() == "EXTEND_TIMEOUT_USEC=3000000\nSTATUS=migrating")
+    var extensions = 0
+    receiver.timeout = .milliseconds(400)
+    while extensions < 20, let message = receiver.receive() {
+        #expect(message == "EXTEND_TIMEOUT_USEC=3000000")
+        extensions += 1
+    }
+    // One every 100 ms over 450 ms, then none once the step has returned (the receive timed out).
+    #expect(extensions >= 2 && extensions <= 5)
+}

@@ -75,7 +75,9 @@ public struct Daemon: Sendable {
         metrics = config.http == nil ? nil : DaemonMetrics(startTime: started)
         counters = PollCounters(observer: metrics)
         self.alerts = try AlertLog(folder: config.alerts)
-        self.store = try ReadingStore(path: config.store)
+        self.store = try SystemdNotifier().extendingStartTimeout(
+            status: "opening the store \(config.store) (a schema migration on a big store takes minutes)"
+        ) { () throws(StartupError) in try ReadingStore(path: config.store) }
         self.writer = ReadingWriter(store: store, capacity: config.storeBuffer, user: user, observer: metrics)
         do {
             registry = LotRegistry(events: try store.pool.read { db in try LotEvent.fetchAll(db) })
