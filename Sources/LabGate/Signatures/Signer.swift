@@ -24,6 +24,22 @@ public final class Signer: Sendable {
         thread = PasswordCheckThread(checker: checker)
         attempts = SigningAttempts(policy: lockout)
         self.now = now
+        restoreAttempts()
+    }
+
+    /// A lock and the failures towards it outlive the daemon's restarts and reloads: they are
+    /// read back from the audit trail (a store that cannot be read starts with none).
+    private func restoreAttempts() {
+        let since = Int64((now().timeIntervalSince1970 - lockout.window - lockout.duration) * 1000)
+        let rows = (try? store.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT user, action, reason, time FROM audit
+                WHERE time >= ? AND action IN ('signature_failed', 'signed') ORDER BY seq
+                """, arguments: [since])
+        }) ?? []
+        attempts.replay(rows.map { row in
+            (row["user"], row["action"], row["reason"], Date(timeIntervalSince1970: Double(row["time"] as Int64) / 1000))
+        })
     }
 
     public var lockout: SigningLockout { attempts.policy }
@@ -47,7 +63,7 @@ public final class Signer: Sendable {
             let (count, locked) = attempts.fail(user, now: now())
             await audit(
                 user, "signature_failed", subject, action,
-                reason: "password not accepted (\(count) of \(lockout.failures) within \(Self.minutes(lockout.window)))")
+                reason: "\(SigningAttempts.passwordRefused) (\(count) of \(lockout.failures) within \(Self.minutes(lockout.window)))")
             if let locked {
                 await audit(
                     user, "signing_locked", subject, action,

@@ -3,8 +3,8 @@ import Synchronization
 
 /// Repeated failed signatures lock signing for that user for a while (21 CFR 11.300(d): attempts
 /// at unauthorized use are detected and acted on): `failures` refusals within `window` lock it
-/// for `duration`; a successful signature clears the count. Kept in memory: a restart of the
-/// daemon clears it (the failures stay in the audit trail).
+/// for `duration`; a successful signature clears the count. Kept in memory and rebuilt from the
+/// audit trail when a signer starts, so neither a restart nor a reload clears a lock.
 public struct SigningLockout: Sendable, Hashable {
     public var failures: Int
     public var window: TimeInterval
@@ -61,4 +61,23 @@ final class SigningAttempts: Sendable {
     func succeed(_ user: String) {
         users.withLock { $0[user] = nil }
     }
+
+    /// Replays the trail's recent signing entries (oldest first): failed passwords count again
+    /// and lock as they did, a signature clears the count. Refusals while locked are not
+    /// failures of a password and do not count.
+    func replay(_ entries: [(user: String, action: String, reason: String?, time: Date)]) {
+        for entry in entries {
+            switch entry.action {
+            case "signature_failed" where entry.reason?.hasPrefix(Self.passwordRefused) == true:
+                _ = fail(entry.user, now: entry.time)
+            case "signed":
+                succeed(entry.user)
+            default:
+                break
+            }
+        }
+    }
+
+    /// How the audited reason of a refused password begins.
+    static let passwordRefused = "password not accepted"
 }

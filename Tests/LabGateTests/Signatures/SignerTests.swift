@@ -53,7 +53,7 @@ struct SignerTests {
         #expect(try await AuditVerifier.verify(store).problems == [])
     }
 
-    @Test("a wrong password is refused and audited without the password; five failures lock signing (audited), and then even the right password is refused without asking PAM")
+    @Test("a wrong password is refused and audited without the password; five failures lock signing (audited), and then even the right password is refused without asking PAM, also by a signer started afterwards (a restart or reload)")
     func wrongPasswordAndLockout() async throws {
         let folder = try TemporaryFolder()
         let user = try SystemUser()
@@ -81,6 +81,12 @@ struct SignerTests {
         let text = entries.map { "\($0.old ?? "") \($0.new ?? "") \($0.reason ?? "")" }.joined()
         #expect(!text.contains("wrong-") && !text.contains(user.password))
         #expect(try await store.pool.read { db in try Signer.all(db: db) } == [])
+        // A restarted or reloaded daemon makes a new signer: the lock holds there too.
+        let restarted = Signer(store: store, checker: PAMPasswordChecker(confdir: try shippedPAMFolder(folder)))
+        let afterRestart = await #expect(throws: SignatureError.self) {
+            _ = try await restarted.authenticate(user: user.name, password: user.password, for: .close, on: .deviation("DEV-2026-0001"))
+        }
+        guard case .locked(user.name, _)? = afterRestart else { Issue.record("not locked after a restart: \(String(describing: afterRestart))"); return }
     }
 
     @Test("an unknown user is refused as a wrong password is")
