@@ -33,18 +33,22 @@ enum SignatureCheck {
         return count
     }
 
-    /// A signature on an act recorded in the trail (all but an approval, which signs a report)
-    /// follows that act's entry, whose new value hashes to the signed content: a signature copied
-    /// onto another record (row and entry alike) does not.
+    /// A signature follows the entry of what it signs: an act, whose new value hashes to the
+    /// signed content, or an approval's `lot_approved`, which carries the record hash the approval
+    /// signed. A signature copied onto another record (row and entry alike) does not.
     static func unlinked(_ signature: Signature, db: Database) throws -> String? {
-        guard signature.action != .approve else { return nil }
         let act = try Row.fetchOne(
-            db, sql: "SELECT seq, object, new FROM audit WHERE seq = ?", arguments: [signature.auditSeq - 1])
+            db, sql: "SELECT seq, action, object, new FROM audit WHERE seq = ?", arguments: [signature.auditSeq - 1])
         let object: String? = act?["object"]
         let new: String? = act?["new"]
-        guard object == signature.subjectRef.object, let new,
-            SignatureGrant.sha256(Data(new.utf8)) == signature.contentSHA256
-        else {
+        let linked: Bool
+        if signature.action == .approve {
+            let covered = new.flatMap { try? JSONDecoder().decode(LotApproval.Covered.self, from: Data($0.utf8)) }
+            linked = act?["action"] == LotApproval.auditAction && covered?.sha256 == signature.contentSHA256
+        } else {
+            linked = new.map { SignatureGrant.sha256(Data($0.utf8)) == signature.contentSHA256 } ?? false
+        }
+        guard object == signature.subjectRef.object, linked else {
             return "is not linked to its record: audit entry \(signature.auditSeq - 1) before it is not the act it signs (copied onto another record?)"
         }
         return nil

@@ -6,7 +6,7 @@ import Testing
 
 /// LOT-1 in INC-01 for 60 s (co2 out of spec for 10 of them), a deviation naming it that alice
 /// acknowledged, and the writer to add readings later.
-private func signedLotStore(_ folder: TemporaryFolder) async throws -> (ReadingStore, Config, ReadingWriter) {
+func signedLotStore(_ folder: TemporaryFolder) async throws -> (ReadingStore, Config, ReadingWriter) {
     let store = try ReadingStore(path: folder.path + "/store.sqlite")
     let config = incubatorConfig(folder: folder.path)
     let book = LotBook(store: store, registry: LotRegistry(), config: config)
