@@ -300,9 +300,13 @@ public struct DeviationEngine {
     public mutating func snapshot() -> String {
         urgent = false
         dirty = false
-        let saved = states.sorted { ($0.key.device, $0.key.channel) < ($1.key.device, $1.key.channel) }
-            .map { SavedChannel(device: $0.key.device, channel: $0.key.channel, state: $0.value) }
-        return AuditJSON.encode(saved)
+        // One channel at a time: the same text as encoding the sorted array whole, without the
+        // encoder's tree of all 1000 channels at once (~2 MB every 5 s at 250 devices).
+        let states = states
+        let keys = states.keys.sorted { ($0.device, $0.channel) < ($1.device, $1.channel) }
+        return AuditJSON.encodeArray(keys.lazy.compactMap { key in
+            states[key].map { SavedChannel(device: key.device, channel: key.channel, state: $0) }
+        })
     }
 }
 
