@@ -12,8 +12,9 @@ struct LabGated {
         // glibc gives a thread that finds the heap locked an arena of its own, up to 8 per core,
         // each holding its freed memory: with a thread per bus owner (35 threads at 25 gateways)
         // that was ~4 MB more resident at 250 devices. The threads allocate little and rarely at
-        // once; two suffice.
-        _ = labgate_limit_malloc_arenas(2)
+        // once: one arena, whose freed memory any thread reuses (a second one held another
+        // 0.7-0.9 MB at 250 devices, with the same CPU and jitter; BENCHMARKS.md, scale).
+        _ = labgate_limit_malloc_arenas(1)
         let options: DaemonOptions
         do {
             options = try DaemonOptions(parsing: Array(CommandLine.arguments.dropFirst()))

@@ -75,6 +75,22 @@ package enum AuditJSON {
         return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
     }
 
+    /// The text `encode(Array(values))` gives, built one element at a time: JSONEncoder holds
+    /// a whole tree of the value it encodes, so a large array (the deviation engine's 1000
+    /// channel states every 5 s) cost ~2 MB at once for a ~0.3 MB text (BENCHMARKS.md, scale).
+    package static func encodeArray<S: Sequence>(_ values: S) -> String where S.Element: Encodable {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var text: [UInt8] = [UInt8(ascii: "[")]
+        for value in values {
+            guard let element = try? encoder.encode(value) else { return "null" }
+            if text.count > 1 { text.append(UInt8(ascii: ",")) }
+            text.append(contentsOf: element)
+        }
+        text.append(UInt8(ascii: "]"))
+        return String(decoding: text, as: UTF8.self)
+    }
+
     package static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
         try JSONDecoder().decode(type, from: Data(text.utf8))
     }
