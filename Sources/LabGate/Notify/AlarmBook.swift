@@ -2,13 +2,17 @@ import Foundation
 import GRDB
 
 /// Stored alarms: saved through the writer as they change (raised, a repeat or escalation sent,
-/// recovered, acknowledged); raising, recovery and acknowledgement are audited with the record.
+/// recovered, acknowledged), each change audited with the record (`record` alarm:ID), so that
+/// `audit verify` finds an alarm row edited or deleted behind the daemon's back.
 public enum AlarmBook {
     /// The record to hand to the writer for an alarm's new state; `audit` names the action
-    /// (alarm_raised, alarm_recovered, alarm_acknowledged) when it is one the trail keeps.
+    /// (alarm_raised, alarm_recovered, alarm_acknowledged), or nil for its progress
+    /// (alarm_repeated, alarm_escalated). A save that changes nothing writes nothing.
     public static func save(_ alarm: AlarmRecord, audit action: String?, user: String) -> StoreRecord {
         StoreRecord(summary: "\(action ?? "alarm_progress") alarm \(alarm.id)") { db in
             let old = try fetch(alarm.id, db: db)
+            if old == alarm { return }
+            let action = action ?? progress(from: old, to: alarm)
             let json = AuditJSON.encode(alarm)
             try db.execute(
                 sql: """
@@ -16,14 +20,24 @@ public enum AlarmBook {
                     ON CONFLICT(id) DO UPDATE SET record = excluded.record, state = excluded.state
                     """,
                 arguments: [alarm.id, json, alarm.state.rawValue, alarm.deviation, alarm.raised])
-            if let action {
-                _ = try AuditTrail.append(
-                    .init(
-                        user: alarm.ackedBy ?? user, action: action, object: "alarm \(alarm.id)",
-                        old: old.map { AuditJSON.encode($0) }, new: json, reason: action == "alarm_acknowledged" ? alarm.ackComment : nil),
-                    db: db)
-            }
+            _ = try AuditTrail.append(
+                .init(
+                    user: alarm.ackedBy ?? user, action: action, object: "alarm \(alarm.id)",
+                    old: old.map { AuditJSON.encode($0) }, new: json, reason: action == "alarm_acknowledged" ? alarm.ackComment : nil,
+                    record: record(alarm.id)),
+                db: db)
         }
+    }
+
+    /// The audit trail's name for an alarm's row.
+    static func record(_ id: String) -> String { "alarm:\(id)" }
+
+    /// What an unnamed change of an alarm was: an escalation step reached, a repeat sent.
+    private static func progress(from old: AlarmRecord?, to new: AlarmRecord) -> String {
+        guard let old else { return "alarm_raised" }
+        if new.stepsReached > old.stepsReached { return "alarm_escalated" }
+        if new.repeatsSent > old.repeatsSent { return "alarm_repeated" }
+        return "alarm_updated"
     }
 
     static func fetch(_ id: String, db: Database) throws -> AlarmRecord? {
