@@ -6,10 +6,10 @@ import Yams
 #endif
 
 extension ConfigReader {
-    static let notifyKeys = ["channels", "rules", "fail_safe"]
+    static let notifyKeys = ["channels", "rules", "fail_safe", "retries"]
     static let channelKinds = ["email", "webhook", "alertmanager", "relay"]
     static let emailKeys = ["to", "from", "smtp"]
-    static let smtpKeys = ["host", "port", "starttls", "user", "password_file", "timeout"]
+    static let smtpKeys = ["host", "port", "tls", "starttls", "user", "password_file", "timeout"]
     static let webhookKeys = ["url", "timeout", "retries"]
     static let alertmanagerKeys = ["url", "timeout"]
     static let relayKeys = ["device", "coil", "register"]
@@ -112,7 +112,14 @@ extension ConfigReader {
         let errorsBefore = errors.count
         let host = string("host", of: map)
         let port = integer("port", of: map, range: 1...65535)
-        let starttls = boolean("starttls", of: map)
+        var starttls = boolean("starttls", of: map)
+        let tls: SMTPSettings.TLS? = choice("tls", of: map)
+        if let tlsNode = map["tls"], map["starttls"] != nil {
+            report("give tls or starttls, not both (starttls: true is tls: starttls)", at: tlsNode, in: context)
+        }
+        if let tls { starttls = tls == .starttls }
+        // Port 465 is SMTPS (RFC 8314): TLS from the first byte unless tls says otherwise.
+        let implicitTLS = tls == .implicit || (tls == nil && map["starttls"] == nil && port == 465)
         let user = string("user", of: map)
         let passwordFile = string("password_file", of: map)
         let timeout = duration("timeout", of: map, minimum: .seconds(1), maximum: .seconds(300))
@@ -126,8 +133,8 @@ extension ConfigReader {
         }
         guard errors.count == errorsBefore, let host else { return nil }
         return SMTPSettings(
-            host: host, port: port ?? 25, starttls: starttls ?? false, user: user, passwordFile: passwordFile,
-            timeout: timeout ?? SMTPSettings.defaultTimeout)
+            host: host, port: port ?? (implicitTLS ? 465 : 25), starttls: starttls ?? false, implicitTLS: implicitTLS, user: user,
+            passwordFile: passwordFile, timeout: timeout ?? SMTPSettings.defaultTimeout)
     }
 
     /// A secret must be an absolute path to a regular file no other user can read or write

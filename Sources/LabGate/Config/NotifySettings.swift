@@ -91,12 +91,20 @@ public struct EmailSettings: Sendable, Hashable {
     }
 }
 
-/// The site's SMTP relay. `starttls: true` refuses to send unless the server offers STARTTLS;
+/// The site's SMTP relay. `starttls: true` (`tls: starttls`) refuses to send unless the server
+/// offers STARTTLS; `tls: implicit` (the default on port 465) speaks TLS from the first byte;
 /// `user` and `password_file` come together (AUTH), the file readable by its owner only.
 public struct SMTPSettings: Sendable, Hashable {
+    /// How the connection is protected (config key `tls`).
+    public enum TLS: String, Sendable, CaseIterable {
+        case none, starttls, implicit
+    }
+
     public var host: String
     public var port: Int
     public var starttls: Bool
+    /// TLS from the first byte (SMTPS, port 465).
+    public var implicitTLS: Bool
     public var user: String?
     public var passwordFile: String?
     public var timeout: Duration
@@ -104,12 +112,13 @@ public struct SMTPSettings: Sendable, Hashable {
     public static let defaultTimeout = Duration.seconds(30)
 
     public init(
-        host: String, port: Int = 25, starttls: Bool = false, user: String? = nil, passwordFile: String? = nil,
-        timeout: Duration = SMTPSettings.defaultTimeout
+        host: String, port: Int = 25, starttls: Bool = false, implicitTLS: Bool = false, user: String? = nil,
+        passwordFile: String? = nil, timeout: Duration = SMTPSettings.defaultTimeout
     ) {
         self.host = host
         self.port = port
         self.starttls = starttls
+        self.implicitTLS = implicitTLS
         self.user = user
         self.passwordFile = passwordFile
         self.timeout = timeout
