@@ -105,7 +105,10 @@ struct ControlHandlers: Sendable {
             let id = context.parameters.get("id") ?? ""
             return await reply(request, context, needs: [.operator_, .qa], action: "deviation_show") { _, _ in
                 try ControlIDs.deviation(id)
-                guard let record = try await deviations.get(id) else { throw DeviationError.unknownDeviation(id) }
+                let record = try await afterCommit(of: id) {
+                    guard let record = try await deviations.get(id) else { throw DeviationError.unknownDeviation(id) }
+                    return record
+                }
                 var shown = view(record)
                 let (attempts, alarms) = try await store.pool.read { db in
                     (try NotificationLog.attempts(naming: id, db: db), try AlarmBook.alarms(ofDeviation: id, db: db))
@@ -125,7 +128,7 @@ struct ControlHandlers: Sendable {
                 guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw RequestError(.invalid, "an acknowledgement needs a comment")
                 }
-                let record = try await deviations.acknowledge(id, user: peer.user, comment: comment)
+                let record = try await afterCommit(of: id) { try await deviations.acknowledge(id, user: peer.user, comment: comment) }
                 raise(DeviationAlerts.acknowledged(record))
                 return view(record)
             }
@@ -150,7 +153,9 @@ struct ControlHandlers: Sendable {
                 guard !impact.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw RequestError(.invalid, "closing a deviation needs an impact assessment")
                 }
-                let record = try await deviations.close(id, user: peer.user, impact: impact, separateDuties: separate)
+                let record = try await afterCommit(of: id) {
+                    try await deviations.close(id, user: peer.user, impact: impact, separateDuties: separate)
+                }
                 raise(DeviationAlerts.closed(record))
                 return ControlAPI.DeviationView(record)
             }
