@@ -30,9 +30,10 @@ extension ConfigReader {
         let channels = map["channels"].map { readChannels($0, devices: devices, profiles: profiles, ids: &known) } ?? []
         let rules = map["rules"].map { readRules($0, channels: known) } ?? []
         let failSafe = map["fail_safe"].flatMap { readFailSafe($0, devices: devices, profiles: profiles) }
+        let retries = integer("retries", of: map, range: 0...10)
         checkOutputsDistinct(channels: channels, failSafe: failSafe, at: map)
         guard errors.count == errorsBefore else { return nil }
-        return NotifySettings(channels: channels, rules: rules, failSafe: failSafe)
+        return NotifySettings(channels: channels, rules: rules, failSafe: failSafe, retries: retries ?? NotifySettings.defaultRetries)
     }
 
     // MARK: Channels
@@ -168,10 +169,12 @@ extension ConfigReader {
         else { return nil }
         let url = map["url"].flatMap { readURL($0, in: context) }
         let timeout = duration("timeout", of: map, minimum: .milliseconds(100), maximum: .seconds(120))
-        let retries = integer("retries", of: map, range: 0...10)
+        // One retry policy for every channel: a webhook of its own would be a second one.
+        if let retriesNode = map["retries"] {
+            report("retries is one setting for every channel: notify: { retries: N } (3 unless set)", at: retriesNode, in: context)
+        }
         guard let url else { return nil }
-        return WebhookSettings(
-            url: url, timeout: timeout ?? WebhookSettings.defaultTimeout, retries: retries ?? WebhookSettings.defaultRetries)
+        return WebhookSettings(url: url, timeout: timeout ?? WebhookSettings.defaultTimeout)
     }
 
     private mutating func readAlertmanager(_ node: Node, in context: String) -> AlertmanagerSettings? {

@@ -69,6 +69,15 @@ public enum AlarmBook {
         }
     }
 
+    /// Deviations not yet acknowledged (open or recovered) that no alarm names, oldest first.
+    public static func deviationsWithoutAlarm(db: Database) throws -> [DeviationRecord] {
+        try String.fetchAll(db, sql: """
+            SELECT record FROM deviation
+            WHERE state IN ('open', 'recovered') AND id NOT IN (SELECT deviation FROM alarm WHERE deviation IS NOT NULL)
+            ORDER BY start, id
+            """).compactMap { try? AuditJSON.decode(DeviationRecord.self, $0) }
+    }
+
     /// The alarms of a deviation.
     public static func alarms(ofDeviation id: String, db: Database) throws -> [AlarmRecord] {
         try String.fetchAll(db, sql: "SELECT record FROM alarm WHERE deviation = ? ORDER BY raised", arguments: [id])

@@ -10,6 +10,7 @@ enum NotifySummary {
         for channel in notify.channels {
             lines.append("  \(channel.id.padding(toLength: width, withPad: " ", startingAt: 0))  \(describe(channel.kind))")
         }
+        lines.append("  a failed attempt is retried \(notify.retries) time(s), 1s, 2s, 4s ... apart (at most 1m), then notification_failed")
         lines += ["", "notify rules"]
         if notify.rules.isEmpty { lines.append("  (none)") }
         for (index, rule) in notify.rules.enumerated() {
