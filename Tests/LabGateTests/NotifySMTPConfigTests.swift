@@ -30,3 +30,16 @@ extension NotifyConfigTests {
         #expect(unknown.first?.contains("none, starttls, implicit") == true, "\(unknown)")
     }
 }
+
+extension NotifyConfigTests {
+    @Test("retries is one setting for every channel (notify.retries); a webhook's own is refused, saying where it went")
+    func oneRetryPolicy() throws {
+        let config = try ConfigLoader.parse(yaml: replacing("  fail_safe:", with: "  retries: 5\n  fail_safe:"), file: "lab.yaml")
+        #expect(config.notify?.retries == 5)
+        #expect(try ConfigLoader.parse(yaml: Self.config(passwordFile: secret), file: "lab.yaml").notify?.retries == 3)
+        let own = messages(replacing("timeout: 5s }", with: "timeout: 5s, retries: 2 }"))
+        #expect(own.count == 1 && own.first?.hasPrefix("lab.yaml:25:") == true, "\(own)")
+        #expect(own.first?.hasSuffix("retries is one setting for every channel: notify: { retries: N } (3 unless set)") == true, "\(own)")
+        #expect(messages(replacing("  fail_safe:", with: "  retries: 11\n  fail_safe:")).first?.contains("retries") == true)
+    }
+}
