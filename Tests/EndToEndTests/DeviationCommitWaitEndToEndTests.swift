@@ -29,10 +29,12 @@ struct DeviationCommitWaitEndToEndTests {
         }
         let id = try #require(try harness.alertEvents().first { $0.event == .deviationOpened }?.deviation)
         #expect(try await harness.deviations().isEmpty, "the record is not in the store yet (the lock holds it back)")
+        let asked = ContinuousClock.now
         let show = Task { try await harness.cli(["deviations", "show", id, "--config", harness.configPath]) }
         try await Task.sleep(for: .milliseconds(500))
         try await releaseLock(lock)
         let shown = try await show.value
+        print("deviations show answered \(String(format: "%.3f", asked.duration(to: .now) / .seconds(1))) s after it was asked (the lock released 0.5 s after)")
         #expect(shown.status == 0, "\(shown.err)")
         #expect(shown.out.contains(id) && shown.out.contains("MSC-AT-0042"), "\(shown.out)")
 

@@ -27,6 +27,7 @@ struct NotifyKillEndToEndTests {
         try await harness.control(["lot", "start", "MSC-AT-0042", "--device", "INC-02", "--spec", "tight"])
         try await eventually("the first message", timeout: .seconds(60), interval: .milliseconds(2)) { await !hooks.bodies("first").isEmpty }
         harness.daemon?.kill(SIGKILL)
+        let killed = Date()
         _ = try await harness.daemon?.wait(timeout: .seconds(10))
         let event = try #require(await hooks.bodies("first").first?.events.first)
         let alarm = try #require(event.alarm)
@@ -41,6 +42,7 @@ struct NotifyKillEndToEndTests {
         let escalation = try #require(await hooks.bodies("second").first?.events.first)
         #expect(escalation.reason == "escalation" && escalation.alarm == alarm && escalation.deviation == deviation)
         let sent = try #require(UTCTime.parse(await hooks.bodies("second").first?.sent ?? ""))
+        print("alarm raised \(UTCTime.format(stored.raisedDate)), killed \(String(format: "%.3f", killed.timeIntervalSince(stored.raisedDate))) s after, escalation sent at raised + \(String(format: "%.3f", sent.timeIntervalSince(stored.raisedDate))) s")
         #expect(sent.timeIntervalSince(stored.raisedDate) >= 8 && sent.timeIntervalSince(stored.raisedDate) < 12, "due at raised + 8 s")
         #expect(try await harness.alarms().filter { $0.deviation == deviation }.map(\.id) == [alarm], "the same alarm, not a second one")
         try await harness.stopDaemon()

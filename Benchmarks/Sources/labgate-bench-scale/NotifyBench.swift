@@ -25,6 +25,7 @@ func notifyBench(deviations count: Int, keep: Bool) throws {
     let loadStart = Machine.loadavg
     let daemon = try DaemonProcess(config: lab.configPath, folder: lab.folder)
     _ = try daemon.waitReady()
+    daemon.keepReadingNotifications()
     let cpuStart = daemon.cpuSeconds() ?? .nan
     for index in 1...NotifyLab.incubators {
         try lab.control("POST", "/lots", body: #"{"lot":"MSC-AT-\#(String(format: "%04d", index))","device":"\#(NotifyLab.incubator(index))","spec":"tight"}"#)
