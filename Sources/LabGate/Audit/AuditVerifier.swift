@@ -198,6 +198,8 @@ extension AuditVerifier {
         _ db: Database, latest: [String: (seq: Int64, new: String?)], _ report: inout Report, _ problems: inout [String],
         seen: inout Set<String>
     ) throws {
+        // A store from before notifications (migrated no further) has neither table.
+        guard try db.tableExists("alarm"), try db.tableExists("notification") else { return }
         for row in try Row.fetchAll(db, sql: "SELECT id, record, state, deviation, raised FROM alarm ORDER BY raised, id") {
             report.alarms += 1
             let id: String = row[0]
