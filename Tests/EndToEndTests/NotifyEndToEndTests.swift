@@ -204,10 +204,11 @@ struct NotifyEndToEndTests {
         let httpPort = freePort()
         let harness = try Harness(config: notifyConfig("""
               channels:
-                - { id: broken, webhook: { url: \(hooks.url("broken")), timeout: 2s, retries: 1 } }
+                - { id: broken, webhook: { url: \(hooks.url("broken")), timeout: 2s } }
                 - { id: good, webhook: { url: \(hooks.url("good")), timeout: 2s } }
               rules:
                 - { when: [device_unreachable], notify: [broken, good] }
+              retries: 1
             """, http: true).replacingOccurrences(of: "HTTPPORT", with: String(httpPort)))
         try await harness.startSim(speed: 30)
         try harness.startDaemon()

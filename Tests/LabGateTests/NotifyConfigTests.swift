@@ -82,7 +82,7 @@ import TestSupport
         #expect(mail.smtp == SMTPSettings(host: "mail.site.example", port: 587, starttls: true, user: "labgate", passwordFile: secret))
         guard case .webhook(let hook) = notify.channels[2].kind else { Issue.record("not webhook"); return }
         #expect(hook.url.host == "127.0.0.1" && hook.url.port == 9000 && hook.url.path == "/labgate")
-        #expect(hook.timeout == .seconds(5) && hook.retries == WebhookSettings.defaultRetries)
+        #expect(hook.timeout == .seconds(5) && notify.retries == NotifySettings.defaultRetries)
         guard case .alertmanager(let manager) = notify.channels[3].kind else { Issue.record("not alertmanager"); return }
         #expect(manager.url.port == 9093 && manager.url.path == "/")
         #expect(notify.channels[4].kind == .relay(RelayOutput(device: "IO-01", target: .coil(0))))
@@ -99,7 +99,7 @@ import TestSupport
     func checkConfigPrintsTheNotifySetup() throws {
         let config = try ConfigLoader.parse(yaml: Self.config(passwordFile: secret), file: "lab.yaml")
         let text = ConfigSummary.render(config)
-        #expect(text.contains("  hook         webhook POST http://127.0.0.1:9000/labgate (timeout 5s, 3 retries)"))
+        #expect(text.contains("  hook         webhook POST http://127.0.0.1:9000/labgate (timeout 5s)"))
         #expect(text.contains("  beacon       relay IO-01 coil 0"))
         #expect(text.contains("-> oncall-mail, hook, am, beacon, again every 15m until acknowledged"))
         #expect(text.contains("after 20m also -> qa-mail"))

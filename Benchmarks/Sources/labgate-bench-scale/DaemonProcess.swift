@@ -71,6 +71,16 @@ final class DaemonProcess {
         }
     }
 
+    /// Reads (and drops) the daemon's sd_notify messages from now on, as systemd does: a socket
+    /// nobody reads fills up after a few minutes of STATUS and WATCHDOG messages, and the
+    /// daemon's next send then blocks (its stop among them).
+    func keepReadingNotifications() {
+        nonisolated(unsafe) let socket = notify
+        Thread.detachNewThread {
+            while true { _ = socket.receive(until: .now + .seconds(3600)) }
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit; returns (when the signal was sent, when wait4 returned).
     func terminate() throws -> (sent: ContinuousClock.Instant, exited: ContinuousClock.Instant) {
         let sent = ContinuousClock.now

@@ -9,11 +9,12 @@ import Glibc
 //   scripts/bench scale   [--minutes 10 | --seconds N] [--warmup 5] [--keep]
 //   scripts/bench alerts  [--switches 400] [--devices 10] [--keep]
 //   scripts/bench startup [--repeats 10] [--run 3] [--keep]
+//   scripts/bench notify  [--deviations 60] [--keep]   (issue #16: reading to email, webhook, relay)
 
 struct LabGateBenchScale: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "labgate-bench-scale", abstract: "The daemon at 250 devices, alert latency, startup and stop.",
-        subcommands: [Scale.self, Alerts.self, Startup.self])
+        subcommands: [Scale.self, Alerts.self, Startup.self, Notify.self])
 }
 
 /// Keeps the run's folder (config, store, daemon log) for a look afterwards.
@@ -59,6 +60,18 @@ struct Startup: ParsableCommand {
     }
 
     func run() throws { try startupBench(repeats: repeats, run: runSeconds, keep: keep.keep) }
+}
+
+struct Notify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "From the reading that opens a deviation to the email, the webhook request and the relay coil.")
+    @Option(help: "Deviations, one after another.") var deviations = 60
+    @OptionGroup var keep: Keep
+
+    func validate() throws {
+        guard deviations > 0 else { throw ValidationError("--deviations: a whole number above 0") }
+    }
+
+    func run() throws { try notifyBench(deviations: deviations, keep: keep.keep) }
 }
 
 signal(SIGPIPE, SIG_IGN)

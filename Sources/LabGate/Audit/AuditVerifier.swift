@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 
 /// Checks the whole record: the audit chain entry by entry, the chain of reading seals, every
-/// stored reading against its seal, and every lot event and deviation against the last audit
-/// entry that recorded it. Anything changed behind the daemon's back (an edit or a deletion with
+/// stored reading against its seal, and every lot event, deviation, alarm and notification
+/// attempt against the last audit entry that recorded it. Anything changed behind the daemon's back (an edit or a deletion with
 /// the sqlite3 shell) shows up as a problem naming what no longer matches.
 public enum AuditVerifier {
     public struct Report: Sendable, Codable {
@@ -13,6 +13,8 @@ public enum AuditVerifier {
         public var lotEvents = 0
         public var deviations = 0
         public var signatures = 0
+        public var alarms = 0
+        public var notifications = 0
         /// What does not match, the first problem first (at most `limit` of them).
         public var problems: [String] = []
         /// The store against the anchors written outside it (`AnchorCheck`); nil when not checked.
@@ -183,9 +185,56 @@ public enum AuditVerifier {
             }
         }
         report.signatures = try SignatureCheck.check(db, latest: latest, seen: &seen, &problems)
+        try checkNotify(db, latest: latest, &report, &problems, seen: &seen)
         for (record, audited) in latest.sorted(by: { $0.value.seq < $1.value.seq }) where !seen.contains(record) {
             let name = record.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: ":", with: " ")
             problems.append("\(name) is missing (deleted): audit entry \(audited.seq) recorded it")
+        }
+    }
+}
+
+extension AuditVerifier {
+    /// Alarms and notification attempts against the trail: each row must be what its last audit
+    /// entry recorded (a deleted row is named by `checkRecords`, from the entry that recorded it).
+    static func checkNotify(
+        _ db: Database, latest: [String: (seq: Int64, new: String?)], _ report: inout Report, _ problems: inout [String],
+        seen: inout Set<String>
+    ) throws {
+        // A store from before notifications (migrated no further) has neither table.
+        guard try db.tableExists("alarm"), try db.tableExists("notification") else { return }
+        for row in try Row.fetchAll(db, sql: "SELECT id, record, state, deviation, raised FROM alarm ORDER BY raised, id") {
+            report.alarms += 1
+            let id: String = row[0]
+            let record = AlarmBook.record(id)
+            seen.insert(record)
+            guard let audited = latest[record] else {
+                problems.append("alarm \(id) has no audit entry (inserted behind the daemon's back)")
+                continue
+            }
+            let stored: String = row[1]
+            let parsed = try? AuditJSON.decode(AlarmRecord.self, stored)
+            if audited.new != stored || parsed?.state.rawValue != row[2] || parsed?.deviation != row[3] || parsed?.raised != row[4] {
+                problems.append("alarm \(id) was changed: it does not match audit entry \(audited.seq)")
+            }
+        }
+        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM notification ORDER BY id")
+        while let row = try rows.next() {
+            report.notifications += 1
+            let stored = NotificationLog.attempt(row)
+            let id = stored.id ?? 0
+            let record = NotificationLog.record(id)
+            seen.insert(record)
+            let name = "notification \(id) (\(TerminalText.escape(stored.channel)), \(UTCTime.format(stored.time)))"
+            guard let audited = latest[record] else {
+                problems.append("\(name) has no audit entry (inserted behind the daemon's back)")
+                continue
+            }
+            // The row keeps the time in milliseconds; the entry, as the attempt had it.
+            var recorded = audited.new.flatMap { try? AuditJSON.decode(NotificationAttempt.self, $0) }
+            if let time = recorded?.time { recorded?.time = Date(millisecondsSince1970: time.millisecondsSince1970) }
+            if recorded != stored {
+                problems.append("\(name) was changed: it does not match audit entry \(audited.seq)")
+            }
         }
     }
 }

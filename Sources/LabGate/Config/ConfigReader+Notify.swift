@@ -6,10 +6,10 @@ import Yams
 #endif
 
 extension ConfigReader {
-    static let notifyKeys = ["channels", "rules", "fail_safe"]
+    static let notifyKeys = ["channels", "rules", "fail_safe", "retries"]
     static let channelKinds = ["email", "webhook", "alertmanager", "relay"]
     static let emailKeys = ["to", "from", "smtp"]
-    static let smtpKeys = ["host", "port", "starttls", "user", "password_file", "timeout"]
+    static let smtpKeys = ["host", "port", "tls", "starttls", "user", "password_file", "timeout"]
     static let webhookKeys = ["url", "timeout", "retries"]
     static let alertmanagerKeys = ["url", "timeout"]
     static let relayKeys = ["device", "coil", "register"]
@@ -30,9 +30,10 @@ extension ConfigReader {
         let channels = map["channels"].map { readChannels($0, devices: devices, profiles: profiles, ids: &known) } ?? []
         let rules = map["rules"].map { readRules($0, channels: known) } ?? []
         let failSafe = map["fail_safe"].flatMap { readFailSafe($0, devices: devices, profiles: profiles) }
+        let retries = integer("retries", of: map, range: 0...10)
         checkOutputsDistinct(channels: channels, failSafe: failSafe, at: map)
         guard errors.count == errorsBefore else { return nil }
-        return NotifySettings(channels: channels, rules: rules, failSafe: failSafe)
+        return NotifySettings(channels: channels, rules: rules, failSafe: failSafe, retries: retries ?? NotifySettings.defaultRetries)
     }
 
     // MARK: Channels
@@ -112,7 +113,14 @@ extension ConfigReader {
         let errorsBefore = errors.count
         let host = string("host", of: map)
         let port = integer("port", of: map, range: 1...65535)
-        let starttls = boolean("starttls", of: map)
+        var starttls = boolean("starttls", of: map)
+        let tls: SMTPSettings.TLS? = choice("tls", of: map)
+        if let tlsNode = map["tls"], map["starttls"] != nil {
+            report("give tls or starttls, not both (starttls: true is tls: starttls)", at: tlsNode, in: context)
+        }
+        if let tls { starttls = tls == .starttls }
+        // Port 465 is SMTPS (RFC 8314): TLS from the first byte unless tls says otherwise.
+        let implicitTLS = tls == .implicit || (tls == nil && map["starttls"] == nil && port == 465)
         let user = string("user", of: map)
         let passwordFile = string("password_file", of: map)
         let timeout = duration("timeout", of: map, minimum: .seconds(1), maximum: .seconds(300))
@@ -126,8 +134,8 @@ extension ConfigReader {
         }
         guard errors.count == errorsBefore, let host else { return nil }
         return SMTPSettings(
-            host: host, port: port ?? 25, starttls: starttls ?? false, user: user, passwordFile: passwordFile,
-            timeout: timeout ?? SMTPSettings.defaultTimeout)
+            host: host, port: port ?? (implicitTLS ? 465 : 25), starttls: starttls ?? false, implicitTLS: implicitTLS, user: user,
+            passwordFile: passwordFile, timeout: timeout ?? SMTPSettings.defaultTimeout)
     }
 
     /// A secret must be an absolute path to a regular file no other user can read or write
@@ -161,10 +169,12 @@ extension ConfigReader {
         else { return nil }
         let url = map["url"].flatMap { readURL($0, in: context) }
         let timeout = duration("timeout", of: map, minimum: .milliseconds(100), maximum: .seconds(120))
-        let retries = integer("retries", of: map, range: 0...10)
+        // One retry policy for every channel: a webhook of its own would be a second one.
+        if let retriesNode = map["retries"] {
+            report("retries is one setting for every channel: notify: { retries: N } (3 unless set)", at: retriesNode, in: context)
+        }
         guard let url else { return nil }
-        return WebhookSettings(
-            url: url, timeout: timeout ?? WebhookSettings.defaultTimeout, retries: retries ?? WebhookSettings.defaultRetries)
+        return WebhookSettings(url: url, timeout: timeout ?? WebhookSettings.defaultTimeout)
     }
 
     private mutating func readAlertmanager(_ node: Node, in context: String) -> AlertmanagerSettings? {

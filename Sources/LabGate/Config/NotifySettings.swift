@@ -5,11 +5,19 @@ public struct NotifySettings: Sendable, Hashable {
     public var channels: [NotifyChannel]
     public var rules: [NotifyRule]
     public var failSafe: FailSafe?
+    /// The one retry policy of every channel (message or relay): after a failed attempt (SMTP
+    /// refused, a webhook's 5xx or timeout, Alertmanager down, a relay write answered with an
+    /// exception), up to `retries` more, waiting 1 s, 2 s, 4 s ... (at most 60 s) between them;
+    /// after the last, `notification_failed`.
+    public var retries: Int
 
-    public init(channels: [NotifyChannel], rules: [NotifyRule], failSafe: FailSafe? = nil) {
+    public static let defaultRetries = 3
+
+    public init(channels: [NotifyChannel], rules: [NotifyRule], failSafe: FailSafe? = nil, retries: Int = NotifySettings.defaultRetries) {
         self.channels = channels
         self.rules = rules
         self.failSafe = failSafe
+        self.retries = retries
     }
 
     public func channel(_ id: String) -> NotifyChannel? { channels.first { $0.id == id } }
@@ -91,12 +99,20 @@ public struct EmailSettings: Sendable, Hashable {
     }
 }
 
-/// The site's SMTP relay. `starttls: true` refuses to send unless the server offers STARTTLS;
+/// The site's SMTP relay. `starttls: true` (`tls: starttls`) refuses to send unless the server
+/// offers STARTTLS; `tls: implicit` (the default on port 465) speaks TLS from the first byte;
 /// `user` and `password_file` come together (AUTH), the file readable by its owner only.
 public struct SMTPSettings: Sendable, Hashable {
+    /// How the connection is protected (config key `tls`).
+    public enum TLS: String, Sendable, CaseIterable {
+        case none, starttls, implicit
+    }
+
     public var host: String
     public var port: Int
     public var starttls: Bool
+    /// TLS from the first byte (SMTPS, port 465).
+    public var implicitTLS: Bool
     public var user: String?
     public var passwordFile: String?
     public var timeout: Duration
@@ -104,12 +120,13 @@ public struct SMTPSettings: Sendable, Hashable {
     public static let defaultTimeout = Duration.seconds(30)
 
     public init(
-        host: String, port: Int = 25, starttls: Bool = false, user: String? = nil, passwordFile: String? = nil,
-        timeout: Duration = SMTPSettings.defaultTimeout
+        host: String, port: Int = 25, starttls: Bool = false, implicitTLS: Bool = false, user: String? = nil,
+        passwordFile: String? = nil, timeout: Duration = SMTPSettings.defaultTimeout
     ) {
         self.host = host
         self.port = port
         self.starttls = starttls
+        self.implicitTLS = implicitTLS
         self.user = user
         self.passwordFile = passwordFile
         self.timeout = timeout
@@ -119,18 +136,14 @@ public struct SMTPSettings: Sendable, Hashable {
 /// A JSON POST per message (README, "Webhook body").
 public struct WebhookSettings: Sendable, Hashable {
     public var url: HTTPURL
-    /// For the whole request, connecting included.
+    /// For the whole request, connecting included (retries: `NotifySettings.retries`).
     public var timeout: Duration
-    /// Further attempts after a failed one (a 5xx, a timeout, a refused connection), with backoff.
-    public var retries: Int
 
     public static let defaultTimeout = Duration.seconds(5)
-    public static let defaultRetries = 3
 
-    public init(url: HTTPURL, timeout: Duration = WebhookSettings.defaultTimeout, retries: Int = WebhookSettings.defaultRetries) {
+    public init(url: HTTPURL, timeout: Duration = WebhookSettings.defaultTimeout) {
         self.url = url
         self.timeout = timeout
-        self.retries = retries
     }
 }
 

@@ -57,7 +57,8 @@ public struct NotificationAttempt: Sendable, Codable, Hashable {
     }
 }
 
-/// The `notification` table: every attempt, with its audit entry in the same transaction.
+/// The `notification` table: every attempt, with its audit entry (`record` notification:ID) in
+/// the same transaction.
 public enum NotificationLog {
     /// Inserts the attempt and audits it (`notification_delivered`, `notification_retrying`,
     /// `notification_failed`); handed to the writer, committed in order with everything else.
@@ -83,9 +84,12 @@ public enum NotificationLog {
         _ = try AuditTrail.append(
             .init(
                 user: attempt.user, action: "notification_\(attempt.result.rawValue)", object: "channel \(attempt.channel)",
-                new: AuditJSON.encode(stored), reason: attempt.detail),
+                new: AuditJSON.encode(stored), reason: attempt.detail, record: record(stored.id ?? 0)),
             db: db, at: attempt.time)
     }
+
+    /// The audit trail's name for a notification row.
+    static func record(_ id: Int64) -> String { "notification:\(id)" }
 
     /// `,A,B,` so that `LIKE '%,A,%'` finds an id whole.
     private static func list(_ ids: [String]) -> String { ids.isEmpty ? "" : "," + ids.joined(separator: ",") + "," }
@@ -126,7 +130,7 @@ public enum NotificationLog {
         }
     }
 
-    private static func attempt(_ row: Row) -> NotificationAttempt {
+    static func attempt(_ row: Row) -> NotificationAttempt {
         func ids(_ text: String) -> [String] { text.split(separator: ",").map(String.init) }
         var attempt = NotificationAttempt(
             time: Date(millisecondsSince1970: row["time"]), channel: row["channel"], kind: row["kind"],

@@ -10,6 +10,7 @@ enum NotifySummary {
         for channel in notify.channels {
             lines.append("  \(channel.id.padding(toLength: width, withPad: " ", startingAt: 0))  \(describe(channel.kind))")
         }
+        lines.append("  a failed attempt is retried \(notify.retries) time(s), 1s, 2s, 4s ... apart (at most 1m), then notification_failed")
         lines += ["", "notify rules"]
         if notify.rules.isEmpty { lines.append("  (none)") }
         for (index, rule) in notify.rules.enumerated() {
@@ -38,11 +39,11 @@ enum NotifySummary {
         switch kind {
         case .email(let email):
             var smtp = "smtp \(email.smtp.host):\(email.smtp.port)"
-            if email.smtp.starttls { smtp += " starttls" }
+            if email.smtp.implicitTLS { smtp += " tls implicit" } else if email.smtp.starttls { smtp += " starttls" }
             if let user = email.smtp.user { smtp += " user \(user)" }
             return "email to \(email.to.joined(separator: ", ")) from \(email.from) via \(smtp)"
         case .webhook(let hook):
-            return "webhook POST \(hook.url) (timeout \(DurationText.format(hook.timeout)), \(hook.retries) retries)"
+            return "webhook POST \(hook.url) (timeout \(DurationText.format(hook.timeout)))"
         case .alertmanager(let manager):
             return "alertmanager \(manager.url) (API v2)"
         case .relay(let output):

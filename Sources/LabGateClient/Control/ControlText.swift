@@ -145,7 +145,7 @@ public enum ControlText {
     }
 
     public static func verify(_ report: AuditVerifier.Report) -> String {
-        let counted = "\(report.auditEntries) audit entries, \(report.seals) reading seals, \(report.readings) readings, \(report.lotEvents) lot events, \(report.deviations) deviations, \(report.signatures) signatures"
+        let counted = "\(report.auditEntries) audit entries, \(report.seals) reading seals, \(report.readings) readings, \(report.lotEvents) lot events, \(report.deviations) deviations, \(report.alarms) alarms, \(report.notifications) notification attempts, \(report.signatures) signatures"
         var lines: [String]
         if report.ok {
             lines = ["OK: the record is intact (\(counted))"]

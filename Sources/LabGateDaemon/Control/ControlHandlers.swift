@@ -140,7 +140,10 @@ struct ControlHandlers: Sendable {
             let id = context.parameters.get("id") ?? ""
             return await reply(request, context, needs: [.operator_, .qa], action: "deviation_show") { _, _ in
                 try ControlIDs.deviation(id)
-                guard let record = try await deviations.get(id) else { throw DeviationError.unknownDeviation(id) }
+                let record = try await afterCommit(of: id) {
+                    guard let record = try await deviations.get(id) else { throw DeviationError.unknownDeviation(id) }
+                    return record
+                }
                 var shown = view(record)
                 let (attempts, alarms) = try await store.pool.read { db in
                     (try NotificationLog.attempts(naming: id, db: db), try AlarmBook.alarms(ofDeviation: id, db: db))
@@ -161,7 +164,9 @@ struct ControlHandlers: Sendable {
                     throw RequestError(.invalid, "an acknowledgement needs a comment")
                 }
                 let signature = try await sign(.ack, on: .deviation(id), password: body.password, peer: peer)
-                let record = try await deviations.acknowledge(id, user: peer.user, comment: comment, signature: signature)
+                let record = try await afterCommit(of: id) {
+                    try await deviations.acknowledge(id, user: peer.user, comment: comment, signature: signature)
+                }
                 raise(DeviationAlerts.acknowledged(record))
                 return view(record)
             }
@@ -187,8 +192,10 @@ struct ControlHandlers: Sendable {
                     throw RequestError(.invalid, "closing a deviation needs an impact assessment")
                 }
                 let signature = try await sign(.close, on: .deviation(id), password: body.password, peer: peer)
-                let record = try await deviations.close(
-                    id, user: peer.user, impact: impact, separateDuties: separate, signature: signature)
+                let record = try await afterCommit(of: id) {
+                    try await deviations.close(
+                        id, user: peer.user, impact: impact, separateDuties: separate, signature: signature)
+                }
                 raise(DeviationAlerts.closed(record))
                 return ControlAPI.DeviationView(record)
             }

@@ -19,7 +19,8 @@ struct EmailChannel: NotificationChannel {
             }
         }
         let server = SMTPServer(
-            host: settings.smtp.host, port: settings.smtp.port, starttls: settings.smtp.starttls, user: settings.smtp.user,
+            host: settings.smtp.host, port: settings.smtp.port, starttls: settings.smtp.starttls, implicitTLS: settings.smtp.implicitTLS,
+            user: settings.smtp.user,
             password: password)
         let message = MailMessage(
             from: settings.from, to: settings.to, subject: text.subject(notice), body: text.body(notice), date: notice.time)

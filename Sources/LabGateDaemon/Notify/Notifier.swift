@@ -18,17 +18,14 @@ public actor Notifier {
         public var tick: Duration
         /// The wait after the k-th failed attempt: min(initial · 2^(k−1), maximum).
         public var retryBackoff: BackoffPolicy
-        /// Further attempts of email and Alertmanager notices (a webhook has its own `retries`).
-        public var retries: Int
 
         public init(
             gathering: Duration = NotifyEngine.defaultGathering, tick: Duration = .milliseconds(100),
-            retryBackoff: BackoffPolicy = BackoffPolicy(initial: .seconds(1), maximum: .seconds(60)), retries: Int = 3
+            retryBackoff: BackoffPolicy = BackoffPolicy(initial: .seconds(1), maximum: .seconds(60))
         ) {
             self.gathering = gathering
             self.tick = tick
             self.retryBackoff = retryBackoff
-            self.retries = retries
         }
     }
 
@@ -61,6 +58,12 @@ public actor Notifier {
     private var handingOver = false
     private nonisolated let intake: AsyncStream<AlertEvent>.Continuation
     private let events: AsyncStream<AlertEvent>
+    /// Wakes the tick loop when a reload brings a `notify` section: without one, nothing is ever
+    /// due and the loop sleeps until then, rather than waking every `tick` for nothing.
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+    /// Ticks run so far (how often the loop woke to look for due work).
+    public private(set) var ticks = 0
 
     public init(
         config: Config, alarms: [AlarmRecord], highest: [Int: Int], writer: any ReadingSink, alerts: AlertLog, user: String,
@@ -79,6 +82,7 @@ public actor Notifier {
         smtp = SMTPClient()
         saved = Dictionary(alarms.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         (events, intake) = AsyncStream.makeStream(of: AlertEvent.self)
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         poster = Self.needsPoster(settings) ? JSONPoster() : nil
         let (channels, stateChannels) = Self.makeChannels(settings, text: text, poster: poster, smtp: smtp)
         self.channels = channels
@@ -106,6 +110,14 @@ public actor Notifier {
         var healthFromStore: [ChannelHealth] = []
         if let rows = try? await store.pool.read({ db in try NotificationLog.health(db: db) }) { healthFromStore = rows }
         await notifier.seedHealth(healthFromStore)
+        if config.notify != nil {
+            do {
+                let orphans = try await store.pool.read { db in try AlarmBook.deviationsWithoutAlarm(db: db) }
+                await notifier.resume(deviations: orphans)
+            } catch {
+                logger.critical("notify: cannot read deviations from \(config.store): \(error); unacknowledged deviations without an alarm were not looked for")
+            }
+        }
         return notifier
     }
 
@@ -139,17 +151,26 @@ public actor Notifier {
         var kept: [String: ChannelHealth] = [:]
         for channel in settings.channels { kept[channel.id] = health[channel.id] ?? ChannelHealth(channel: channel.id) }
         health = kept
+        if config.notify != nil { wake.yield() }
     }
 
-    /// Runs until cancelled: takes events as they come and looks for due work every `tick`.
+    /// Runs until cancelled: takes events as they come and looks for due work every `tick`
+    /// while the config has a `notify` section (without one, it waits for a reload that brings it).
     public func run() async {
         let events = events
+        let wakes = wakes
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in events { await self.take(event) }
             }
             group.addTask {
+                var woken = wakes.makeAsyncIterator()
                 while !Task.isCancelled {
+                    guard await self.notifies else {
+                        // Ends (nil) when the task is cancelled.
+                        guard await woken.next() != nil else { return }
+                        continue
+                    }
                     try? await Task.sleep(for: self.options.tick)
                     await self.tick()
                 }
@@ -257,7 +278,13 @@ public actor Notifier {
         apply(engine.take(event, now: Date()))
     }
 
+    private var notifies: Bool { config.notify != nil }
+
+    /// The one retry policy, for every channel (`notify.retries`; the backoff is `options`').
+    private var retries: Int { config.notify?.retries ?? NotifySettings.defaultRetries }
+
     private func tick() {
+        ticks += 1
         apply(engine.tick(now: Date()))
         if ContinuousClock.now - lastStateSync >= AlertmanagerChannel.refresh {
             lastStateSync = .now
@@ -312,6 +339,35 @@ public actor Notifier {
         try await writer.flush()
     }
 
+    /// Waits until the records queued so far (the alarms' saves among them) are committed, so
+    /// that an alarm is on the record with its schedule before its first message or relay goes
+    /// out: a kill -9 right after cannot lose it. At most `limit`, and not at all while the store
+    /// refuses writes: a failing store must not silence the notifications.
+    private func commitQueued(within limit: Duration = .seconds(2)) async {
+        let deadline = ContinuousClock.now + limit
+        while handingOver || !records.isEmpty {
+            guard ContinuousClock.now < deadline else { return }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        guard await !writer.isFailing else { return }
+        let writer = writer
+        await FirstOf.wait(until: deadline) { try? await writer.flush() }
+    }
+
+    /// At start: unacknowledged deviations that have no alarm (the daemon was killed between the
+    /// deviation's commit and its alarm's, or a rule routes them that did not before) raise their
+    /// alarm now, dated from the deviation's opening, so its repeats and escalations go on from
+    /// there.
+    func resume(deviations: [DeviationRecord]) {
+        for record in deviations {
+            logger.notice("notify: deviation \(record.id) has no alarm (the daemon stopped before it was stored); raising it")
+            apply(engine.take(DeviationAlerts.opened(record), now: Date(millisecondsSince1970: record.opened)))
+            if let end = record.end {
+                apply(engine.take(DeviationAlerts.recovered(record), now: Date(millisecondsSince1970: end)))
+            }
+        }
+    }
+
     private func handOver() async {
         while !records.isEmpty {
             let record = records.removeFirst()
@@ -352,8 +408,8 @@ public actor Notifier {
 
     private func deliver(_ notice: Notice) async {
         guard let channel = channels[notice.channel], let settings = config.notify?.channel(notice.channel) else { return }
-        var retries = options.retries
-        if case .webhook(let hook) = settings.kind { retries = hook.retries }
+        await commitQueued()
+        let retries = self.retries
         for attempt in 1...(retries + 1) {
             let result: NotificationAttempt.Result
             var detail: String?
@@ -400,18 +456,20 @@ public actor Notifier {
             }
             return
         }
+        if on { await commitQueued() }
         let notice = Notice(
             channel: id, items: engine.openAlarms.filter { $0.reached.contains(id) }
                 .map { Notice.Item(event: $0.event, reason: .raised, alarm: $0.id) }, time: Date())
         var detail = on ? "on" : "off"
         var result = NotificationAttempt.Result.delivered
-        for attempt in 1...(options.retries + 1) {
+        let retries = self.retries
+        for attempt in 1...(retries + 1) {
             detail = on ? "on" : "off"
             do {
                 try await relay(output, on)
                 result = .delivered
             } catch {
-                result = attempt > options.retries ? .failed : .retrying
+                result = attempt > retries ? .failed : .retrying
                 detail += ": \(error)"
             }
             let record = NotificationAttempt(

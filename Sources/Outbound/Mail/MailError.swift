@@ -11,6 +11,8 @@ public struct MailError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The server's opening reply (220).
         case greeting
         case ehlo
+        /// HELO, after the server refused EHLO.
+        case helo
         case starttls
         /// The TLS handshake after STARTTLS (an untrusted certificate, a wrong name).
         case tls
@@ -28,6 +30,7 @@ public struct MailError: Error, Sendable, Hashable, CustomStringConvertible {
             case .connect: "connect"
             case .greeting: "greeting"
             case .ehlo: "EHLO"
+            case .helo: "HELO"
             case .starttls: "STARTTLS"
             case .tls: "TLS handshake"
             case .auth: "AUTH"

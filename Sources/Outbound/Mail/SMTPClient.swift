@@ -3,8 +3,8 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 
-/// Hands messages to an SMTP server (RFC 5321): EHLO, STARTTLS when the server is configured for
-/// it, AUTH PLAIN or LOGIN when a user is set and the server offers AUTH, MAIL FROM, RCPT TO per
+/// Hands messages to an SMTP server (RFC 5321): TLS from the first byte (port 465) or STARTTLS
+/// when the server is configured for either, EHLO (HELO when the server refuses EHLO), AUTH PLAIN or LOGIN when a user is set and the server offers AUTH, MAIL FROM, RCPT TO per
 /// recipient, DATA, QUIT; all within one deadline. One connection per message: notifications are
 /// few, and a relay's idle timeout would close a kept connection anyway.
 public struct SMTPClient: Sendable {
@@ -91,26 +91,18 @@ struct SMTPSession {
     }
 
     mutating func run(_ message: MailMessage, content: String, on connection: SMTPConnection, heloName: String?) async throws(MailError) {
+        // Implicit TLS: the handshake comes first, the greeting arrives through it.
+        if server.implicitTLS { try await startTLS(on: connection) }
         try await expect(220, at: .greeting) { try await connection.awaitGreeting() }
         let helo = heloName ?? Self.hostName() ?? connection.localIPAddress.map { $0.contains(":") ? "[IPv6:\($0)]" : "[\($0)]" } ?? "localhost"
-        var ehlo = try await expect(250, at: .ehlo) { try await connection.command("EHLO \(helo)") }
+        var ehlo = try await hello(helo, on: connection)
 
-        if server.starttls {
-            guard ehlo.extensions["STARTTLS"] != nil else { throw error(.starttls, text: "the server does not offer STARTTLS") }
-            try await expect(220, at: .starttls) { try await connection.command("STARTTLS") }
-            let context: NIOSSLContext
-            do {
-                var configuration = TLSConfiguration.makeClientConfiguration()
-                if let file = server.trustedCAFile { configuration.trustRoots = .file(file) }
-                context = try NIOSSLContext(configuration: configuration)
-            } catch {
-                throw self.error(.tls, text: "\(error)")
+        if server.starttls && !server.implicitTLS {
+            guard ehlo.extensions["STARTTLS"] != nil else {
+                throw error(.starttls, text: ehlo.code == 250 ? "the server does not offer STARTTLS" : "the server refused EHLO (\(ehlo.code)), so it offers no STARTTLS")
             }
-            // SNI and the name checked against the certificate; an address literal is checked
-            // against the certificate's IP addresses instead (NIOSSL's default without a name).
-            let isAddress = (try? SocketAddress(ipAddress: server.host, port: 0)) != nil
-            try await perform(at: .tls) { try await connection.startTLS(context: context, serverHostname: isAddress ? nil : server.host) }
-            tls = true
+            try await expect(220, at: .starttls) { try await connection.command("STARTTLS") }
+            try await startTLS(on: connection)
             // What the server offered before TLS is forgotten (RFC 3207): ask again.
             ehlo = try await expect(250, at: .ehlo) { try await connection.command("EHLO \(helo)") }
         }
@@ -142,6 +134,33 @@ struct SMTPSession {
         if !refused.isEmpty { throw refusal(refused, delivered: accepted) }
     }
 
+    /// EHLO, or HELO when the server refuses EHLO with a 5xx (RFC 5321 3.2: an old or minimal
+    /// server that knows only HELO); the reply says what the server offers (nothing after HELO).
+    private func hello(_ name: String, on connection: SMTPConnection) async throws(MailError) -> SMTPReply {
+        let ehlo = try await perform(at: .ehlo) { try await connection.command("EHLO \(name)") }
+        if ehlo.code == 250 { return ehlo }
+        guard (500...599).contains(ehlo.code) else { throw error(.ehlo, code: ehlo.code, text: ehlo.text) }
+        try await expect(250, at: .helo) { try await connection.command("HELO \(name)") }
+        return ehlo
+    }
+
+    /// Puts TLS under the connection (from the start, or after the server's 220 to STARTTLS).
+    private mutating func startTLS(on connection: SMTPConnection) async throws(MailError) {
+        let context: NIOSSLContext
+        do {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let file = server.trustedCAFile { configuration.trustRoots = .file(file) }
+            context = try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw self.error(.tls, text: "\(error)")
+        }
+        // SNI and the name checked against the certificate; an address literal is checked
+        // against the certificate's IP addresses instead (NIOSSL's default without a name).
+        let isAddress = (try? SocketAddress(ipAddress: server.host, port: 0)) != nil
+        try await perform(at: .tls) { try await connection.startTLS(context: context, serverHostname: isAddress ? nil : server.host) }
+        tls = true
+    }
+
     private func refusal(_ refused: [(address: String, reply: SMTPReply)], delivered: [String]) -> MailError {
         let first = refused[0]
         let others = refused.count > 1 ? " (and \(refused.count - 1) more refused: \(refused.dropFirst().map(\.address).joined(separator: ", ")))" : ""
@@ -150,7 +169,7 @@ struct SMTPSession {
 
     private func authenticate(user: String, password: String, offered: [String]?, on connection: SMTPConnection) async throws(MailError) {
         guard tls || connection.isLoopback else {
-            throw error(.auth, text: "refusing to send the password in the clear to a server that is not on loopback: set starttls")
+            throw error(.auth, text: "refusing to send the password in the clear to a server that is not on loopback: set tls (starttls or implicit)")
         }
         // A relay that does not ask for AUTH (it trusts this host's address) gets none.
         guard let mechanisms = offered else { return }

@@ -5,6 +5,9 @@ public struct SMTPServer: Sendable, Hashable {
     /// Upgrade the connection with STARTTLS before anything else; the send fails when the server
     /// does not offer it or its certificate is not trusted.
     public var starttls: Bool
+    /// TLS from the first byte, before the server's greeting (SMTPS, port 465, RFC 8314); the
+    /// send fails when the certificate is not trusted. `starttls` is then not used.
+    public var implicitTLS: Bool
     /// Authenticate (AUTH PLAIN, else LOGIN) when the server offers AUTH. Credentials are sent
     /// only over TLS, or in the clear to a loopback address.
     public var user: String?
@@ -14,12 +17,13 @@ public struct SMTPServer: Sendable, Hashable {
     public var trustedCAFile: String?
 
     public init(
-        host: String, port: Int = 25, starttls: Bool = false, user: String? = nil, password: String? = nil,
+        host: String, port: Int = 25, starttls: Bool = false, implicitTLS: Bool = false, user: String? = nil, password: String? = nil,
         trustedCAFile: String? = nil
     ) {
         self.host = host
         self.port = port
         self.starttls = starttls
+        self.implicitTLS = implicitTLS
         self.user = user
         self.password = password
         self.trustedCAFile = trustedCAFile

@@ -16,6 +16,8 @@ public final class SMTPSink {
         public var tls: Bool
         public var authenticated: Bool
         public var auth_login: String?
+        /// Whether the client said EHLO (false: HELO).
+        public var extended_smtp: Bool?
         public var headers: [[String]]
         public var subject: String
         public var content_type: String
@@ -29,7 +31,12 @@ public final class SMTPSink {
         }
     }
 
-    public init(certificate: Certificate? = nil, user: String? = nil, password: String? = nil, loginOnly: Bool = false, reject: [String] = []) async throws {
+    /// `implicitTLS` (with a certificate): TLS from the first byte, as on port 465; `noEHLO`: EHLO
+    /// is answered 502, as by a server that knows only HELO.
+    public init(
+        certificate: Certificate? = nil, user: String? = nil, password: String? = nil, loginOnly: Bool = false, reject: [String] = [],
+        implicitTLS: Bool = false, noEHLO: Bool = false
+    ) async throws {
         folder = try TemporaryFolder("labgate-smtp")
         port = freePort()
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("smtp_sink.py").path
@@ -37,6 +44,8 @@ public final class SMTPSink {
         if let certificate { arguments += ["--cert", certificate.certificate, "--key", certificate.key] }
         if let user { arguments += ["--user", user, "--password", password ?? ""] }
         if loginOnly { arguments.append("--login-only") }
+        if implicitTLS { arguments.append("--implicit-tls") }
+        if noEHLO { arguments.append("--no-ehlo") }
         for address in reject { arguments += ["--reject", address] }
         // Debian's python3, where python3-aiosmtpd is installed (not another python on PATH).
         process = try ChildProcess("/usr/bin/python3", arguments, folder: folder.path, name: "aiosmtpd")
