@@ -112,3 +112,17 @@ func extendsStartTimeout() throws {
     // One every 100 ms over 450 ms, then none once the step has returned (the receive timed out).
     #expect(extensions >= 2 && extensions <= 5)
 }
+
+@Test("a notify socket whose queue nobody reads never blocks the daemon: sends past a full queue fail at once")
+func fullNotifySocketDoesNotBlock() throws {
+    let receiver = try NotifyReceiver()
+    let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": receiver.path])
+    let started = ContinuousClock.now
+    var refused = 0
+    // A unix datagram queue holds a few hundred messages (net.unix.max_dgram_qlen); a blocking
+    // send would hang here for good once it is full.
+    for _ in 0..<5_000 where !notifier.send(["WATCHDOG=1"]) { refused += 1 }
+    #expect(refused > 0, "the queue never filled")
+    #expect(ContinuousClock.now - started < .seconds(10))
+    #expect(receiver.receive() == "WATCHDOG=1", "what was queued is still delivered")
+}

@@ -40,13 +40,15 @@ public struct SystemdNotifier: Sendable {
     public func stopping() { send(["STOPPING=1"]) }
 
     /// Sends one datagram; failures are ignored, as sd_notify does (systemd may not listen).
+    /// Never blocks (MSG_DONTWAIT, as libsystemd sends): a notify socket whose queue nobody reads
+    /// would otherwise hang the daemon in its stop, its watchdog ping or its reload.
     @discardableResult
     public func send(_ assignments: [String]) -> Bool {
         guard let socketPath, let socket, let address = UnixSocketAddress(path: socketPath) else { return false }
         let message = Array(assignments.joined(separator: "\n").utf8)
         return socket.withDescriptor { fd in
             let sent = address.withSockAddr { address, length in
-                message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), address, length) }
+                message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), address, length) }
             }
             return sent == message.count
         } ?? false

@@ -59,7 +59,8 @@ struct SignerTests {
         let user = try SystemUser()
         defer { user.remove() }
         let store = try ReadingStore(path: folder.path + "/store.sqlite")
-        let signer = Signer(store: store, checker: PAMPasswordChecker(confdir: try shippedPAMFolder(folder)))
+        let confdir = try shippedPAMFolder(folder)
+        let signer = Signer(store: store, checker: PAMPasswordChecker(confdir: confdir))
         for attempt in 1...4 {
             await #expect(throws: SignatureError.refused(user: user.name)) {
                 _ = try await signer.authenticate(user: user.name, password: "wrong-\(attempt)", for: .close, on: .deviation("DEV-2026-0001"))
@@ -82,7 +83,7 @@ struct SignerTests {
         #expect(!text.contains("wrong-") && !text.contains(user.password))
         #expect(try await store.pool.read { db in try Signer.all(db: db) } == [])
         // A restarted or reloaded daemon makes a new signer: the lock holds there too.
-        let restarted = Signer(store: store, checker: PAMPasswordChecker(confdir: try shippedPAMFolder(folder)))
+        let restarted = Signer(store: store, checker: PAMPasswordChecker(confdir: confdir))
         let afterRestart = await #expect(throws: SignatureError.self) {
             _ = try await restarted.authenticate(user: user.name, password: user.password, for: .close, on: .deviation("DEV-2026-0001"))
         }
