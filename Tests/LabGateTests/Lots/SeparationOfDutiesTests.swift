@@ -4,8 +4,8 @@ import Testing
 @testable import LabGateClient
 @testable import LabGateDaemon
 
-/// A deviation that has recovered, ready to be acknowledged and closed.
-private func recoveredDeviation(in server: RunningServer) async throws -> String {
+/// A deviation that has recovered, ready to be acknowledged and closed (signed or not).
+func recoveredDeviation(in server: RunningServer) async throws -> String {
     let record = DeviationRecord(
         id: "DEV-2027-0001", kind: .excursion, device: "INC-01", channel: "co2", unit: "%",
         limit: .init(name: "low", value: 4.5, source: "spec msc-culture"), start: 1_800_000_006_000,

@@ -22,16 +22,6 @@ final class KnownPasswords: PasswordChecker {
     }
 }
 
-private func recoveredDeviation(in server: RunningServer) async throws -> String {
-    let record = DeviationRecord(
-        id: "DEV-2027-0001", kind: .excursion, device: "INC-01", channel: "co2", unit: "%",
-        limit: .init(name: "low", value: 4.5, source: "spec msc-culture"), start: 1_800_000_006_000,
-        opened: 1_800_000_016_000, valueAtOpening: 4.3, critical: false, end: 1_800_000_026_000, worst: 4.3,
-        size: nil, lots: ["LOT-1"])
-    try await server.deviations.commit([.opened(record)], state: "[]")
-    return record.id
-}
-
 @Suite("signed acts on the control socket", .serialized)
 struct SignedActsTests {
     @Test("an act the config requires a signature for is answered 401 without a password, and nothing changes; with one, the peer's user (not a name in the request) signs the acknowledgement and the closure, each over its record")
