@@ -126,9 +126,12 @@ public final class SiteLotView: Sendable {
         state.withLock { $0.events[lot] ?? [] }
     }
 
-    /// Whether the last read is recent enough to answer "the site has no such lot".
+    /// Whether the last read is recent enough, and the site store still answering, to answer
+    /// "the site has no such lot".
     public var isFresh: Bool {
-        state.withLock { state in state.synced.map { Date().timeIntervalSince($0) <= freshness.secondsValue } ?? false }
+        state.withLock { state in
+            state.lastError == nil && (state.synced.map { Date().timeIntervalSince($0) <= freshness.secondsValue } ?? false)
+        }
     }
 
     /// Why the site store cannot be asked now, for an operator.
