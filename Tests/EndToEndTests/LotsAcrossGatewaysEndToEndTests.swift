@@ -109,7 +109,7 @@ extension PostgreSQLServer {
     func waitUntilRead(by gateway: String) async throws {
         let now = try rows("SELECT now()")[0][0]
         try await eventually("\(gateway) to read the site's lots", timeout: .seconds(30)) {
-            try rows("SELECT last_forward > timestamptz '\(now)' + interval '2.5 seconds' FROM gateway WHERE id = '\(gateway)'").first?.first == "t"
+            (try? rows("SELECT last_forward > timestamptz '\(now)' + interval '2.5 seconds' FROM gateway WHERE id = '\(gateway)'"))?.first?.first == "t"
         }
     }
 }
@@ -124,7 +124,7 @@ struct LotsAcrossGatewaysEndToEndTests {
         try await a.start()
         try await b.start()
         #expect(try await a.lot(["start", "LOT-1", "--device", "INC-01", "--spec", "tight"]).status == 0)
-        try await eventually("gw-a's start at the site", timeout: .seconds(30)) { try !server.siteEvents("LOT-1").isEmpty }
+        try await eventually("gw-a's start at the site", timeout: .seconds(30)) { (try? server.siteEvents("LOT-1"))?.isEmpty == false }
         try await server.waitUntilRead(by: "gw-b")
         let move = try await b.lot(["move", "LOT-1", "--device", "INC-B1", "--note", "to cryo"])
         #expect(move.status == 0, "\(move.err)")
@@ -150,7 +150,7 @@ struct LotsAcrossGatewaysEndToEndTests {
             return after.all > 0 && after.tagged == 0
         }
         // At the site: A's placement ended at B's start.
-        try await eventually("gw-a's left at the site", timeout: .seconds(30)) { try server.siteEvents("LOT-1").count == 3 }
+        try await eventually("gw-a's left at the site", timeout: .seconds(30)) { (try? server.siteEvents("LOT-1"))?.count == 3 }
         let path = SitePath.fold(try server.siteEvents("LOT-1"))
         #expect(path.map(\.gateway) == ["gw-a", "gw-b"] && path[0].placement.end == moved.time && path[1].placement.end == nil)
         print("FIGURES lot moved on gw-b: gw-a ended its placement \(left.time - moved.time) ms after gw-b's move (forward + read interval 1 s each)")
@@ -166,7 +166,7 @@ struct LotsAcrossGatewaysEndToEndTests {
         try await b.start()
         #expect(try await a.lot(["start", "LOT-1", "--device", "INC-01", "--spec", "tight"]).status == 0)
         #expect(try await a.lot(["start", "LOT-2", "--device", "INC-02", "--spec", "tight"]).status == 0)
-        try await eventually("gw-a's starts at the site", timeout: .seconds(30)) { try server.siteEvents("LOT-2").count == 1 }
+        try await eventually("gw-a's starts at the site", timeout: .seconds(30)) { (try? server.siteEvents("LOT-2"))?.count == 1 }
         try await server.waitUntilRead(by: "gw-b")
 
         try await server.stop()
@@ -227,7 +227,7 @@ struct LotsAcrossGatewaysEndToEndTests {
         try await a.start()
         try await b.start()
         #expect(try await a.lot(["start", "LOT-1", "--device", "INC-01", "--spec", "tight"]).status == 0)
-        try await eventually("gw-a's start at the site", timeout: .seconds(30)) { try !server.siteEvents("LOT-1").isEmpty }
+        try await eventually("gw-a's start at the site", timeout: .seconds(30)) { (try? server.siteEvents("LOT-1"))?.isEmpty == false }
         try await server.waitUntilRead(by: "gw-b")
         let moveA = try a.harness.labgate(["lot", "move", "LOT-1", "--device", "INC-02", "--config", a.harness.configPath], name: "move-a")
         let moveB = try b.harness.labgate(["lot", "move", "LOT-1", "--device", "INC-B1", "--config", b.harness.configPath], name: "move-b")
@@ -240,7 +240,7 @@ struct LotsAcrossGatewaysEndToEndTests {
         #expect(try await loser.events("LOT-1").last?.effective == later)
         #expect(try await winner.lot(["show", "LOT-1"]).out.contains("LOT-1  in "))
         #expect(try await loser.lot(["show", "LOT-1"]).out.contains("not on this gateway: taken by gateway \(winner.id)"))
-        try await eventually("both at the site", timeout: .seconds(30)) { try server.siteEvents("LOT-1").count == 4 }
+        try await eventually("both at the site", timeout: .seconds(30)) { (try? server.siteEvents("LOT-1"))?.count == 4 }
         let path = SitePath.fold(try server.siteEvents("LOT-1"))
         #expect(path.last?.gateway == winner.id && path.last?.placement.end == nil && path.last?.placement.start == later)
         print("FIGURES both at once: gw-a moved at \(timeA), gw-b at \(timeB) (\(timeB - timeA) ms apart); \(winner.id) keeps the lot, \(loser.id) ended its placement")
@@ -255,7 +255,7 @@ struct LotsAcrossGatewaysEndToEndTests {
         try await a.start()
         try await b.start()
         #expect(try await a.lot(["start", "LOT-1", "--device", "INC-01", "--spec", "tight"]).status == 0)
-        try await eventually("gw-a's start at the site", timeout: .seconds(30)) { try !server.siteEvents("LOT-1").isEmpty }
+        try await eventually("gw-a's start at the site", timeout: .seconds(30)) { (try? server.siteEvents("LOT-1"))?.isEmpty == false }
         try await server.waitUntilRead(by: "gw-b")
         #expect(try await b.lot(["move", "LOT-1", "--device", "INC-B1"]).status == 0)
         let moved = try #require(try await b.events("LOT-1").last)
@@ -271,7 +271,7 @@ struct LotsAcrossGatewaysEndToEndTests {
             let after = try await a.tagged("INC-01", lot: "LOT-1", since: restored.time + 1)
             return after.all > 0 && after.tagged == after.all
         }
-        try await eventually("both voids at the site", timeout: .seconds(30)) { try server.siteEvents("LOT-1").count == 5 }
+        try await eventually("both voids at the site", timeout: .seconds(30)) { (try? server.siteEvents("LOT-1"))?.count == 5 }
         let path = SitePath.fold(try server.siteEvents("LOT-1"))
         #expect(path.count == 1 && path[0].gateway == "gw-a" && path[0].placement.end == nil)
         print("FIGURES move voided on gw-b: gw-a restored its placement \(restored.time - voided.time) ms after the void")
