@@ -151,4 +151,26 @@ import Testing
         #expect(path.map(\.placement.device) == ["INC-01", "INC-B1", "INC-03"])
         #expect(path.last?.placement.end == nil)
     }
+
+    @Test("the other gateway's move corrected to another time: the end here follows it, by an audited correction of its left")
+    func followACorrectedTime() async throws {
+        let folder = try TemporaryFolder()
+        let a = try Gateway("gw-a", device: "INC-01", folder: folder)
+        let b = try Gateway("gw-b", device: "INC-B1", folder: folder)
+        _ = try await a.book.start(lot: "LOT-1", device: "INC-01", spec: "msc-culture", note: nil, user: "alice")
+        try await Task.sleep(for: .milliseconds(50))
+        b.site.heard(a.asSite)
+        let moved = try await b.book.move(lot: "LOT-1", device: "INC-B1", spec: nil, note: nil, user: "bob")
+        a.site.heard(b.asSite)
+        #expect(await a.book.followSite(user: "labgate").map(\.event.action) == [.left])
+        let really = moved.time - 20
+        _ = try await b.book.correct(
+            lot: "LOT-1", event: moved.id, device: nil, spec: nil, at: Date(millisecondsSince1970: really), reason: "moved earlier",
+            user: "bob")
+        a.site.heard(b.asSite)
+        let followed = await a.book.followSite(user: "labgate")
+        #expect(followed.map(\.event.action) == [.correct] && followed.first?.event.effective == really)
+        #expect(a.registry.placements(of: "LOT-1").first?.end == really)
+        #expect(SitePath.fold(a.asSite + b.asSite).first?.placement.end == really)
+    }
 }
