@@ -122,7 +122,7 @@ public enum ControlAPI {
 
     public struct LotView: Codable, Sendable {
         public var lot: String
-        /// `inside` or `ended`.
+        /// `inside`, `ended`, or `left` (another gateway took it: see its last `left` event).
         public var state: String
         public var device: String?
         public var spec: String?
