@@ -294,6 +294,9 @@ struct LotsAcrossGatewaysEndToEndTests {
         try await eventually("gw-b to keep storing", timeout: .seconds(10)) {
             try await ReadingStore(readingExisting: b.harness.storePath).pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM reading") ?? 0 } > stored + 20
         }
+        // The forwarder logs it (a warning, once per outage), with both names.
+        let log = (b.harness.daemon?.stderr ?? "") + (b.harness.daemon?.stdout ?? "")
+        #expect(log.contains("device INC-01 is gateway gw-a's, and this gateway gw-b has a device of the same id"), "\(log.suffix(2000))")
         #expect(server.confirmed("gw-b") == 0)
         #expect(try server.rows("SELECT count(*) FROM reading WHERE gateway = 'gw-b'").first?.first == "0")
         #expect(try server.rows("SELECT gateway FROM gateway_device WHERE device = 'INC-01'").first?.first == "gw-a")
