@@ -12,7 +12,7 @@ public enum AuditSentence {
         func because(_ text: String) -> String { reason.map { text + ": " + $0 } ?? text }
         func time(_ ms: Int64) -> String { UTCTime.format(milliseconds: ms) }
         switch entry.action {
-        case "lot_start", "lot_move", "lot_end", "lot_correct":
+        case "lot_start", "lot_move", "lot_end", "lot_correct", "lot_left", "lot_void":
             guard let event = decode(LotEvent.self, entry.new) else { break }
             switch event.action {
             case .start:
@@ -21,6 +21,10 @@ public enum AuditSentence {
                 return because("\(user) moved \(event.lot) to \(event.device ?? "?") with spec \(event.spec ?? "?")")
             case .end:
                 return because("\(user) took \(event.lot) out of monitoring")
+            case .left:
+                return because("\(event.lot) left this gateway at \(event.effective.map(time) ?? "?")")
+            case .void:
+                return because("\(user) voided action #\(event.corrects.map(String.init) ?? "?") of \(event.lot)")
             case .correct:
                 var what: [String] = []
                 if let device = event.device { what.append("device \(device)") }

@@ -59,12 +59,15 @@ struct LotCommand: AsyncParsableCommand {
         @Option(help: "The spec it really was.") var spec: String?
         @Option(help: "When it really took effect (UTC, e.g. 2026-11-24T08:05:00Z).") var at: String?
         @Option(help: "Why the record was wrong.") var reason: String
+        @Flag(help: "The action never happened (e.g. a move recorded for the wrong lot): void it.") var void = false
         @OptionGroup var control: ControlOptions
 
         func run() async throws {
             try await control.callSigned(
                 "/lots/\(segment(lot))/correct",
-                body: { ControlAPI.CorrectLot(event: event, device: device, spec: spec, at: at, reason: reason, password: $0) },
+                body: { [void] in
+                    ControlAPI.CorrectLot(event: event, device: device, spec: spec, at: at, reason: reason, password: $0, void: void ? true : nil)
+                },
                 as: ControlAPI.LotView.self, render: ControlText.lot)
         }
     }

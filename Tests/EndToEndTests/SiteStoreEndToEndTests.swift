@@ -12,8 +12,10 @@ import Testing
 /// figures these tests print.
 
 /// Two incubators polled every 200 ms (20 readings a second), forwarding as `gateway` to `server`.
+/// Device ids are unique across a site: gw-a's are INC-01 and INC-02, gw-b's INC-B1 and INC-B2.
 private func siteConfig(gateway: String, url: String, passwordFile: String) -> String {
-    """
+    let (first, second) = gateway == "gw-a" ? ("INC-01", "INC-02") : ("INC-\(gateway.suffix(1).uppercased())1", "INC-\(gateway.suffix(1).uppercased())2")
+    return """
     site: e2e-site
     store: FOLDER/labgate.sqlite
     alerts: FOLDER
@@ -23,8 +25,8 @@ private func siteConfig(gateway: String, url: String, passwordFile: String) -> S
       - id: lan
         tcp: { host: 127.0.0.1, port: PORT }
     devices:
-      - { id: INC-01, kind: incubator, bus: lan, unit: 1, profile: inc, every: 200ms, timeout: 300ms, retries: 0 }
-      - { id: INC-02, kind: incubator, bus: lan, unit: 2, profile: inc, every: 200ms, timeout: 300ms, retries: 0 }
+      - { id: \(first), kind: incubator, bus: lan, unit: 1, profile: inc, every: 200ms, timeout: 300ms, retries: 0 }
+      - { id: \(second), kind: incubator, bus: lan, unit: 2, profile: inc, every: 200ms, timeout: 300ms, retries: 0 }
     profiles:
       inc:
         temperature: { table: input, address: 0, type: float32, order: CDAB, unit: "°C" }

@@ -36,7 +36,12 @@ public enum ControlAPI {
         public var reason: String
         /// The signer's password, when the correction is signed (`signatures`); never stored.
         public var password: String?
-        public init(event: Int64, device: String?, spec: String?, at: String?, reason: String, password: String? = nil) {
+        /// The action never happened (e.g. a move recorded for the wrong lot): it is voided.
+        public var void: Bool?
+        public init(
+            event: Int64, device: String?, spec: String?, at: String?, reason: String, password: String? = nil, void: Bool? = nil
+        ) {
+            self.void = void
             self.event = event
             self.device = device
             self.spec = spec
@@ -117,7 +122,7 @@ public enum ControlAPI {
 
     public struct LotView: Codable, Sendable {
         public var lot: String
-        /// `inside` or `ended`.
+        /// `inside`, `ended`, or `left` (another gateway took it: see its last `left` event).
         public var state: String
         public var device: String?
         public var spec: String?
@@ -132,7 +137,8 @@ public enum ControlAPI {
             self.lot = lot
             let placements = Placement.fold(events)
             let current = placements.last.flatMap { $0.end == nil ? $0 : nil }
-            state = current == nil ? "ended" : "inside"
+            let left = Placement.current(events) == nil && events.last { $0.action != .correct && $0.action != .void }?.action == .left
+            state = current != nil ? "inside" : left ? "left" : "ended"
             device = current?.device
             spec = current?.spec
             since = current.map { ControlAPI.time($0.start) }

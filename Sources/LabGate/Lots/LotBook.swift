@@ -7,11 +7,15 @@ public struct LotBook: Sendable {
     let store: ReadingStore
     let registry: LotRegistry
     let config: Config
+    /// The site's lots as this gateway last read them (nil: no site store): a lot another
+    /// gateway holds is moved here from what it says.
+    let site: SiteLotView?
 
-    public init(store: ReadingStore, registry: LotRegistry, config: Config) {
+    public init(store: ReadingStore, registry: LotRegistry, config: Config, site: SiteLotView? = nil) {
         self.store = store
         self.registry = registry
         self.config = config
+        self.site = site
     }
 
     /// Lot ids: letters, digits and `.-_`, at most 64 characters (e.g. MSC-AT-0042).
@@ -24,13 +28,13 @@ public struct LotBook: Sendable {
         }
     }
 
-    private func checkDevice(_ device: String) throws(LotError) {
+    func checkDevice(_ device: String) throws(LotError) {
         guard config.device(device) != nil else {
             throw .unknownDevice(device, known: config.devices.map(\.id))
         }
     }
 
-    private func checkSpec(_ spec: String, device: String) throws(LotError) {
+    func checkSpec(_ spec: String, device: String) throws(LotError) {
         guard let found = config.specs[spec] else {
             throw .unknownSpec(spec, known: config.specs.keys.sorted())
         }
@@ -59,6 +63,10 @@ public struct LotBook: Sendable {
     public func move(lot: String, device: String, spec: String?, note: String?, user: String) async throws -> LotEvent {
         try Self.checkLotID(lot)
         try checkDevice(device)
+        // Not inside a device here (never here, or taken by another gateway): the site says where it is.
+        if let site, Placement.current(registry.events(of: lot)) == nil {
+            return try await arrive(lot: lot, device: device, spec: spec, note: note, user: user, site: site)
+        }
         return try await record(lot: lot, action: .move, device: device, note: note, user: user) { events in
             guard let last = events.last else { throw LotError.unknownLot(lot) }
             guard last.action != .end else { throw LotError.ended(lot: lot) }
@@ -77,6 +85,9 @@ public struct LotBook: Sendable {
         return try await record(lot: lot, action: .end, device: nil, note: note, user: user) { events in
             guard let last = events.last else { throw LotError.unknownLot(lot) }
             guard last.action != .end else { throw LotError.alreadyEnded(lot: lot) }
+            if Placement.current(events) == nil, let left = events.last(where: { $0.action == .left }) {
+                throw LotError.notHere(lot: lot, detail: left.note ?? "another gateway took it")
+            }
             return nil
         }
     }
@@ -86,27 +97,35 @@ public struct LotBook: Sendable {
     /// stored meanwhile with the lots then recorded; placements and tagging from now on follow
     /// the correction.
     /// `signature` ("corrected", on the lot) is written with the correction, over its event.
+    /// `void`: the action never happened (a move recorded for the wrong lot, say): recorded as a
+    /// `void` event; the action stays on record and placements from now on leave it out.
     public func correct(
         lot: String, event target: Int64, device: String?, spec: String?, at effective: Date?, reason: String,
-        user: String, signature: SignatureGrant? = nil
+        user: String, signature: SignatureGrant? = nil, void: Bool = false
     ) async throws -> LotEvent {
         try Self.checkLotID(lot)
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw LotError.invalidCorrection("a correction needs a reason")
         }
-        guard device != nil || spec != nil || effective != nil else {
-            throw LotError.invalidCorrection("a correction changes a device, a spec or a time")
+        if void && (device != nil || spec != nil || effective != nil) {
+            throw LotError.invalidCorrection("an action that never happened has no device, spec or time to correct")
+        }
+        guard void || device != nil || spec != nil || effective != nil else {
+            throw LotError.invalidCorrection("a correction changes a device, a spec or a time, or voids the action")
         }
         if let device { try checkDevice(device) }
         let now = Date().millisecondsSince1970
         let ms = effective?.millisecondsSince1970
         if let ms, ms > now { throw LotError.invalidCorrection("a correction cannot take effect in the future") }
         return try await record(
-            lot: lot, action: .correct, device: device, note: reason, user: user, corrects: target, effective: ms,
+            lot: lot, action: void ? .void : .correct, device: device, note: reason, user: user, corrects: target, effective: ms,
             signature: signature
         ) { events in
             guard !events.isEmpty else { throw LotError.unknownLot(lot) }
-            guard let original = events.first(where: { $0.id == target }), original.action != .correct else {
+            let voided = Set(events.filter { $0.action == .void }.compactMap(\.corrects))
+            guard let original = events.first(where: { $0.id == target }), original.action != .correct, original.action != .void,
+                !voided.contains(target)
+            else {
                 throw LotError.unknownAction(lot: lot, event: target)
             }
             if original.action == .end && (device != nil || spec != nil) {
@@ -117,10 +136,14 @@ public struct LotBook: Sendable {
                 try checkSpec(spec ?? current?.spec ?? "", device: device ?? current?.device ?? "")
             }
             let proposal = LotEvent(
-                id: Int64.max, lot: lot, action: .correct, device: device, spec: spec, time: now, user: user,
+                id: Int64.max, lot: lot, action: void ? .void : .correct, device: device, spec: spec, time: now, user: user,
                 corrects: target, effective: ms)
             let after = Placement.corrected(events + [proposal])
-            guard after.first?.action == .start, !after.dropLast().contains(where: { $0.action == .end }) else {
+            // A lot that came from another gateway begins here with its arrival (a move).
+            // Voiding a lot's only action here (its arrival, recorded for the wrong lot) leaves none.
+            guard (void && after.isEmpty) || after.first?.action == .start || after.first?.action == .move,
+                !after.dropLast().contains(where: { $0.action == .end })
+            else {
                 throw LotError.outOfOrder(lot: lot)
             }
             return spec
@@ -129,9 +152,9 @@ public struct LotBook: Sendable {
 
     /// Checks the action against the lot's events (`check` returns the spec the lot carries after
     /// it), commits the event and its audit entry, and updates the registry.
-    private func record(
+    func record(
         lot: String, action: LotEvent.Action, device: String?, note: String?, user: String, corrects: Int64? = nil,
-        effective: Int64? = nil, signature: SignatureGrant? = nil,
+        effective: Int64? = nil, signature: SignatureGrant? = nil, before: String? = nil,
         check: @escaping @Sendable (_ events: [LotEvent]) throws -> String?
     ) async throws -> LotEvent {
         let event = try await store.pool.write { db -> LotEvent in
@@ -139,7 +162,9 @@ public struct LotBook: Sendable {
             let settled = try check(events)
             // The value before: the placement the lot is in, or for a correction the action as it stood.
             let old: String?
-            if let corrects {
+            if let before {
+                old = before
+            } else if let corrects {
                 old = Placement.corrected(events).first { $0.id == corrects }.map { AuditJSON.encode($0) }
             } else {
                 old = Placement.fold(events).last.flatMap { $0.end == nil ? AuditJSON.encode($0) : nil }
@@ -163,7 +188,7 @@ public struct LotBook: Sendable {
             try signature?.record(content: Data(AuditJSON.encode(event).utf8), db: db, at: event.date)
             // What the lot's numbers will mean: its device's fields and its spec, as in force now
             // (recorded at the config's load too; written again only if that record is missing).
-            if action != .end {
+            if action != .end && action != .left && action != .void {
                 try DefinitionRecord.record(
                     config, devices: device.map { [$0] } ?? [], specs: settled.map { [$0] } ?? [], user: user,
                     reason: "lot \(lot) \(action.rawValue)\(device.map { " in " + $0 } ?? "")", db: db, at: event.date)

@@ -16,6 +16,14 @@ public enum LotError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A correction that cannot be made as asked (no reason, nothing changed, a future time...).
     case invalidCorrection(String)
     case outOfOrder(lot: String)
+    /// The lot is not on this gateway and the site store cannot be asked where it is.
+    case siteUnreachable(lot: String, device: String, store: String, detail: String)
+    /// Neither this gateway nor the site store (as last read) knows the lot.
+    case unknownAtSite(lot: String, asOf: String)
+    /// The lot carries, at the gateway that holds it, a spec this gateway's config has no spec of.
+    case siteSpecUnknown(lot: String, spec: String, gateway: String, known: [String])
+    /// The action needs the lot on this gateway, and it is not here (another gateway took it).
+    case notHere(lot: String, detail: String)
 
     public var description: String {
         switch self {
@@ -32,6 +40,13 @@ public enum LotError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .unknownAction(lot, event): "lot \(lot) has no action #\(event) to correct (see labgate lot show)"
         case let .invalidCorrection(reason): reason
         case let .outOfOrder(lot): "that correction would put lot \(lot)'s actions out of order (a start first, an end last)"
+        case let .siteUnreachable(lot, device, store, detail):
+            "lot \(lot) is not on this gateway, and the site store \(store) cannot be asked where it is and with which spec (\(detail)): give the spec to take the lot in without the site's record (labgate lot move \(lot) --device \(device) --spec SPEC), or retry once the site store is reachable"
+        case let .unknownAtSite(lot, asOf):
+            "no lot '\(lot)' on this gateway or at the site store (as read \(asOf)); a new lot is placed with labgate lot start"
+        case let .siteSpecUnknown(lot, spec, gateway, known):
+            "lot \(lot) carries spec \(spec) at gateway \(gateway), and this gateway's config has no spec \(spec) (specs: \(known.isEmpty ? "none" : known.joined(separator: ", "))): give the spec it carries here with --spec"
+        case let .notHere(lot, detail): "lot \(lot) is not on this gateway (\(detail)): act on it where it is"
         }
     }
 }

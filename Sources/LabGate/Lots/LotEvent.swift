@@ -7,6 +7,13 @@ public struct LotEvent: Sendable, Codable, Hashable {
         case start, move, end
         /// Corrects an earlier event (wrong device, spec or time); never edits it.
         case correct
+        /// The lot left this gateway: another gateway's placement of it started (at `effective`,
+        /// the other gateway's time, not when this one heard). Recorded by the daemon when it
+        /// hears from the site store; the note names the gateway that took the lot.
+        case left
+        /// Says that an earlier event (`corrects`) never happened (e.g. a move recorded for the
+        /// wrong lot); that event stays on record.
+        case void
     }
 
     public var id: Int64
@@ -22,7 +29,8 @@ public struct LotEvent: Sendable, Codable, Hashable {
     public var note: String?
     /// For a correction: the event it corrects.
     public var corrects: Int64?
-    /// For a correction: when the corrected event really took effect (UTC milliseconds).
+    /// For a correction: when the corrected event really took effect (UTC milliseconds). For
+    /// `left`: when the other gateway's placement started.
     public var effective: Int64?
 
     public init(
@@ -78,7 +86,12 @@ public struct Placement: Sendable, Codable, Hashable {
     /// A lot's actions as they stand after their corrections, in the order they took effect:
     /// each corrected event carries the corrected device, spec and time.
     static func corrected(_ events: [LotEvent]) -> [LotEvent] {
-        var actions = events.filter { $0.action != .correct }
+        let voided = Set(events.filter { $0.action == .void }.compactMap(\.corrects))
+        var actions = events.filter { $0.action != .correct && $0.action != .void && !voided.contains($0.id) }.map { event in
+            var event = event
+            if event.action == .left, let effective = event.effective { event.time = effective }
+            return event
+        }
         for correction in events where correction.action == .correct {
             guard let index = actions.firstIndex(where: { $0.id == correction.corrects }) else { continue }
             if let device = correction.device { actions[index].device = device }
@@ -101,9 +114,10 @@ public struct Placement: Sendable, Codable, Hashable {
             if let spec = event.spec { merged.spec = spec }
             corrections[target] = merged
         }
+        let voided = Set(events.filter { $0.action == .void }.compactMap(\.corrects))
         var now: (device: String, spec: String)?
         var spec: String?
-        for event in events where event.action != .correct {
+        for event in events where event.action != .correct && event.action != .void && !voided.contains(event.id) {
             let correction = corrections[event.id]
             guard event.action != .end, let device = correction?.device ?? event.device else {
                 now = nil

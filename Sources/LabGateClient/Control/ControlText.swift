@@ -16,7 +16,7 @@ public enum ControlText {
     }
 
     public static func lot(_ lot: ControlAPI.LotView) -> String {
-        var lines = ["\(lot.lot)  \(lot.state == "inside" ? "in \(lot.device ?? "?") with spec \(lot.spec ?? "?") since \(lot.since ?? "?")" : "ended")"]
+        var lines = ["\(lot.lot)  \(lot.state == "inside" ? "in \(lot.device ?? "?") with spec \(lot.spec ?? "?") since \(lot.since ?? "?")" : lot.state == "left" ? "not on this gateway: \(lot.events.last { $0.action == "left" }?.note ?? "another gateway took it")" : "ended")"]
         lines.append("placements:")
         for placement in lot.placements {
             let end = placement.end.map { "\($0) (by \(placement.endedBy ?? "?"))" } ?? "now"
@@ -44,7 +44,7 @@ public enum ControlText {
     public static func lots(_ lots: [ControlAPI.LotView]) -> String {
         guard !lots.isEmpty else { return "no lots\n" }
         return Self.lines(lots.map { lot in
-            let place = lot.state == "inside" ? "\(lot.device ?? "?")  spec \(lot.spec ?? "?")  since \(lot.since ?? "?")" : "ended"
+            let place = lot.state == "inside" ? "\(lot.device ?? "?")  spec \(lot.spec ?? "?")  since \(lot.since ?? "?")" : lot.state == "left" ? "on another gateway" : "ended"
             return "\(lot.lot.padding(toLength: max(14, lot.lot.count), withPad: " ", startingAt: 0))  \(place)"
         })
     }

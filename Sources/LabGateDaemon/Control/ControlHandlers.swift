@@ -81,7 +81,7 @@ struct ControlHandlers: Sendable {
             return await reply(request, context, needs: [.operator_], action: "lot_correct") { peer, _ in
                 try ControlIDs.lot(lot)
                 let body = try await ControlBody.decode(
-                    ControlAPI.CorrectLot.self, from: request, expected: "{event, device?, spec?, at?, reason, password?}")
+                    ControlAPI.CorrectLot.self, from: request, expected: "{event, device?, spec?, at?, reason, password?, void?}")
                 if let device = body.device { try ControlIDs.device(device, in: config) }
                 if let spec = body.spec { try ControlIDs.spec(spec, in: config) }
                 var at: Date?
@@ -97,7 +97,7 @@ struct ControlHandlers: Sendable {
                 let signature = try await sign(.correct, on: .lot(lot), password: body.password, peer: peer)
                 _ = try await lots.correct(
                     lot: lot, event: body.event, device: body.device, spec: body.spec, at: at, reason: body.reason,
-                    user: peer.user, signature: signature)
+                    user: peer.user, signature: signature, void: body.void ?? false)
                 return ControlAPI.LotView(lot: lot, events: registry.events(of: lot))
             }
         }

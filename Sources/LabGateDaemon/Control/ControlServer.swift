@@ -25,7 +25,7 @@ public struct ControlServer: Service {
         path: String, config: Config, store: ReadingStore, registry: LotRegistry, deviations: DeviationBook, alerts: AlertLog,
         progress: DeviationProgress = DeviationProgress(), resolver: any IdentityResolver = SystemIdentityResolver(),
         limits: ConnectionLimits = ConnectionLimits(), refusalWindow: Duration = .seconds(60), notifier: Notifier? = nil,
-        anchorSources: [AnchorSource] = [], signer: Signer? = nil, logger: Logger
+        anchorSources: [AnchorSource] = [], signer: Signer? = nil, siteLots: SiteLotView? = nil, logger: Logger
     ) {
         self.path = path
         self.logger = logger
@@ -38,7 +38,7 @@ public struct ControlServer: Service {
             }
         }
         self.handlers = ControlHandlers(
-            config: config, store: store, lots: LotBook(store: store, registry: registry, config: config),
+            config: config, store: store, lots: LotBook(store: store, registry: registry, config: config, site: siteLots),
             registry: registry, deviations: deviations, progress: progress, alerts: alerts,
             identities: IdentityLookup(resolver: resolver), refusals: refusals, notifier: notifier,
             anchorSources: anchorSources, signer: signer ?? Signer(store: store), logger: logger)

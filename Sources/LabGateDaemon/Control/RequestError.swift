@@ -32,8 +32,9 @@ extension RequestError {
         let kind: Kind =
             switch error {
             case .invalidLotID, .specNotMeasured, .invalidCorrection: .invalid
-            case .unknownDevice, .unknownSpec, .unknownLot, .unknownAction: .notFound
-            case .alreadyExists, .ended, .alreadyEnded, .alreadyThere, .outOfOrder: .conflict
+            case .unknownDevice, .unknownSpec, .unknownLot, .unknownAction, .unknownAtSite, .siteSpecUnknown: .notFound
+            case .alreadyExists, .ended, .alreadyEnded, .alreadyThere, .outOfOrder, .notHere: .conflict
+            case .siteUnreachable: .unavailable
             }
         self.init(kind, error.description)
     }

@@ -54,7 +54,7 @@ public struct Daemon: Sendable {
     public let control: String?
     private let options: Options
     let logger: Logger
-    private let user = SystemIdentityResolver.currentUser
+    let user = SystemIdentityResolver.currentUser
 
     /// Opens the store and alert log and checks the control socket's place; fails with the path
     /// at fault before anything is polled.
@@ -215,11 +215,12 @@ public struct Daemon: Sendable {
         // "\(service)", which reflects the whole value (the config's 250 devices, their pollers:
         // 40 % of startup).
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: status, serviceName: "status")]
+        let siteLots = siteLots(config)
         if let control {
             services.append(.init(service: ControlServer(
                 path: control, config: config, store: store, registry: registry, deviations: deviations, alerts: alerts,
                 progress: progress, resolver: options.identities, notifier: notifications,
-                anchorSources: anchors.sources, logger: logger),
+                anchorSources: anchors.sources, siteLots: siteLots, logger: logger),
                 serviceName: "control"))
         }
         if let http = config.http, let metrics {
@@ -246,7 +247,7 @@ public struct Daemon: Sendable {
         services.append(.init(service: AnchorService(
             store: store, anchors: anchors, interval: config.anchorInterval, alerts: alerts, logger: logger,
             audit: { action, object, new in await self.audit(action, object: object, new: new) }), serviceName: "anchors"))
-        if let forwarder = forwarder(config) {
+        if let forwarder = forwarder(config, siteLots: siteLots) {
             services.append(.init(service: forwarder, serviceName: "forward"))
         }
         services.append(.init(service: watchdog, serviceName: "watchdog"))

@@ -29,6 +29,8 @@ public struct Forwarder: Service {
         public var backoff = (first: Duration.seconds(1), maximum: Duration.seconds(30))
         /// How often where forwarding stands is written to the store (`labgate status`).
         public var statusInterval: Duration = .seconds(2)
+        /// How often the other gateways' lot events are read back from the site store.
+        public var siteLotsInterval: Duration = .seconds(1)
         public init() {}
     }
 
@@ -38,13 +40,24 @@ public struct Forwarder: Service {
     let state: ForwardState
     let options: Options
     let logger: Logger
+    /// This gateway's device ids, claimed at the site at each connect (empty: none claimed).
+    let devices: [String]
+    /// Where the other gateways' lot events go as they are read, and what follows them here.
+    let siteLots: SiteLotView?
+    let follow: (@Sendable () async -> Void)?
 
-    public init(settings: SiteStoreSettings, gateway: String, store: ReadingStore, state: ForwardState, options: Options = .init(), logger: Logger) {
+    public init(
+        settings: SiteStoreSettings, gateway: String, store: ReadingStore, state: ForwardState, options: Options = .init(),
+        devices: [String] = [], siteLots: SiteLotView? = nil, follow: (@Sendable () async -> Void)? = nil, logger: Logger
+    ) {
         self.settings = settings
         self.gateway = gateway
         self.store = store
         self.state = state
         self.options = options
+        self.devices = devices
+        self.siteLots = siteLots
+        self.follow = follow
         self.logger = logger
     }
 
@@ -96,6 +109,7 @@ public struct Forwarder: Service {
                 failures += 1
                 let text = "\(String(reflecting: error))"
                 state.failed(text)
+                siteLots?.failed(text)
                 // Once per outage at warning, then quietly: a long outage must not fill the journal.
                 if failures == 1 {
                     logger.warning("site store \(settings.url): \(text); retrying, storing locally meanwhile")
@@ -118,6 +132,7 @@ public struct Forwarder: Service {
         var positions = try await withDeadline(connection) {
             try await SiteMigrator.migrate(connection, logger: logger)
             try await writer.prepare()
+            if !devices.isEmpty { try await DeviceClaim(connection: connection, gateway: gateway, logger: logger).claim(devices) }
             return try await writer.positions()
         }
         state.connected(true)
@@ -125,7 +140,16 @@ public struct Forwarder: Service {
         logger.info("site store \(settings.url): connected as gateway \(gateway), readings confirmed up to \(positions["reading"] ?? 0)")
         // Deviations, alarms and statuses are sent again only when they changed since the last batch.
         var lastMutable = 0
+        let reader = SiteLotReader(connection: connection, gateway: gateway, logger: logger)
+        var nextSiteRead = ContinuousClock.now
         while !Task.isCancelled {
+            if let siteLots, ContinuousClock.now >= nextSiteRead {
+                let cursors = siteLots.cursors
+                let events = try await withDeadline(connection) { try await reader.read(after: cursors) }
+                siteLots.heard(events)
+                nextSiteRead = .now + options.siteLotsInterval
+                await follow?()
+            }
             let known = positions
             let limit = options.batch
             let batch = try await store.pool.read { db in try LocalBatch.read(db, after: known, readingLimit: limit) }

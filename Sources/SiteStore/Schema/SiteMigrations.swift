@@ -12,7 +12,7 @@ public struct SiteMigration: Sendable {
 }
 
 public enum SiteMigrations {
-    public static let all: [SiteMigration] = [v1]
+    public static let all: [SiteMigration] = [v1, lotsAcrossGateways]
 
     /// The version the code expects: a site store at a higher version was migrated by a newer labgate.
     public static var latest: Int { all.last!.version }
@@ -241,6 +241,19 @@ public enum SiteMigrations {
             seal_id bigint,
             seal_hash text,
             PRIMARY KEY (gateway, batch)
+        )
+        """,
+    ])
+
+    /// Lots across gateways: which gateway owns each device id, so that a lot's placements name
+    /// devices unambiguously across the site (a gateway whose device ids collide with another's is
+    /// refused), and other gateways' lot events read by gateway and id (the primary key serves).
+    static let lotsAcrossGateways = SiteMigration(version: 2, name: "lots across gateways", statements: [
+        """
+        CREATE TABLE gateway_device (
+            device text PRIMARY KEY,
+            gateway text NOT NULL,
+            claimed timestamptz NOT NULL DEFAULT now()
         )
         """,
     ])

@@ -1,0 +1,157 @@
+import Foundation
+import Synchronization
+
+/// A lot event as the site store holds it: one gateway's, with that gateway's id.
+public struct SiteLotEvent: Sendable, Hashable {
+    public var gateway: String
+    public var event: LotEvent
+
+    public init(gateway: String, event: LotEvent) {
+        self.gateway = gateway
+        self.event = event
+    }
+}
+
+/// A lot inside one device of one gateway over an interval, as the site decides it.
+public struct SitePlacement: Sendable, Hashable {
+    public var gateway: String
+    public var placement: Placement
+    /// The gateway whose placement ended this one (nil: ended by an end, or still open).
+    public var endedByGateway: String?
+}
+
+/// The site-wide path of a lot: each gateway's actions as its own corrections and voids leave
+/// them, merged in the order they took effect (time, then gateway id for a tie). A placement ends
+/// when the lot's next placement starts on any gateway, or at an end; a gateway's `left` events
+/// only echo another gateway's placement and take no part.
+public enum SitePath {
+    /// Every gateway's actions after its corrections, in site order.
+    public static func actions(_ events: [SiteLotEvent]) -> [SiteLotEvent] {
+        let byGateway = Dictionary(grouping: events, by: \.gateway)
+        var actions: [SiteLotEvent] = []
+        for (gateway, events) in byGateway {
+            actions += Placement.corrected(events.map(\.event).sorted { $0.id < $1.id })
+                .filter { $0.action != .left }
+                .map { SiteLotEvent(gateway: gateway, event: $0) }
+        }
+        return actions.sorted { ($0.event.time, $0.gateway, $0.event.id) < ($1.event.time, $1.gateway, $1.event.id) }
+    }
+
+    public static func fold(_ events: [SiteLotEvent]) -> [SitePlacement] {
+        var placements: [SitePlacement] = []
+        var open: Int?
+        for action in actions(events) {
+            let event = action.event
+            if let index = open {
+                placements[index].placement.end = event.time
+                placements[index].placement.endedBy = event.user
+                placements[index].endedByGateway = event.action == .end ? nil : action.gateway
+                open = nil
+            }
+            guard event.action != .end, let device = event.device else { continue }
+            let spec = event.spec ?? placements.last?.placement.spec ?? ""
+            placements.append(SitePlacement(
+                gateway: action.gateway,
+                placement: Placement(lot: event.lot, device: device, spec: spec, start: event.time, end: nil, startedBy: event.user)))
+            open = placements.count - 1
+        }
+        return placements
+    }
+}
+
+/// What this gateway knows of the site's lots: the lot events of the other gateways as the site
+/// store last gave them (read by the forwarder's session), when it last could, and which lots
+/// changed since this gateway last followed them. No PostgreSQL here: the forwarder fills it,
+/// lot moves and `LotBook.followSite` read it, so nothing a person does waits on the site store.
+public final class SiteLotView: Sendable {
+    private struct State {
+        var events: [String: [SiteLotEvent]] = [:]
+        /// The last event id taken in from each other gateway (their ids grow in commit order, and
+        /// each gateway's rows reach the site in that order).
+        var cursors: [String: Int64] = [:]
+        var synced: Date?
+        var lastError: String?
+        /// Lots with news this gateway has not followed yet.
+        var pending: Set<String> = []
+    }
+
+    /// This gateway's id and the site store's URL (for messages).
+    public let gateway: String
+    public let store: String
+    /// How old the last read may be for the site's silence about a lot to mean "no such lot".
+    public let freshness: Duration
+    private let state = Mutex(State())
+
+    public init(gateway: String, store: String, freshness: Duration = .seconds(15)) {
+        self.gateway = gateway
+        self.store = store
+        self.freshness = freshness
+    }
+
+    public var cursors: [String: Int64] { state.withLock { $0.cursors } }
+
+    /// Takes in events read from the site store (other gateways' only), and marks the read time.
+    public func heard(_ events: [SiteLotEvent], at time: Date = Date()) {
+        state.withLock { state in
+            for event in events where event.gateway != gateway {
+                guard event.event.id > state.cursors[event.gateway] ?? 0 else { continue }
+                state.events[event.event.lot, default: []].append(event)
+                state.cursors[event.gateway] = event.event.id
+                state.pending.insert(event.event.lot)
+            }
+            state.synced = time
+            state.lastError = nil
+        }
+    }
+
+    public func failed(_ error: String) {
+        state.withLock { $0.lastError = error }
+    }
+
+    /// Marks lots to follow again (their following failed, or this gateway's own actions changed).
+    public func markPending(_ lots: some Sequence<String>) {
+        state.withLock { $0.pending.formUnion(lots) }
+    }
+
+    /// The lots with news, cleared.
+    public func takePending() -> Set<String> {
+        state.withLock { state in
+            defer { state.pending = [] }
+            return state.pending
+        }
+    }
+
+    /// The other gateways' events of `lot`.
+    public func events(of lot: String) -> [SiteLotEvent] {
+        state.withLock { $0.events[lot] ?? [] }
+    }
+
+    /// Whether the last read is recent enough, and the site store still answering, to answer
+    /// "the site has no such lot".
+    public var isFresh: Bool {
+        state.withLock { state in
+            state.lastError == nil && (state.synced.map { Date().timeIntervalSince($0) <= freshness.secondsValue } ?? false)
+        }
+    }
+
+    /// Why the site store cannot be asked now, for an operator.
+    public var unreachableDetail: String {
+        state.withLock { state in
+            let last = state.synced.map { "last read \(UTCTime.format($0))" } ?? "not read since this daemon started"
+            return state.lastError.map { "\(last); last error: \($0)" } ?? last
+        }
+    }
+
+    public var syncedText: String {
+        state.withLock { state in state.synced.map { UTCTime.format($0) } ?? "never" }
+    }
+
+    /// The lot's site-wide path, from the other gateways' events and this gateway's own (`local`).
+    public func path(of lot: String, local: [LotEvent]) -> [SitePlacement] {
+        SitePath.fold(events(of: lot) + local.map { SiteLotEvent(gateway: gateway, event: $0) })
+    }
+}
+
+extension Duration {
+    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
