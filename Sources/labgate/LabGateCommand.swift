@@ -8,7 +8,7 @@ struct LabGateCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, SimCommand.self, CheckConfigCommand.self, StatusCommand.self, ReadingsCommand.self,
             AlertsCommand.self, PortsCommand.self, LotCommand.self, DeviationsCommand.self, AuditCommand.self,
-            ReportCommand.self, AlarmsCommand.self, NotifyCommand.self,
+            ReportCommand.self, AlarmsCommand.self, NotifyCommand.self, ArchiveCommand.self,
             WhoAmICommand.self,
         ]
     )

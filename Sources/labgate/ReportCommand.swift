@@ -28,7 +28,14 @@ struct ReportCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try config.map(loadConfig) ?? (store == nil ? loadConfig("/etc/labgate/labgate.yaml") : nil)
             let path = store ?? config!.store
-            let opened = try openStore(path)
+            // The lot's archived months are read with the store (`ArchiveViews`).
+            let opened: ReadingStore
+            do {
+                opened = try LotReport.openStore(forLot: lot, path: path)
+            } catch {
+                printError(error.description)
+                throw ExitCode(1)
+            }
             var handle = FileHandle.standardOutput
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: nil),

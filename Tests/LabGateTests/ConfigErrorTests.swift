@@ -78,7 +78,7 @@ struct ConfigErrorTests {
 
     @Test("Unknown keys are refused with the keys expected there") func unknownKeys() {
         #expect(F.messages(F.base + "reports: /var/lib/labgate/reports\n") == [
-            "lab.yaml:33:1: unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles, store_buffer, http, notify, anchors, anchor_interval, signatures, gateway, site_store)"
+            "lab.yaml:33:1: unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles, store_buffer, http, notify, anchors, anchor_interval, signatures, gateway, site_store, archive_after)"
         ])
         #expect(F.messages(F.base(replacing: "unit: \"%\"", with: "units: \"%\"")) == [
             "lab.yaml:26:64: profile incubator, co2: unknown key 'units' (expected one of: table, address, type, order, scale, offset, unit, invalid)"
@@ -229,7 +229,7 @@ struct ConfigErrorTests {
             "device INC-01: unit -1 out of range 0..247 (or 255 on tcp)",
             "device INC-01: bad duration 'often' (use e.g. 500ms, 10s, 2m, 1h)",
             "profile incubator: co2 (input 1..1) overlaps temperature (input 0..1)",
-            "unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles, store_buffer, http, notify, anchors, anchor_interval, signatures, gateway, site_store)",
+            "unknown key 'reports' (expected one of: site, store, alerts, buses, devices, profiles, profile_files, specs, control, roles, store_buffer, http, notify, anchors, anchor_interval, signatures, gateway, site_store, archive_after)",
         ])
 
         do {

@@ -12,6 +12,8 @@ struct StoreLayout {
     /// Devices polled one after another a second apart (`FixedRateSchedule.phased`, one bus
     /// each), or all in the same second (one bus, back to back).
     var phased: Bool
+    /// The first second (UTC, since 1970); nil: the span ends an hour before the build.
+    var start: Double? = nil
 
     static let lot = "MSC-BIG-0001"
     static let channels: [(name: String, base: Double)] = [("temperature", 37), ("co2", 5), ("humidity", 95), ("o2", 20)]
@@ -23,7 +25,7 @@ struct StoreLayout {
     var key: String { key(version: 2) }
 
     private func key(version: Int) -> String {
-        "\(name)-\(devices)dev-every\(every)s-\(seconds)s-\(phased ? "phased" : "together")-v\(version)"
+        "\(name)-\(devices)dev-every\(every)s-\(seconds)s-\(phased ? "phased" : "together")\(start.map { "-from\(Int($0))" } ?? "")-v\(version)"
     }
 
     var readings: Int { devices * Self.channels.count * (seconds / every) }
@@ -84,7 +86,7 @@ struct StoreLayout {
     /// Writes the store; returns how many seals it holds.
     private func build(_ path: String) throws -> Int {
         let store = try ReadingStore(path: path)
-        let start = (Date().timeIntervalSince1970 - Double(seconds) - 3600).rounded(.down)
+        let start = self.start ?? (Date().timeIntervalSince1970 - Double(seconds) - 3600).rounded(.down)
         try placeLot(store: store, from: start)
         var loader = SealedBatchLoader(store: store)
         var transaction: [(readings: [Reading], committed: Date)] = []

@@ -12,6 +12,9 @@ import Glibc
 //        20 times as many readings of other devices besides (target: within 1.2x).
 // month: a 30-day store sealed once per second (2.6 million seals): peak RSS and time of
 //        `audit verify` and of `report lot` (target: at most 150 MB each).
+// archive: (only when asked) `labgate archive` moving January 2026 (31 days of the month
+//        store's layout, and a day of February) out of a copy of the store: time and peak RSS,
+//        against a bare copy of the same rows by sqlite3 in the same run.
 //
 // Stores are built once and kept under Benchmarks/.build/bigstore (or --cache), in a folder
 // named by their parameters: a rerun skips building.
@@ -33,7 +36,7 @@ struct LabGateBenchBigStore: ParsableCommand {
 
     func validate() throws {
         guard rounds > 0, weeks > 0, others >= 0, days > 0, devices > 0 else { throw ValidationError("numbers above 0") }
-        guard only == nil || only == "ratio" || only == "month" else { throw ValidationError("--only: ratio or month") }
+        guard only == nil || ["ratio", "month", "archive"].contains(only!) else { throw ValidationError("--only: ratio, month or archive") }
     }
 
     func run() throws {
@@ -45,6 +48,9 @@ struct LabGateBenchBigStore: ParsableCommand {
         }
         if only == nil || only == "month" {
             try monthBench(days: days, devices: devices, rounds: buildOnly ? 0 : rounds, cache: cache, migrating: migrateEarlier)
+        }
+        if only == "archive" {
+            try archiveBench(devices: devices, rounds: buildOnly ? 0 : rounds, cache: cache)
         }
     }
 }

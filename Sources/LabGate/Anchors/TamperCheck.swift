@@ -44,6 +44,8 @@ public enum TamperCheck {
     ) throws -> [Finding] {
         guard seq > 0 else { return [] }
         let hash = try String.fetchOne(db, sql: sql, arguments: [seq])
+        // The newest seal may have moved to a month archive since (an idle gateway).
+        if hash == nil, chain == "reading_seal", seq <= (try ArchivedHeads.seal(db).id) { return [] }
         let prefix = "\(name) \(seq), the newest the daemon wrote,"
         if hash == nil {
             return [Finding(chain: chain, expected: seq, found: storeEnds, text: "\(prefix) is gone: \(gone(storeEnds, seq - storeEnds))")]

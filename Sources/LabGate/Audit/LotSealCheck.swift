@@ -315,7 +315,11 @@ extension AuditVerifier {
             var problems: [String] = []
             try checkAudit(db, &report, &problems)
             let layout = try SealLayout(db)
-            report.seals = try SealChain.check(db, layout: layout, &problems)
+            // Seals moved to month archives: the chain is checked from the last of them on (the
+            // archives by `audit verify`), and counted with them, as before they moved.
+            let archived = try ArchivedHeads.seal(db)
+            report.seals = try SealChain.check(db, layout: layout, &problems, start: archived)
+                + Int(try ArchivedHeads.sealCount(db))
             // Room for a chunk's pages of every window (see `LotSealCheck.chunk`); put back after,
             // as the connection returns to the pool.
             let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000

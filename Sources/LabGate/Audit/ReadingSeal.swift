@@ -29,12 +29,13 @@ package enum ReadingSeal {
         return digest.hex()
     }
 
-    /// The last seal: its id and hash (0 and zeros when nothing is sealed yet).
+    /// The last seal: its id and hash (0 and zeros when nothing is sealed yet; the last archived
+    /// seal when every seal was moved to a month archive, so the chain continues across files).
     package static func head(db: Database) throws -> (id: Int64, hash: String) {
         if let row = try Row.fetchOne(db, sql: "SELECT id, hash FROM reading_seal ORDER BY id DESC LIMIT 1") {
             return (row[0], row[1])
         }
-        return (0, FieldDigest.zero)
+        return try ArchivedHeads.seal(db)
     }
 
     /// Seal formats: rows (nil, before "v3 seals per series": the digest is over the batch's

@@ -51,9 +51,13 @@ package struct SealBuilder {
         let insert = try db.cachedStatement(sql: """
             INSERT INTO seal_series (seal, series, count, first, last, digest, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        // A series whose entries were all moved to month archives continues from the head the
+        // archives left (a store from before archives has no such table).
+        let archived = try? db.cachedStatement(sql: "SELECT hash FROM archive_series_head WHERE series = ?")
         var sealDigest = FieldDigest(capacity: 4096)
         for (series, part) in parts.sorted(by: { $0.series < $1.series }) {
-            let prev = try String.fetchOne(previous, arguments: [series]) ?? FieldDigest.zero
+            let prev = try String.fetchOne(previous, arguments: [series])
+                ?? archived.flatMap { try String.fetchOne($0, arguments: [series]) } ?? FieldDigest.zero
             let digest = part.digest.hex()
             let hash = Self.entryHash(
                 seal: id, series: series, count: part.count, first: part.first, last: part.last, digest: digest, prev: prev)

@@ -68,13 +68,17 @@ struct SealEntry: Sendable {
 /// The chain of seals, by their hashes alone (no reading is read), and each series' chain of
 /// entries; streamed, a row at a time.
 enum SealChain {
-    /// Checks each seal against its hash and its predecessor; returns how many there are.
-    static func check(_ db: Database, layout: SealLayout, _ problems: inout [String]) throws -> Int {
-        var expected: Int64 = 1
-        var prev = FieldDigest.zero
+    /// Checks each seal after `start` (the last seal moved to a month archive, or none) against its
+    /// hash and its predecessor; returns how many there are.
+    static func check(
+        _ db: Database, layout: SealLayout, _ problems: inout [String], start: (id: Int64, hash: String) = (0, FieldDigest.zero)
+    ) throws -> Int {
+        var expected: Int64 = start.id + 1
+        var prev = start.hash
         var seals = 0
         let cursor = try Row.fetchCursor(
-            db, sql: "SELECT id, time, count, digest, prev, hash, \(layout.formatColumn) FROM reading_seal ORDER BY id")
+            db, sql: "SELECT id, time, count, digest, prev, hash, \(layout.formatColumn) FROM reading_seal WHERE id > ? ORDER BY id",
+            arguments: [start.id])
         while let row = try cursor.next() {
             let id: Int64 = row[0]
             let hash: String = row[5]
@@ -95,8 +99,12 @@ enum SealChain {
     }
 
     /// Each series' entries follow one another: an entry deleted, or replaced by one not chained
-    /// to its predecessor, breaks the series' chain.
-    static func checkSeriesChains(_ db: Database, layout: SealLayout, rows: SealedRows, _ problems: inout [String]) throws {
+    /// to its predecessor, breaks the series' chain. A series' first entry follows its head in
+    /// `heads` (what month archives left), or nothing; nil heads: the first entries are not
+    /// judged (the archive before is missing).
+    static func checkSeriesChains(
+        _ db: Database, layout: SealLayout, rows: SealedRows, _ problems: inout [String], heads: [Int64: String]? = [:]
+    ) throws {
         guard layout.hasEntries else { return }
         let cursor = try Row.fetchCursor(db, sql: "SELECT series, seal, prev, hash FROM seal_series ORDER BY series, seal")
         var previous: (series: Int64, seal: Int64, hash: String)?
@@ -104,9 +112,10 @@ enum SealChain {
             let series: Int64 = row[0]
             let seal: Int64 = row[1]
             let prev: String = row[2]
-            let expected = previous?.series == series ? previous!.hash : FieldDigest.zero
-            if prev != expected {
-                let after = previous?.series == series ? "its entry in seal \(previous!.seal)" : "nothing"
+            let first = previous?.series != series
+            let expected = first ? heads?[series] ?? FieldDigest.zero : previous!.hash
+            if prev != expected && !(first && heads == nil) {
+                let after = !first ? "its entry in seal \(previous!.seal)" : heads?[series] != nil ? "its last archived entry" : "nothing"
                 problems.append("reading seal \(seal)'s entry for \(rows.name(series: series)) does not follow \(after) (an entry of the series was changed or deleted)")
             }
             previous = (series, seal, row[3])

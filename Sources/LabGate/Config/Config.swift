@@ -35,6 +35,9 @@ public struct Config: Sendable {
     /// This gateway's id at the site (`gateway:`), and the site's PostgreSQL it forwards to.
     public var gateway: String?
     public var siteStore: SiteStoreSettings?
+    /// `archive_after:` how long after a month ended the daemon moves it to a month archive
+    /// (`MonthArchiver`); nil (the default): never.
+    public var archiveAfter: Duration?
     /// `anchor_interval:` how often the daemon anchors the chain heads (at most a minute).
     public var anchorInterval: Duration = Config.defaultAnchorInterval
     /// The acts that need an electronic signature (`signatures: { require: [...] }`).

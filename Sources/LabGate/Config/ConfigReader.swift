@@ -57,6 +57,7 @@ extension ConfigReader {
     static let topKeys = [
         "site", "store", "alerts", "buses", "devices", "profiles", "profile_files", "specs", "control", "roles",
         "store_buffer", "http", "notify", "anchors", "anchor_interval", "signatures", "gateway", "site_store",
+        "archive_after",
     ]
     /// `profiles` may be left out when `profile_files` is given.
     static let requiredTopKeys = ["site", "store", "alerts", "buses", "devices", "profiles"]
@@ -87,6 +88,7 @@ extension ConfigReader {
         let anchors = readAnchors(top)
         let signatures = readSignatures(top)
         let siteStore = readSiteStore(top)
+        let archiveAfter = duration("archive_after", of: top)
         guard errors.isEmpty, let site, let store, let alerts, let storeBuffer, let anchors else { return nil }
         var config = Config(
             file: file, site: site, store: store, alerts: alerts, buses: buses, devices: devices,
@@ -97,6 +99,7 @@ extension ConfigReader {
         config.signatures = signatures
         config.gateway = siteStore.gateway
         config.siteStore = siteStore.settings
+        config.archiveAfter = archiveAfter
         return config
     }
 }

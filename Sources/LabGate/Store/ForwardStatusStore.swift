@@ -73,6 +73,17 @@ public enum ForwardStatusStore {
         }
     }
 
+    /// Each stream's position the site store confirmed (the store's `forward_position`).
+    public static func write(positions: [String: Int64], to store: ReadingStore) async throws {
+        try await store.pool.write { db in
+            for (stream, position) in positions {
+                try db.execute(
+                    sql: "INSERT INTO forward_position (stream, position) VALUES (?, ?) ON CONFLICT(stream) DO UPDATE SET position = excluded.position",
+                    arguments: [stream, position])
+            }
+        }
+    }
+
     /// nil when the store has none (no site store, or a store from before forwarding).
     public static func fetch(from store: ReadingStore) throws -> ForwardStatus? {
         try store.pool.read { db in

@@ -98,22 +98,26 @@ public final class ReadingStore: Sendable {
         _ = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_PERSIST_WAL, &on)
     }
 
-    private static func openForReading(_ path: String) throws -> DatabasePool {
+    private static func openForReading(_ path: String, archives: ArchiveViews? = nil) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.readonly = true
-        configuration.prepareDatabase { db in keepWAL(db) }
+        configuration.prepareDatabase { db in
+            keepWAL(db)
+            try archives?.attach(db)
+        }
         return try DatabasePool(path: path, configuration: configuration)
     }
 
-    /// Opens an existing store for reading only (the CLI, while the daemon writes).
-    public init(readingExisting path: String) throws(StartupError) {
+    /// Opens an existing store for reading only (the CLI, while the daemon writes); with
+    /// `archives`, its connections read those month archives and the store as one (`ArchiveViews`).
+    public init(readingExisting path: String, archives: ArchiveViews? = nil) throws(StartupError) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StartupError("store \(path) does not exist (has the daemon run with this config?)")
         }
         self.path = path
         heads = HeadTracker()
         do {
-            current = Mutex(try Self.openForReading(path))
+            current = Mutex(try Self.openForReading(path, archives: archives))
         } catch {
             throw StartupError("cannot open store \(path): \(error)")
         }
@@ -163,6 +167,7 @@ public final class ReadingStore: Sendable {
         SignatureMigration.register(in: &migrator)
         ForwardStatusStore.register(in: &migrator)
         SeriesLayoutMigration.register(in: &migrator)
+        ArchiveMigration.register(in: &migrator)
         return migrator
     }
 }

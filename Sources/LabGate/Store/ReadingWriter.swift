@@ -362,7 +362,8 @@ public actor ReadingWriter {
         var sealing = SealBuilder()
         // Rows are numbered in the order written (`SeriesLayoutMigration`): a seal covers its rows in
         // that order.
-        var rowid = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM reading") ?? 0
+        // Numbers go on from the last archived row when the live store holds none (`MonthArchiver`).
+        var rowid = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM reading") ?? ArchivedHeads.row(db)
         let insert = try db.cachedStatement(
             sql: "INSERT INTO reading (rowid, series, time, value, quality, detail, lot_set, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         // The readings of one poll share their lots: join them once per run of equal lot lists.

@@ -250,6 +250,10 @@ public struct Daemon: Sendable {
         if let forwarder = forwarder(config, siteLots: siteLots) {
             services.append(.init(service: forwarder, serviceName: "forward"))
         }
+        if let after = config.archiveAfter {
+            let options = MonthArchiver.Options(after: after, requireSiteConfirmation: config.siteStore != nil)
+            services.append(.init(service: ArchiveService(store: store, options: options, logger: logger), serviceName: "archive"))
+        }
         services.append(.init(service: watchdog, serviceName: "watchdog"))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

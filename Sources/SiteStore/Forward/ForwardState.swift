@@ -25,6 +25,8 @@ public final class ForwardState: Sendable {
     }
 
     private let state: Mutex<Snapshot>
+    /// Each stream's position the site store confirmed (`forward_position`, for month archives).
+    private let positions = Mutex<[String: Int64]>([:])
     /// When the site store last held every local reading (monotonic lag clock).
     private let caughtUp = Mutex<ContinuousClock.Instant>(.now)
 
@@ -46,6 +48,10 @@ public final class ForwardState: Sendable {
             confirmedReadings: now.confirmedReadings, lagSeconds: now.lagSeconds, lastForward: now.lastForward,
             lastError: now.lastError, lastErrorTime: now.lastErrorTime)
     }
+
+    func confirmed(_ confirmed: [String: Int64]) { positions.withLock { $0 = confirmed } }
+
+    var confirmedPositions: [String: Int64] { positions.withLock { $0 } }
 
     func connected(_ connected: Bool) { state.withLock { $0.connected = connected } }
 

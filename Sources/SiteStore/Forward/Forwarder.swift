@@ -80,7 +80,13 @@ public struct Forwarder: Service {
     /// Writes where forwarding stands to the store every few seconds, for `labgate status`.
     private func writeStatusLoop() async {
         var last: ForwardStatus?
+        var lastPositions: [String: Int64] = [:]
         while !Task.isCancelled {
+            // What the site store confirmed, for the month archives (`MonthArchiver`).
+            let positions = state.confirmedPositions
+            if positions != lastPositions, (try? await ForwardStatusStore.write(positions: positions, to: store)) != nil {
+                lastPositions = positions
+            }
             // The local end grows while the site store is away: the lag must show it.
             if let newest = try? await store.pool.read({ db in try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM reading") ?? 0 }) {
                 state.observedLocal(newest)
@@ -135,6 +141,7 @@ public struct Forwarder: Service {
             if !devices.isEmpty { try await DeviceClaim(connection: connection, gateway: gateway, logger: logger).claim(devices) }
             return try await writer.positions()
         }
+        state.confirmed(positions)
         state.connected(true)
         connected()
         logger.info("site store \(settings.url): connected as gateway \(gateway), readings confirmed up to \(positions["reading"] ?? 0)")
@@ -160,6 +167,7 @@ public struct Forwarder: Service {
             }
             try await withDeadline(connection) { try await writer.write(batch) }
             for part in batch.parts { positions[part.stream.name] = part.position }
+            state.confirmed(positions)
             lastMutable = mutableDigest(batch)
             state.forwarded(readings: batch.readings)
             state.observed(local: batch.newestReading, confirmed: positions["reading"] ?? 0)

@@ -83,8 +83,11 @@ public enum SiteChainCheck {
     /// must be in the store with the same hash.
     private static func compare(_ store: ReadingStore, gateway: String, audit: [Int64: String], seals: [Int64: String]) async throws -> [String] {
         let local = try await store.pool.read { db in
-            (try [Int64: String](uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT seq, hash FROM audit").map { ($0[0], $0[1]) }),
-             try [Int64: String](uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, hash FROM reading_seal").map { ($0[0], $0[1]) }))
+            var seals = try [Int64: String](uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, hash FROM reading_seal").map { ($0[0], $0[1]) })
+            // Seals moved to month archives: the last of them stands for them (`audit verify` checks the files).
+            let archived = try ArchivedHeads.seal(db)
+            if archived.id > 0 { seals[archived.id] = archived.hash }
+            return (try [Int64: String](uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT seq, hash FROM audit").map { ($0[0], $0[1]) }), seals)
         }
         var findings: [String] = []
         let siteAudit = audit.keys.max() ?? 0
