@@ -12,7 +12,7 @@ import GRDB
 /// password is checked.
 public final class Signer: Sendable {
     let store: ReadingStore
-    private let thread: PasswordCheckThread
+    private let passwords: PasswordCheckPool
     private let attempts: SigningAttempts
     private let now: @Sendable () -> Date
 
@@ -21,7 +21,7 @@ public final class Signer: Sendable {
         now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.store = store
-        thread = PasswordCheckThread(checker: checker)
+        passwords = PasswordCheckPool(checker: checker)
         attempts = SigningAttempts(policy: lockout)
         self.now = now
         restoreAttempts()
@@ -54,7 +54,7 @@ public final class Signer: Sendable {
             await audit(user, "signature_failed", subject, action, reason: "signing is locked until \(UTCTime.format(until))")
             throw .locked(user: user, until: until)
         }
-        let (verdict, fullName) = await thread.check(user: user, password: password)
+        let (verdict, fullName) = await passwords.check(user: user, password: password)
         switch verdict {
         case .accepted:
             attempts.succeed(user)

@@ -74,7 +74,10 @@ public struct ControlClient: Sendable {
                 head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
                 if body != nil { head.headers.add(name: "Content-Type", value: "application/json") }
                 var parts: [HTTPClientRequestPart] = [.head(head)]
-                if let body { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                // The body may carry a signer's password: this copy is wiped once written.
+                var bytes = body.map { ByteBuffer(bytes: $0) }
+                defer { bytes?.withUnsafeMutableReadableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+                if let bytes { parts.append(.body(.byteBuffer(bytes))) }
                 parts.append(.end(nil))
                 // The daemon may answer before it has read the whole request (a refusal it makes
                 // from the headers: 413, 403) and close the connection: the rest of the request
