@@ -5,7 +5,7 @@ import Testing
 @testable import LabGate
 
 /// A lot inside INC-01 since t0 with `seconds` readings on each of two channels, and a deviation
-/// naming it.
+/// naming it (`openCO2Deviation`).
 private func lotStore(_ folder: TemporaryFolder, seconds: Int) async throws -> (ReadingStore, ReadingWriter, DeviationBook) {
     let store = try ReadingStore(path: folder.path + "/store.sqlite")
     try await store.pool.write { db in
@@ -23,13 +23,7 @@ private func lotStore(_ folder: TemporaryFolder, seconds: Int) async throws -> (
         ])
     }
     try await writer.flush()
-    let deviations = DeviationBook(store: store, daemonUser: "labgate")
-    let record = DeviationRecord(
-        id: "DEV-2023-0007", kind: .excursion, device: "INC-01", channel: "co2", unit: "%",
-        limit: .init(name: "high", value: 5.5, source: "spec msc-culture"), start: 1_700_000_020_000,
-        opened: 1_700_000_030_000, valueAtOpening: 5.8, critical: false, end: nil, worst: 5.8, size: nil, lots: ["LOT-1"])
-    try await deviations.commit([.opened(record)], state: "[]")
-    return (store, writer, deviations)
+    return (store, writer, try await openCO2Deviation(store))
 }
 
 private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
