@@ -50,7 +50,11 @@ struct ControlOptions: ParsableArguments {
                 printError("error: no password given: nothing was signed")
                 throw ExitCode(1)
             }
-            reply = try await send("POST", uri, body: ControlAPI.encode(body(password)))
+            // The request carrying the password is wiped once sent (the password's String
+            // cannot be: it is dropped here, as soon as the request is made).
+            var signed = ControlAPI.encode(body(password))
+            defer { signed.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+            reply = try await send("POST", uri, body: signed)
         }
         return try finish(reply, as: type, render: render)
     }

@@ -33,23 +33,16 @@ struct FailSafeEndToEndTests {
         let harness = try Harness(config: config, scenario: "io_modules:\n  - { device: IO-01, watchdog: 2s }\nevents: []\n")
         try await harness.startSim()
         try harness.startDaemon(extra: [])
-        // The test reads the module's coils over Modbus itself, on a connection of its own.
-        let reader = ModbusBus(name: "test", transport: .tcp(host: "127.0.0.1", port: harness.port))
-        @Sendable func failSafeOn() async throws -> Bool {
-            try await reader.readCoils(unit: 9, address: 0, count: 2, options: .init(timeout: .milliseconds(500)))[1]
-        }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while try await !failSafeOn() {
-            guard ContinuousClock.now < deadline else { throw HarnessError("the fail-safe coil never came on") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        let coils = harness.coils(unit: 9)
+        @Sendable func failSafeOn() async throws -> Bool { try await coils.isOn(1) }
+        try await eventually("the fail-safe coil on", timeout: .seconds(30), interval: .milliseconds(50), asking: { try await failSafeOn() })
         // Held on through more than twice the module's watchdog time.
         let held = ContinuousClock.now
         while held.duration(to: .now) < .seconds(5) {
             #expect(try await failSafeOn(), "held on \(held.duration(to: .now)) after it came on")
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(try await reader.readCoils(unit: 9, address: 0, count: 1, options: .init())[0] == false, "the beacon is off")
+        #expect(try await !coils.isOn(0), "the beacon is off")
 
         harness.daemon?.kill(SIGKILL)
         let killed = ContinuousClock.now
@@ -92,10 +85,8 @@ struct RelayChannelEndToEndTests {
         try await harness.startSim()
         try harness.startDaemon(extra: [])
         try await harness.waitForSocket()
-        let reader = ModbusBus(name: "test", transport: .tcp(host: "127.0.0.1", port: harness.port))
-        @Sendable func beaconOn() async throws -> Bool {
-            try await reader.readCoils(unit: 9, address: 0, count: 1, options: .init(timeout: .milliseconds(500)))[0]
-        }
+        let coils = harness.coils(unit: 9)
+        @Sendable func beaconOn() async throws -> Bool { try await coils.isOn(0) }
         try await eventually("the beacon on for FRZ-09's alarm", timeout: .seconds(30), asking: { try await beaconOn() })
         #expect(try await !harness.alarms().isEmpty)
         // The bus's and the device's alarms may come one after the other: acknowledge what is listed until none is.

@@ -61,49 +61,82 @@ public struct LotRecordDigest: Sendable, Codable, Hashable {
         return newest.map { $0 + 1 }
     }
 
-    /// The lot's record covered up to `through`.
-    public static func compute(lot: String, through: Int64, db: Database) throws -> LotRecordDigest {
-        let events = try LotEvent.fetchAll(db, lot: lot)
-        guard !events.isEmpty else { throw NotFound(lot: lot) }
-        let sets = sqlList(try lotSets(lot, db: db))
+    /// The lot's record covered up to `through`. `hashing` is called before each series'
+    /// readings are hashed (a test holds it there to show what waits meanwhile).
+    public static func compute(
+        lot: String, through: Int64, db: Database, hashing: (@Sendable (Series) -> Void)? = nil
+    ) throws -> LotRecordDigest {
+        let frame = try Frame(lot: lot, through: through, db: db)
+        let sets = sqlList(frame.lotSets)
         var series: [Series] = []
-        var objects: [String] = []
-        for placement in Placement.fold(events) where placement.start < through {
-            let to = min(placement.end ?? through, through)
-            let channels = try Row.fetchAll(
-                db, sql: "SELECT id, channel FROM series WHERE device = ? ORDER BY channel", arguments: [placement.device])
-            objects.append(DefinitionRecord.specObject(placement.spec))
-            for channel in channels {
-                let name: String = channel[1]
-                objects.append(DefinitionRecord.seriesObject(device: placement.device, channel: name))
-                var digest = FieldDigest()
-                var count = 0
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT time, value, quality, detail FROM reading
-                    WHERE series = ? AND time >= ? AND time < ? AND lot_set IN (\(sets)) ORDER BY time, rowid
-                    """, arguments: [channel[0] as Int64, placement.start, to])
-                while let row = try rows.next() {
-                    digest.add(row[0] as Int64)
-                    digest.add(row[1] as Double?)
-                    digest.add(row[2] as Int64)
-                    digest.add(row[3] as String?)
-                    count += 1
-                }
-                series.append(Series(
-                    device: placement.device, channel: name, from: placement.start, to: to, readings: count,
-                    sha256: digest.hex()))
+        for covered in frame.series {
+            var entry = Series(
+                device: covered.device, channel: covered.channel, from: covered.from, to: covered.to, readings: 0, sha256: "")
+            hashing?(entry)
+            var digest = FieldDigest()
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT time, value, quality, detail FROM reading
+                WHERE series = ? AND time >= ? AND time < ? AND lot_set IN (\(sets)) ORDER BY time, rowid
+                """, arguments: [covered.id, covered.from, covered.to])
+            while let row = try rows.next() {
+                digest.add(row[0] as Int64)
+                digest.add(row[1] as Double?)
+                digest.add(row[2] as Int64)
+                digest.add(row[3] as String?)
+                entry.readings += 1
             }
+            entry.sha256 = digest.hex()
+            series.append(entry)
         }
-        let deviations = try String.fetchAll(db, sql: "SELECT record FROM deviation ORDER BY start, id")
-            .compactMap { try? AuditJSON.decode(DeviationRecord.self, $0) }
-            .filter { $0.lots.contains(lot) }
-        let unique = Array(Set(objects)).sorted()
-        let marks = Array(repeating: "?", count: unique.count).joined(separator: ",")
-        let definitions = unique.isEmpty ? [] : try String.fetchAll(db, sql: """
-            SELECT hash FROM audit WHERE object IN (\(marks)) AND action IN (?, ?) AND time < ? ORDER BY seq
-            """, arguments: StatementArguments(unique + [DefinitionRecord.seriesAction, DefinitionRecord.specAction]) + [through])
         return LotRecordDigest(
-            lot: lot, through: through, events: events, series: series, deviations: deviations, definitions: definitions)
+            lot: lot, through: through, events: frame.events, series: series, deviations: frame.deviations,
+            definitions: frame.definitions)
+    }
+
+    /// Everything the digest covers except the readings themselves: cheap to read (no reading
+    /// is touched), so the approving write can read it again to tell that nothing changed.
+    struct Frame: Sendable, Equatable {
+        /// One channel of one placement, with the store's id of its series.
+        struct Covered: Sendable, Equatable {
+            var id: Int64
+            var device: String
+            var channel: String
+            var from: Int64
+            var to: Int64
+        }
+
+        var events: [LotEvent]
+        var lotSets: [Int64]
+        var series: [Covered]
+        var deviations: [DeviationRecord]
+        var definitions: [String]
+
+        init(lot: String, through: Int64, db: Database) throws {
+            events = try LotEvent.fetchAll(db, lot: lot)
+            guard !events.isEmpty else { throw NotFound(lot: lot) }
+            lotSets = try LotRecordDigest.lotSets(lot, db: db)
+            series = []
+            var objects: [String] = []
+            for placement in Placement.fold(events) where placement.start < through {
+                let to = min(placement.end ?? through, through)
+                let channels = try Row.fetchAll(
+                    db, sql: "SELECT id, channel FROM series WHERE device = ? ORDER BY channel", arguments: [placement.device])
+                objects.append(DefinitionRecord.specObject(placement.spec))
+                for channel in channels {
+                    let name: String = channel[1]
+                    objects.append(DefinitionRecord.seriesObject(device: placement.device, channel: name))
+                    series.append(Covered(id: channel[0], device: placement.device, channel: name, from: placement.start, to: to))
+                }
+            }
+            deviations = try String.fetchAll(db, sql: "SELECT record FROM deviation ORDER BY start, id")
+                .compactMap { try? AuditJSON.decode(DeviationRecord.self, $0) }
+                .filter { $0.lots.contains(lot) }
+            let unique = Array(Set(objects)).sorted()
+            let marks = Array(repeating: "?", count: unique.count).joined(separator: ",")
+            definitions = unique.isEmpty ? [] : try String.fetchAll(db, sql: """
+                SELECT hash FROM audit WHERE object IN (\(marks)) AND action IN (?, ?) AND time < ? ORDER BY seq
+                """, arguments: StatementArguments(unique + [DefinitionRecord.seriesAction, DefinitionRecord.specAction]) + [through])
+        }
     }
 
     /// The lot sets naming the lot (the tags of its readings).

@@ -72,8 +72,8 @@ extension ConfigReader {
             let kind: NotifyChannel.Kind?
             switch chosen.key {
             case "email": kind = readEmail(chosen.value, in: "\(context), email").map { .email($0) }
-            case "webhook": kind = readWebhook(chosen.value, in: "\(context), webhook").map { .webhook($0) }
-            case "alertmanager": kind = readAlertmanager(chosen.value, in: "\(context), alertmanager").map { .alertmanager($0) }
+            case "webhook": kind = readHTTPChannel(chosen.value, "webhook", keys: Self.webhookKeys, in: "\(context), webhook").map { .webhook($0) }
+            case "alertmanager": kind = readHTTPChannel(chosen.value, "alertmanager", keys: Self.alertmanagerKeys, in: "\(context), alertmanager").map { .alertmanager($0) }
             default: kind = readRelay(chosen.value, devices: devices, profiles: profiles, in: "\(context), relay").map { .relay($0) }
             }
             guard let id, let kind, kinds.count == 1 else { continue }
@@ -164,8 +164,9 @@ extension ConfigReader {
         }
     }
 
-    private mutating func readWebhook(_ node: Node, in context: String) -> WebhookSettings? {
-        guard let map = entries(of: node, keys: Self.webhookKeys, required: ["url"], for: "webhook", in: context)
+    /// A webhook's or Alertmanager's settings (`name`), read alike: `keys` says which it takes.
+    private mutating func readHTTPChannel(_ node: Node, _ name: String, keys: [String], in context: String) -> HTTPChannelSettings? {
+        guard let map = entries(of: node, keys: keys, required: ["url"], for: name, in: context)
         else { return nil }
         let url = map["url"].flatMap { readURL($0, in: context) }
         let timeout = duration("timeout", of: map, minimum: .milliseconds(100), maximum: .seconds(120))
@@ -174,16 +175,7 @@ extension ConfigReader {
             report("retries is one setting for every channel: notify: { retries: N } (3 unless set)", at: retriesNode, in: context)
         }
         guard let url else { return nil }
-        return WebhookSettings(url: url, timeout: timeout ?? WebhookSettings.defaultTimeout)
-    }
-
-    private mutating func readAlertmanager(_ node: Node, in context: String) -> AlertmanagerSettings? {
-        guard let map = entries(of: node, keys: Self.alertmanagerKeys, required: ["url"], for: "alertmanager", in: context)
-        else { return nil }
-        let url = map["url"].flatMap { readURL($0, in: context) }
-        let timeout = duration("timeout", of: map, minimum: .milliseconds(100), maximum: .seconds(120))
-        guard let url else { return nil }
-        return AlertmanagerSettings(url: url, timeout: timeout ?? AlertmanagerSettings.defaultTimeout)
+        return HTTPChannelSettings(url: url, timeout: timeout ?? HTTPChannelSettings.defaultTimeout)
     }
 
     /// `http://host:port/path` or `https://...`: host required; no user or password in it.

@@ -133,32 +133,23 @@ public struct SMTPSettings: Sendable, Hashable {
     }
 }
 
-/// A JSON POST per message (README, "Webhook body").
-public struct WebhookSettings: Sendable, Hashable {
+/// A channel that POSTs JSON to `url`: a webhook (one POST per message, README "Webhook body")
+/// or Prometheus Alertmanager's v2 API (e.g. http://127.0.0.1:9093). Both take the same settings.
+public struct HTTPChannelSettings: Sendable, Hashable {
     public var url: HTTPURL
     /// For the whole request, connecting included (retries: `NotifySettings.retries`).
     public var timeout: Duration
 
     public static let defaultTimeout = Duration.seconds(5)
 
-    public init(url: HTTPURL, timeout: Duration = WebhookSettings.defaultTimeout) {
+    public init(url: HTTPURL, timeout: Duration = HTTPChannelSettings.defaultTimeout) {
         self.url = url
         self.timeout = timeout
     }
 }
 
-/// Prometheus Alertmanager's v2 API at `url` (e.g. http://127.0.0.1:9093).
-public struct AlertmanagerSettings: Sendable, Hashable {
-    public var url: HTTPURL
-    public var timeout: Duration
-
-    public static let defaultTimeout = Duration.seconds(5)
-
-    public init(url: HTTPURL, timeout: Duration = AlertmanagerSettings.defaultTimeout) {
-        self.url = url
-        self.timeout = timeout
-    }
-}
+public typealias WebhookSettings = HTTPChannelSettings
+public typealias AlertmanagerSettings = HTTPChannelSettings
 
 /// A Modbus output of a configured device of kind `io_module`.
 public struct RelayOutput: Sendable, Hashable, CustomStringConvertible {

@@ -18,7 +18,7 @@ public enum PasswordVerdict: Sendable, Equatable {
 
 /// Checks a user's password. Blocking: PAM modules read files, ask SSSD over a socket and sleep
 /// after a failure (pam_unix: about 2 s), so callers run it on a thread of its own
-/// (`PasswordCheckThread`), never on Swift's cooperative pool.
+/// (`PasswordCheckPool`), never on Swift's cooperative pool.
 public protocol PasswordChecker: Sendable {
     func check(user: String, password: String) -> PasswordVerdict
 }
@@ -37,9 +37,17 @@ public struct PAMPasswordChecker: PasswordChecker {
         self.confdir = confdir
     }
 
+    /// The password is copied once into a buffer of our own, handed to the conversation and
+    /// wiped (explicit_bzero) when PAM is done with it. What cannot be wiped: `password` itself
+    /// and the copies Swift made on its way here (the request's JSON decoded into a String, the
+    /// CLI's line read into one): a String's storage is immutable, may be shared and is freed
+    /// without being cleared; callers drop them as soon as this returns. PAM's own copies (the
+    /// conversation's answers, PAM_AUTHTOK) are overwritten by Linux-PAM before they are freed.
     public func check(user: String, password: String) -> PasswordVerdict {
-        password.withCString { secret in
-            var conversation = lg_pam_conversation(secret)
+        var secret = Array(password.utf8CString)
+        defer { secret.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+        return secret.withUnsafeBufferPointer { secret in
+            var conversation = lg_pam_conversation(secret.baseAddress)
             var handle: OpaquePointer?
             var status = pam_start_confdir(service, user, &conversation, confdir, &handle)
             guard status == PAM_SUCCESS, let handle else {
@@ -65,26 +73,6 @@ public struct PAMPasswordChecker: PasswordChecker {
 
     private static func describe(_ status: Int32, _ handle: OpaquePointer) -> String {
         pam_strerror(handle, status).map { String(cString: $0) } ?? "PAM error \(status)"
-    }
-}
-
-/// Runs password checks on a thread of their own: a check blocks for as long as PAM takes (a
-/// failed one sleeps on purpose), which on the cooperative pool would stall the daemon's other
-/// work with it.
-actor PasswordCheckThread {
-    private let checker: any PasswordChecker
-    private let executor = ThreadExecutor(name: "password checks")
-
-    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-
-    init(checker: any PasswordChecker) {
-        self.checker = checker
-    }
-
-    deinit { executor.shutdown() }
-
-    func check(user: String, password: String) -> (PasswordVerdict, fullName: String) {
-        (checker.check(user: user, password: password), UserDirectory.fullName(of: user))
     }
 }
 

@@ -38,36 +38,33 @@ public struct Signature: Sendable, Hashable, Codable {
 
     public var subjectRef: SignatureSubject { SignatureSubject(kind: subjectKind, id: subject, lot: lot) }
 
-    /// What the `signed` audit entry carries as its new value: every column but the audit
-    /// position, which is the entry's own.
-    var carried: Carried {
-        Carried(
-            id: id, signedAt: signedAt, user: user, fullName: fullName, meaning: meaning, action: action,
-            subjectKind: subjectKind, subject: subject, lot: lot, contentSHA256: contentSHA256)
+    public func encode(to encoder: any Encoder) throws {
+        try encode(to: encoder, auditPosition: true)
     }
 
-    struct Carried: Codable, Hashable {
-        var id: Int64
-        var signedAt: String
-        var user: String
-        var fullName: String
-        var meaning: String
-        var action: SignedAction
-        var subjectKind: SignatureSubject.Kind
-        var subject: String
-        var lot: String?
-        var contentSHA256: String
+    /// With or without `audit_seq`, under the one set of keys.
+    private func encode(to encoder: any Encoder, auditPosition: Bool) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(signedAt, forKey: .signedAt)
+        try container.encode(user, forKey: .user)
+        try container.encode(fullName, forKey: .fullName)
+        try container.encode(meaning, forKey: .meaning)
+        try container.encode(action, forKey: .action)
+        try container.encode(subjectKind, forKey: .subjectKind)
+        try container.encode(subject, forKey: .subject)
+        try container.encodeIfPresent(lot, forKey: .lot)
+        try container.encode(contentSHA256, forKey: .contentSHA256)
+        if auditPosition { try container.encode(auditSeq, forKey: .auditSeq) }
+    }
 
-        enum CodingKeys: String, CodingKey {
-            case id
-            case signedAt = "signed_at"
-            case user
-            case fullName = "full_name"
-            case meaning, action
-            case subjectKind = "subject_kind"
-            case subject, lot
-            case contentSHA256 = "content_sha256"
-        }
+    /// What the `signed` audit entry carries as its new value: every column but the audit
+    /// position, which is the entry's own.
+    var carried: Carried { Carried(signature: self) }
+
+    struct Carried: Encodable {
+        let signature: Signature
+        func encode(to encoder: any Encoder) throws { try signature.encode(to: encoder, auditPosition: false) }
     }
 
     init(row: Row) {

@@ -12,7 +12,7 @@ import GRDB
 /// password is checked.
 public final class Signer: Sendable {
     let store: ReadingStore
-    private let thread: PasswordCheckThread
+    private let passwords: PasswordCheckPool
     private let attempts: SigningAttempts
     private let now: @Sendable () -> Date
 
@@ -21,7 +21,7 @@ public final class Signer: Sendable {
         now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.store = store
-        thread = PasswordCheckThread(checker: checker)
+        passwords = PasswordCheckPool(checker: checker)
         attempts = SigningAttempts(policy: lockout)
         self.now = now
         restoreAttempts()
@@ -54,7 +54,7 @@ public final class Signer: Sendable {
             await audit(user, "signature_failed", subject, action, reason: "signing is locked until \(UTCTime.format(until))")
             throw .locked(user: user, until: until)
         }
-        let (verdict, fullName) = await thread.check(user: user, password: password)
+        let (verdict, fullName) = await passwords.check(user: user, password: password)
         switch verdict {
         case .accepted:
             attempts.succeed(user)
@@ -78,29 +78,6 @@ public final class Signer: Sendable {
             await audit(user, "signature_failed", subject, action, reason: "passwords cannot be checked: \(reason)")
             throw .unavailable(reason)
         }
-    }
-
-    /// QA's approval of a lot's record for batch release: a signature with the meaning "approved
-    /// for batch release" on the lot, over `reportSHA256` (hex SHA-256 of the lot report's JSON
-    /// model as the approver saw it). With `separateDuties`, a user who corrected the lot may not
-    /// approve it (checked before the password, and again in the approving transaction).
-    public func approve(
-        lot: String, user: String, password: String, reportSHA256: String, separateDuties: Bool
-    ) async throws -> Signature {
-        try await store.pool.read { db in
-            try Self.checkLotExists(lot, db: db)
-            try SeparationOfDuties.checkApproval(lot: lot, approver: user, enforced: separateDuties, db: db)
-        }
-        let grant = try await authenticate(user: user, password: password, for: .approve, on: .lot(lot))
-        return try await store.pool.write { db in
-            try SeparationOfDuties.checkApproval(lot: lot, approver: user, enforced: separateDuties, db: db)
-            return try grant.record(contentSHA256: reportSHA256, db: db)
-        }
-    }
-
-    private static func checkLotExists(_ lot: String, db: Database) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM lot_event WHERE lot = ?)", arguments: [lot]) == true
-        else { throw LotError.unknownLot(lot) }
     }
 
     /// The signatures on a subject, oldest first.

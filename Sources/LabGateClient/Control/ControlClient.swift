@@ -73,18 +73,37 @@ public struct ControlClient: Sendable {
                 head.headers.add(name: "Connection", value: "close")
                 head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
                 if body != nil { head.headers.add(name: "Content-Type", value: "application/json") }
-                try await outbound.write(.head(head))
-                if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-                try await outbound.write(.end(nil))
+                var parts: [HTTPClientRequestPart] = [.head(head)]
+                // The body may carry a signer's password: this copy is wiped once written.
+                var bytes = body.map { ByteBuffer(bytes: $0) }
+                defer { bytes?.withUnsafeMutableReadableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+                if let bytes { parts.append(.body(.byteBuffer(bytes))) }
+                parts.append(.end(nil))
+                // The daemon may answer before it has read the whole request (a refusal it makes
+                // from the headers: 413, 403) and close the connection: the rest of the request
+                // then cannot be written ("I/O on closed channel", EPIPE), but its answer has
+                // arrived and is what the user needs to see. So a failed write is reported only
+                // when no answer follows.
+                var unsent: (any Error)?
+                do {
+                    try await outbound.write(contentsOf: parts)
+                } catch {
+                    unsent = error
+                }
                 var status = 0
                 var data: [UInt8] = []
-                for try await part in inbound {
-                    switch part {
-                    case let .head(head): status = Int(head.status.code)
-                    case let .body(buffer): data += buffer.readableBytesView
-                    case .end: return Reply(status: status, body: Data(data))
+                do {
+                    for try await part in inbound {
+                        switch part {
+                        case let .head(head): status = Int(head.status.code)
+                        case let .body(buffer): data += buffer.readableBytesView
+                        case .end: return Reply(status: status, body: Data(data))
+                        }
                     }
+                } catch {
+                    throw unsent ?? error
                 }
+                if let unsent { throw unsent }
                 throw Failure.failed("the daemon closed the connection before replying")
             }
         } catch let failure as Failure {

@@ -13,20 +13,28 @@ enum ControlBody {
     /// The JSON body as `type`; 413 when it is larger than `limit`, 400 with `expected` when it
     /// is not that JSON.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, expected: String) async throws(RequestError) -> T {
-        let bytes = try await collect(request)
-        do {
-            return try JSONDecoder().decode(type, from: Data(buffer: bytes))
-        } catch {
-            throw RequestError(.invalid, "expected JSON \(expected)")
-        }
+        var bytes = try await collect(request)
+        return try json(type, from: &bytes, expected: expected)
     }
 
     /// A body that may be empty (`lot end` takes an optional note).
     static func decodeIfPresent<T: Decodable>(_ type: T.Type, from request: Request, expected: String) async throws(RequestError) -> T? {
-        let bytes = try await collect(request)
+        var bytes = try await collect(request)
         guard bytes.readableBytes > 0 else { return nil }
+        return try json(type, from: &bytes, expected: expected)
+    }
+
+    /// A body may carry a signer's password: the copies made of it here (the collected buffer,
+    /// the Data decoded from) are wiped once decoded. The String it is decoded into cannot be
+    /// (see `PAMPasswordChecker.check`), nor the transport's receive buffers.
+    private static func json<T: Decodable>(_ type: T.Type, from bytes: inout ByteBuffer, expected: String) throws(RequestError) -> T {
+        var data = Data(buffer: bytes)
+        defer {
+            bytes.withUnsafeMutableReadableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+            data.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+        }
         do {
-            return try JSONDecoder().decode(type, from: Data(buffer: bytes))
+            return try JSONDecoder().decode(type, from: data)
         } catch {
             throw RequestError(.invalid, "expected JSON \(expected)")
         }

@@ -126,6 +126,8 @@ struct ControlHandlers: Sendable {
                         lot: lot, user: peer.user, password: password, signer: signer, separateDuties: separate)
                 } catch let error as LotApprover.NothingToApprove {
                     throw RequestError(.conflict, error.description)
+                } catch let error as LotApprover.RecordChanged {
+                    throw RequestError(.conflict, error.description)
                 }
                 return try await signed(ControlAPI.LotView(lot: lot, events: registry.events(of: lot)))
             }

@@ -4,6 +4,18 @@ import Testing
 @testable import LabGate
 @testable import LabGateReport
 
+/// DEV-2023-0007 opened on INC-01 co2 (above 5.5 % from t0 + 20 s), naming LOT-1, as the engine
+/// commits it.
+func openCO2Deviation(_ store: ReadingStore) async throws -> DeviationBook {
+    let deviations = DeviationBook(store: store, daemonUser: "labgate")
+    let record = DeviationRecord(
+        id: "DEV-2023-0007", kind: .excursion, device: "INC-01", channel: "co2", unit: "%",
+        limit: .init(name: "high", value: 5.5, source: "spec msc-culture"), start: 1_700_000_020_000,
+        opened: 1_700_000_030_000, valueAtOpening: 5.8, critical: false, end: nil, worst: 5.8, size: nil, lots: ["LOT-1"])
+    try await deviations.commit([.opened(record)], state: "[]")
+    return deviations
+}
+
 /// LOT-1 in INC-01 for 60 s (co2 out of spec for 10 of them), a deviation naming it that alice
 /// acknowledged, and the writer to add readings later.
 func signedLotStore(_ folder: TemporaryFolder) async throws -> (ReadingStore, Config, ReadingWriter) {
@@ -24,12 +36,7 @@ func signedLotStore(_ folder: TemporaryFolder) async throws -> (ReadingStore, Co
         ])
     }
     try await writer.flush()
-    let deviations = DeviationBook(store: store, daemonUser: "labgate")
-    let record = DeviationRecord(
-        id: "DEV-2023-0007", kind: .excursion, device: "INC-01", channel: "co2", unit: "%",
-        limit: .init(name: "high", value: 5.5, source: "spec msc-culture"), start: 1_700_000_020_000,
-        opened: 1_700_000_030_000, valueAtOpening: 5.8, critical: false, end: nil, worst: 5.8, size: nil, lots: ["LOT-1"])
-    try await deviations.commit([.opened(record)], state: "[]")
+    let deviations = try await openCO2Deviation(store)
     // Signed, as with `signatures: { require: [ack] }` (the password check is SignerTests' business).
     _ = try await deviations.acknowledge(
         "DEV-2023-0007", user: "alice", comment: "door left open during feeding",

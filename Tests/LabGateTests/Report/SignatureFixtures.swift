@@ -7,5 +7,5 @@ import Testing
 /// hashed, the span it covers, the signature over the hash.
 func approve(_ store: ReadingStore, lot: String, user: String, fullName: String) async throws {
     let grant = SignatureGrant(user: user, fullName: fullName, action: .approve, subject: .lot(lot))
-    _ = try await store.pool.write { db in try LotApprover.record(lot: lot, grant: grant, db: db) }
+    _ = try await LotApprover.write(lot: lot, grant: grant, store: store)
 }

@@ -124,7 +124,7 @@ struct SignerTests {
         }
     }
 
-    @Test("a user who corrected a lot cannot approve it with separate duties on (before the password is checked); another user can, over the report's hash")
+    @Test("a user who corrected a lot cannot approve it with separate duties on (before the password is checked); another user can, over the lot record's hash")
     func approvalSeparateDuties() async throws {
         let folder = try TemporaryFolder()
         let qa = try SystemUser(fullName: "Quinn QA")
@@ -136,16 +136,22 @@ struct SignerTests {
                 INSERT INTO lot_event (lot, action, device, spec, time, user, note, corrects) VALUES ('LOT-1', 'correct', 'INC-02', NULL, 2, 'carol', 'wrong incubator', 1);
                 """)
         }
+        let writer = ReadingWriter(store: store, batchSize: 1)
+        try await writer.append([
+            Reading(device: "INC-02", channel: "temperature", time: Date(timeIntervalSince1970: 1), value: 37, quality: .good, lots: ["LOT-1"])
+        ])
+        try await writer.flush()
         let signer = Signer(store: store, checker: PAMPasswordChecker(confdir: try shippedPAMFolder(folder)))
         await #expect(throws: SignatureError.approverCorrected(lot: "LOT-1", user: "carol")) {
-            _ = try await signer.approve(lot: "LOT-1", user: "carol", password: "x", reportSHA256: "ab", separateDuties: true)
+            _ = try await LotApprover.approve(lot: "LOT-1", user: "carol", password: "x", signer: signer, separateDuties: true)
         }
         // Refused before PAM was asked: no failed signature is counted.
-        #expect(try await audit(store).isEmpty)
-        let hash = SignatureGrant.sha256(Data("{\"lot\":\"LOT-1\"}".utf8))
-        let approval = try await signer.approve(lot: "LOT-1", user: qa.name, password: qa.password, reportSHA256: hash, separateDuties: true)
+        #expect(try await audit(store).filter { $0.action.hasPrefix("signature_") }.isEmpty)
+        let (approval, state) = try await LotApprover.approve(
+            lot: "LOT-1", user: qa.name, password: qa.password, signer: signer, separateDuties: true)
         #expect(approval.meaning == "approved for batch release" && approval.lot == "LOT-1" && approval.subjectKind == .lot)
-        #expect(approval.contentSHA256 == hash)
+        let digest = try await store.pool.read { db in try LotRecordDigest.compute(lot: "LOT-1", through: 1001, db: db) }
+        #expect(digest.series.map(\.readings) == [1] && approval.contentSHA256 == digest.sha256 && state.state == .approved)
         #expect(try await store.pool.read { db in try Signer.signatures(ofLot: "LOT-1", db: db) } == [approval])
     }
 }
