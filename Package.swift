@@ -150,7 +150,7 @@ let package = Package(
         // A lot's batch-release report (HTML, CSV, JSON), read from the store.
         .target(
             name: "LabGateReport",
-            dependencies: ["LabGate", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["LabGate", "SiteStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // What the operator's tool prints and asks: the control socket's client, and the status,
         // readings, alerts, ports and config summary for a terminal.

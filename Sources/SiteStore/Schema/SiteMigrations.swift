@@ -12,7 +12,7 @@ public struct SiteMigration: Sendable {
 }
 
 public enum SiteMigrations {
-    public static let all: [SiteMigration] = [v1]
+    public static let all: [SiteMigration] = [v1, siteViews]
 
     /// The version the code expects: a site store at a higher version was migrated by a newer labgate.
     public static var latest: Int { all.last!.version }
@@ -243,5 +243,12 @@ public enum SiteMigrations {
             PRIMARY KEY (gateway, batch)
         )
         """,
+    ])
+
+    /// What the site-wide views read (`labgate report lot --site`, `labgate status --site`): a
+    /// lot's audit entries by object, and its signatures, without reading every gateway's trail.
+    static let siteViews = SiteMigration(version: 2, name: "site views", statements: [
+        "CREATE INDEX audit_by_object ON audit (object, gateway, seq)",
+        "CREATE INDEX audit_signed ON audit (gateway, seq) WHERE action = 'signed'",
     ])
 }
