@@ -225,9 +225,11 @@ public struct Daemon: Sendable {
         if let http = config.http, let metrics {
             metrics.configure(config)
             metrics.configureNotify(config)
-            let sources = HTTPServer.Sources(
+            var sources = HTTPServer.Sources(
                 config: config, counters: counters, readings: readings, metrics: metrics, registry: registry, deviations: deviations,
                 progress: progress, writer: writer, started: started)
+            sources.siteStatus = siteStatusReader(config)
+            sources.silentAfter = config.siteStore?.silentAfter ?? .seconds(300)
             services.append(.init(service: HTTPServer(settings: http, sources: sources, logger: logger), serviceName: "http"))
         }
         services.append(.init(service: pipeline, serviceName: "pipeline"))
@@ -248,6 +250,9 @@ public struct Daemon: Sendable {
             audit: { action, object, new in await self.audit(action, object: object, new: new) }), serviceName: "anchors"))
         if let forwarder = forwarder(config) {
             services.append(.init(service: forwarder, serviceName: "forward"))
+        }
+        if let watch = gatewayWatch(config) {
+            services.append(.init(service: watch, serviceName: "gateway-watch"))
         }
         services.append(.init(service: watchdog, serviceName: "watchdog"))
         let group = ServiceGroup(
