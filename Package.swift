@@ -31,6 +31,9 @@ let package = Package(
         .library(name: "Modbus", targets: ["Modbus"]),
         .library(name: "CModbus", targets: ["CModbus"]),
         .library(name: "Outbound", targets: ["Outbound"]),
+        // The site store and a throwaway PostgreSQL for the site benchmarks.
+        .library(name: "SiteStore", targets: ["SiteStore"]),
+        .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
