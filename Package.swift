@@ -31,6 +31,9 @@ let package = Package(
         .library(name: "Modbus", targets: ["Modbus"]),
         .library(name: "CModbus", targets: ["CModbus"]),
         .library(name: "Outbound", targets: ["Outbound"]),
+        // The site store and a throwaway PostgreSQL for the site benchmarks.
+        .library(name: "SiteStore", targets: ["SiteStore"]),
+        .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -150,7 +153,7 @@ let package = Package(
         // A lot's batch-release report (HTML, CSV, JSON), read from the store.
         .target(
             name: "LabGateReport",
-            dependencies: ["LabGate", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["LabGate", "SiteStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // What the operator's tool prints and asks: the control socket's client, and the status,
         // readings, alerts, ports and config summary for a terminal.

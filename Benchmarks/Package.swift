@@ -11,6 +11,8 @@ import PackageDescription
 // - Sources/labgate-bench-tcp, Sources/labgate-bench-scale: load harnesses that run the simulator
 //   in another process or the daemon under load (Modbus TCP polling; relay writes on an RTU bus;
 //   scale, alert latency, startup).
+// - Sources/labgate-bench-siteview: `labgate report lot --site` on a lot of 1.45 million readings
+//   across 3 gateways, in a throwaway PostgreSQL 15 filled with COPY.
 // - Sources/labgate-bench-bigstore: `labgate report lot` and `audit verify` on big stores built
 //   with labgate's own writer code (time, the lot-only/mixed ratio, peak RSS).
 
@@ -62,6 +64,14 @@ let package = Package(
             name: "labgate-bench-bigstore",
             dependencies: [
                 .product(name: "LabGate", package: labgate),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "labgate-bench-siteview",
+            dependencies: [
+                .product(name: "SiteStore", package: labgate),
+                .product(name: "TestSupport", package: labgate),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

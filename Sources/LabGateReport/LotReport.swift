@@ -24,6 +24,21 @@ public struct LotReport: Sendable, Codable {
     public var approval: LotApproval? = nil
     /// The first page: what a QA reviewer signs from (`makeSummary()` of the rest).
     public var summary: Summary? = nil
+    /// A site report: each gateway that held the lot, how far its record reaches at the site
+    /// and its chains there (nil for a gateway's own store).
+    public var gateways: [GatewayRecord]? = nil
+
+    /// One gateway's part of a site report.
+    public struct GatewayRecord: Sendable, Codable {
+        public var id: String
+        /// Its newest reading of the lot's series at the site, and its last forward.
+        public var forwardedUntil: Date?
+        public var lastForward: Date?
+        /// Set when its forwarding lags behind the end of its placements: the record is incomplete there.
+        public var incomplete: String?
+        public var auditEntries: Int64
+        public var seals: Int64
+    }
 
     /// One placement: the lot inside one device over an interval.
     public struct PlacementReport: Sendable, Codable {
@@ -37,6 +52,11 @@ public struct LotReport: Sendable, Codable {
         public var endedBy: String?
         public var correctedBy: String?
         public var channels: [ChannelReport]
+        /// The gateway that held the lot (a site report; nil for a gateway's own store).
+        public var gateway: String? = nil
+        /// The gateway whose placement of the lot ended this one at site level, before this
+        /// gateway's own end (a site report).
+        public var endedByGateway: String? = nil
     }
 
     /// One channel of a placement's device.

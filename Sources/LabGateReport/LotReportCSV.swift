@@ -67,7 +67,7 @@ public enum LotReportCSV {
 }
 
 /// A channel's unit and resolution from each time on over one placement.
-private struct FieldSchedule {
+struct FieldSchedule {
     struct Entry {
         var from: Int64
         var unit: String

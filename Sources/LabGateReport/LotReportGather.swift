@@ -64,7 +64,7 @@ extension LotReport {
     }
 
     /// What to read: the lot's placements, each with its device's channels.
-    private struct Plan: Sendable {
+    struct Plan: Sendable {
         struct PlannedPlacement: Sendable {
             var placement: Placement
             var start: Int64
@@ -108,7 +108,7 @@ extension LotReport {
     }
 
     /// One channel of a placement: where its readings are and what to judge them by.
-    private struct ChannelJob: Sendable {
+    struct ChannelJob: Sendable {
         var series: Int64
         var channel: String
         var definition: ChannelDefinition

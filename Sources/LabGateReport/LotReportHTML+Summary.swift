@@ -11,6 +11,7 @@ extension LotReport {
         h += "<tr><th>approval</th><td class=\"\(s.approval == "approved" ? "ok" : "fail")\">\(esc(s.approval.uppercased()))</td></tr>"
         if s.approval != "not approved" { h += "<tr><th></th><td>\(esc(s.approvalStatement))</td></tr>" }
         h += "<tr><th>integrity</th><td><span class=\"\(s.integrityOK ? "ok" : "fail")\">\(s.integrityOK ? "OK" : "FAILED")</span> \(esc(s.integrity))</td></tr>"
+        for note in s.incomplete ?? [] { h += "<tr><th>completeness</th><td><span class=\"fail\">INCOMPLETE</span> \(esc(note))</td></tr>" }
         h += "<tr><th>signatures</th><td>\(s.signatures) (see Signatures)</td></tr></table>"
         h += "<h3>Placements</h3><table><tr><th>device</th><th>spec</th><th>from</th><th>to</th><th>by</th></tr>"
         for p in s.placements {

@@ -23,6 +23,7 @@ extension LotReport {
             """
         h += summaryPage()
         h += integritySection()
+        h += gatewaySection()
         h += clockStepSection()
         for p in placements { h += placementSection(p) }
         h += deviationSection()
@@ -49,8 +50,22 @@ extension LotReport {
         return h + "\n"
     }
 
+    /// A site report: each gateway that held the lot, how far it forwarded, its chains at the site.
+    private func gatewaySection() -> String {
+        guard let gateways else { return "" }
+        var h = "<h2>Gateways</h2><table><tr><th>gateway</th><th>readings forwarded up to</th><th>last forward</th><th>audit entries</th><th>seals</th><th>record</th></tr>"
+        for g in gateways {
+            h += "<tr><td>\(esc(g.id))</td><td>\(g.forwardedUntil.map(t) ?? "—")</td><td>\(g.lastForward.map(t) ?? "—")</td><td>\(g.auditEntries)</td><td>\(g.seals)</td>"
+            h += "<td>\(g.incomplete.map { "<span class=\"fail\">\(esc($0))</span>" } ?? "<span class=\"ok\">complete</span>")</td></tr>"
+        }
+        return h + "</table>\n"
+    }
+
     private func placementSection(_ p: PlacementReport) -> String {
-        var h = "<h2>\(esc(p.device)) — \(t(p.start)) to \(t(p.end ?? p.until)) (spec \(esc(p.spec)))</h2>"
+        var h = "<h2>\(esc(p.device))\(p.gateway.map { " on gateway " + esc($0) } ?? "") — \(t(p.start)) to \(t(p.end ?? p.until)) (spec \(esc(p.spec)))</h2>"
+        if let other = p.endedByGateway {
+            h += "<p>Ended at site level when gateway \(esc(other)) placed the lot (\(esc(p.endedBy ?? "?"))): readings tagged later on this gateway are not counted.</p>"
+        }
         h += "<table><tr><th>channel</th><th>readings</th><th>min</th><th>max</th><th>mean</th><th>time in spec</th><th>MKT</th><th>expected</th><th>received</th><th>complete</th><th>gaps</th><th>excursions</th></tr>"
         for c in p.channels {
             let s = c.statistics

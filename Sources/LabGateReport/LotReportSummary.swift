@@ -50,10 +50,12 @@ extension LotReport {
         public var approval: String
         public var approvalStatement: String
         public var signatures: Int
+        /// A site report: the gateways whose forwarding lags behind the lot's record there.
+        public var incomplete: [String]? = nil
 
         enum CodingKeys: String, CodingKey {
             case lot, where_ = "where", placements, channels, deviations, integrityOK, integrity, approval, approvalStatement
-            case signatures
+            case signatures, incomplete
         }
     }
 
@@ -61,7 +63,11 @@ extension LotReport {
     public func makeSummary() -> Summary {
         let last = placements.last
         let place = last.map { $0.end == nil ? "inside \($0.device) since \(UTCTime.format($0.start))" : "ended \(UTCTime.format($0.end ?? $0.until))" } ?? "never placed"
-        let integrityText = integrity.ok
+        let integrityText = gateways != nil
+            ? (integrity.ok
+                ? "Integrity OK at the site: the audit and seal chains of every gateway that held the lot (\(gateways?.count ?? 0)) match what was first recorded."
+                : "Integrity check FAILED at the site: \(integrity.problems.first ?? "records changed since they were first recorded").")
+            : integrity.ok
             ? "Integrity OK: every audit entry, reading seal, lot event and deviation in the store, and every reading of the lot, matches what was first recorded (audit head entry \(integrity.auditHeadSeq))."
             : "Integrity check FAILED: \(integrity.problems.first ?? "records changed since they were first recorded")."
         let approval = self.approval ?? .never
@@ -69,7 +75,7 @@ extension LotReport {
             lot: lot, where_: place,
             placements: placements.map {
                 Summary.Placement(
-                    device: $0.device, spec: $0.spec, from: UTCTime.format($0.start), to: $0.end.map(UTCTime.format),
+                    device: $0.device + ($0.gateway.map { " (gateway \($0))" } ?? ""), spec: $0.spec, from: UTCTime.format($0.start), to: $0.end.map(UTCTime.format),
                     by: $0.startedBy + ($0.endedBy.map { " / " + $0 } ?? "") + ($0.correctedBy.map { " (corrected by \($0))" } ?? ""))
             },
             channels: placements.flatMap { p in
@@ -91,6 +97,7 @@ extension LotReport {
                     closed: d.closedAt.map { "\(time($0)) by \(d.closedBy ?? "?"): \(d.impact ?? "")" })
             },
             integrityOK: integrity.ok, integrity: integrityText, approval: approval.state.rawValue,
-            approvalStatement: approval.statement, signatures: signatures.count)
+            approvalStatement: approval.statement, signatures: signatures.count,
+            incomplete: gateways.map { $0.compactMap(\.incomplete) })
     }
 }

@@ -21,6 +21,7 @@ extension LotReport {
         }
         add("lot", s.lot, "integrity", s.integrityOK ? "ok" : "failed")
         add("lot", s.lot, "integrity_statement", s.integrity)
+        for note in s.incomplete ?? [] { add("lot", s.lot, "incomplete", note) }
         for (index, p) in s.placements.enumerated() {
             let subject = "\(index + 1)"
             add("placement", subject, "device", p.device)

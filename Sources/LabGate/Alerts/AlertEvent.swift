@@ -48,6 +48,12 @@ public struct AlertEvent: Sendable, Codable, Hashable {
         case notificationRecovered = "notification_recovered"
         /// A test message through one channel (`labgate notify test`); never in the alert log.
         case notificationTest = "notification_test"
+        /// Another gateway of the site has not forwarded to the site store for `silent_after`
+        /// (`device` is that gateway's id, `since` its last forward): its record at the site stops
+        /// there, and it may be down. Raised by every other gateway that reaches the site store.
+        case gatewaySilent = "gateway_silent"
+        /// The silent gateway forwards again.
+        case gatewayForwarding = "gateway_forwarding"
         /// A person acknowledged an alarm (`labgate alarms ack`); `detail` holds the comment.
         case alarmAcknowledged = "alarm_acknowledged"
     }

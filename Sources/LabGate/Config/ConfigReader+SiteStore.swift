@@ -2,7 +2,7 @@ import Foundation
 import Yams
 
 extension ConfigReader {
-    static let siteStoreKeys = ["url", "tls", "password_file"]
+    static let siteStoreKeys = ["url", "tls", "password_file", "silent_after"]
 
     /// `gateway:` this gateway's id at the site; `site_store:` the site's PostgreSQL. A site store
     /// needs a gateway id: it keys every row the gateway forwards.
@@ -38,6 +38,9 @@ extension ConfigReader {
         if let fileNode = map["password_file"], let path = string(fileNode, "password_file", in: context) {
             checkSecretFile(path, at: fileNode, in: context)
             settings?.passwordFile = path
+        }
+        if let silent = duration("silent_after", of: map, minimum: .seconds(1), maximum: .seconds(86_400)) {
+            settings?.silentAfter = silent
         }
         guard errors.count == errorsBefore else { return (gateway, nil) }
         return (gateway, settings)

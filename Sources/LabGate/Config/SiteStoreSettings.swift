@@ -1,6 +1,7 @@
 /// `site_store:` the site's PostgreSQL, which this gateway forwards its records to.
 /// `url: postgres://USER@HOST[:PORT]/DATABASE` (no password in it: `password_file` holds it, a
-/// file only its owner can read), `tls: require | prefer | disable` (default require).
+/// file only its owner can read), `tls: require | prefer | disable` (default require),
+/// `silent_after: 5m`.
 public struct SiteStoreSettings: Sendable, Equatable {
     public enum TLS: String, Sendable, CaseIterable {
         /// Refuse a server without TLS (certificate checked against the system's roots).
@@ -17,6 +18,9 @@ public struct SiteStoreSettings: Sendable, Equatable {
     public var database: String
     public var tls: TLS
     public var passwordFile: String?
+    /// `silent_after`: a gateway that has not forwarded for this long is raised as
+    /// `gateway_silent` on the others (default 5 minutes).
+    public var silentAfter: Duration = .seconds(300)
 
     public init(url: String, host: String, port: Int = 5432, user: String, database: String, tls: TLS = .require, passwordFile: String? = nil) {
         self.url = url

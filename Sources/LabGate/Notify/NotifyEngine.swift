@@ -29,6 +29,7 @@ public struct NotifyEngine: Sendable {
     public static let raising: Set<AlertEvent.Kind> = [
         .deviationOpened, .excursionBegan, .excursionCritical, .deviceUnreachable, .channelFault, .busDown,
         .storeFailing, .storeUnwritten, .clockStepped, .configRefused, .notificationFailed, .recordTampered,
+        .gatewaySilent,
     ]
     /// The recovery of each raising kind (the condition is over; a person may still be needed).
     public static let recoveries: [AlertEvent.Kind: Set<AlertEvent.Kind>] = [
@@ -39,6 +40,7 @@ public struct NotifyEngine: Sendable {
         .busUp: [.busDown],
         .storeRecovered: [.storeFailing],
         .notificationRecovered: [.notificationFailed],
+        .gatewayForwarding: [.gatewaySilent],
     ]
 
     /// How long the first event waits for others to share its message: long enough for what one

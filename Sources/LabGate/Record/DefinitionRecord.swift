@@ -108,3 +108,18 @@ extension Array {
         return (self[startIndex], Array(changes))
     }
 }
+
+extension DefinitionHistory {
+    /// A history built from rows read elsewhere than a local store (the site store's audit
+    /// table): per series (device, channel) and per spec, the recorded definitions oldest first.
+    package init(series: [(device: String, channel: String, records: [Dated<SeriesDescription>])], specs: [String: [Dated<RecordedSpec>]]) {
+        self.init()
+        for entry in series { self.series[entry.device + "\u{0}" + entry.channel] = entry.records }
+        self.specs = specs
+    }
+}
+
+extension Dated {
+    /// A record read elsewhere than a local store, in force from `time` (UTC milliseconds).
+    package static func at(_ time: Int64, _ value: Value) -> Dated { Dated(time: time, value: value) }
+}

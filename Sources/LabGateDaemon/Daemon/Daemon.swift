@@ -226,9 +226,11 @@ public struct Daemon: Sendable {
         if let http = config.http, let metrics {
             metrics.configure(config)
             metrics.configureNotify(config)
-            let sources = HTTPServer.Sources(
+            var sources = HTTPServer.Sources(
                 config: config, counters: counters, readings: readings, metrics: metrics, registry: registry, deviations: deviations,
                 progress: progress, writer: writer, started: started)
+            sources.siteStatus = siteStatusReader(config)
+            sources.silentAfter = config.siteStore?.silentAfter ?? .seconds(300)
             services.append(.init(service: HTTPServer(settings: http, sources: sources, logger: logger), serviceName: "http"))
         }
         services.append(.init(service: pipeline, serviceName: "pipeline"))
@@ -253,6 +255,9 @@ public struct Daemon: Sendable {
         if let after = config.archiveAfter {
             let options = MonthArchiver.Options(after: after, requireSiteConfirmation: config.siteStore != nil)
             services.append(.init(service: ArchiveService(store: store, options: options, logger: logger), serviceName: "archive"))
+        }
+        if let watch = gatewayWatch(config) {
+            services.append(.init(service: watch, serviceName: "gateway-watch"))
         }
         services.append(.init(service: watchdog, serviceName: "watchdog"))
         let group = ServiceGroup(

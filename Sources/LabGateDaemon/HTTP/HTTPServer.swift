@@ -6,6 +6,7 @@ import LabGate
 import Logging
 import NIOCore
 import ServiceLifecycle
+import SiteStore
 
 /// The optional HTTP listener (`http:` in the config): `/metrics` for Prometheus, `/status` as
 /// JSON, and `/` the wall-screen page (with `/fragment`, the part of it the page refreshes). It
@@ -26,6 +27,9 @@ public struct HTTPServer: Service {
         public var progress: DeviationProgress
         public var writer: ReadingWriter
         public var started: Date
+        /// The site store's picture of the site (`/site`), when the config names a site store.
+        public var siteStatus: (@Sendable () async throws -> SiteStatus)? = nil
+        public var silentAfter: Duration = .seconds(300)
 
         public init(
             config: Config, counters: PollCounters, readings: LatestReadings, metrics: DaemonMetrics,
@@ -112,6 +116,20 @@ public struct HTTPServer: Service {
         }
         router.get("/") { _, _ -> Response in
             await Self.withSnapshot(sources, logger: logger) { Self.text(.ok, StatusPage.render($0), type: "text/html; charset=utf-8") }
+        }
+        router.get("/site") { _, _ -> Response in
+            guard let read = sources.siteStatus else {
+                return Self.text(.notFound, "no site_store in the config: there is no site page\n", type: "text/plain; charset=utf-8")
+            }
+            do {
+                let status = try await read()
+                return Self.text(
+                    .ok, SiteStatusPage.render(status, site: sources.config.site, silentAfter: sources.silentAfter, this: sources.config.gateway),
+                    type: "text/html; charset=utf-8")
+            } catch {
+                logger.error("site page: cannot read the site store: \(error)")
+                return Self.text(.serviceUnavailable, "cannot read the site store: \(error)\n", type: "text/plain; charset=utf-8")
+            }
         }
         router.get("/fragment") { _, _ -> Response in
             await Self.withSnapshot(sources, logger: logger) { Self.text(.ok, StatusPage.fragment($0), type: "text/html; charset=utf-8") }

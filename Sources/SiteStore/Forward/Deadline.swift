@@ -4,7 +4,7 @@ import Synchronization
 /// `abandon` then: the forwarder closes its connection there. The work is left to end on its
 /// own rather than waited for, because a call on a connection that a server closed under it may
 /// never return; a structured task group would wait for it for ever.
-func withDeadline<T: Sendable>(
+package func withDeadline<T: Sendable>(
     _ deadline: Duration, abandon: @escaping @Sendable () async -> Void, _ work: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let outcome = Outcome<T>()

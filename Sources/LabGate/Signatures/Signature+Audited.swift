@@ -1,0 +1,12 @@
+extension Signature {
+    /// The signature a `signed` audit entry carries (its new value), as the signature table
+    /// would hold it: for a record whose signature table is not at hand (the site store keeps the
+    /// gateways' audit trails, not their signature tables). nil for an entry that carries none.
+    package static func audited(seq: Int64, action: String, new: String?) -> Signature? {
+        guard action == "signed", let new, let carried = try? AuditJSON.decode(Carried.self, new) else { return nil }
+        return Signature(
+            id: carried.id, signedAt: carried.signedAt, user: carried.user, fullName: carried.fullName,
+            meaning: carried.meaning, action: carried.action, subjectKind: carried.subjectKind, subject: carried.subject,
+            lot: carried.lot, contentSHA256: carried.contentSHA256, auditSeq: seq)
+    }
+}
