@@ -20,12 +20,15 @@ public struct SitePlacement: Sendable, Hashable {
     public var endedByGateway: String?
 }
 
-/// The site-wide path of a lot: each gateway's actions as its own corrections and voids leave
-/// them, merged in the order they took effect (time, then gateway id for a tie). A placement ends
-/// when the lot's next placement starts on any gateway, or at an end; a gateway's `left` events
-/// only echo another gateway's placement and take no part.
+/// The site-wide path of a lot. Each gateway's events are folded into that gateway's placements
+/// as its own corrections, voids, `left`s and ends leave them; then each placement ends, at site
+/// level, when the lot's next placement starts on any other gateway (by the time it took effect;
+/// equal times: by gateway id), even when the first gateway's own end came later (it had not
+/// heard yet) or never. A gateway's own end ends only its own placement: an operator there who
+/// ended the lot before hearing of a move spoke of the lot as that gateway knew it.
 public enum SitePath {
-    /// Every gateway's actions after its corrections, in site order.
+    /// Every gateway's actions after its corrections, in site order (`left`s, echoes of another
+    /// gateway's placement, left out).
     public static func actions(_ events: [SiteLotEvent]) -> [SiteLotEvent] {
         let byGateway = Dictionary(grouping: events, by: \.gateway)
         var actions: [SiteLotEvent] = []
@@ -38,24 +41,21 @@ public enum SitePath {
     }
 
     public static func fold(_ events: [SiteLotEvent]) -> [SitePlacement] {
-        var placements: [SitePlacement] = []
-        var open: Int?
-        for action in actions(events) {
-            let event = action.event
-            if let index = open {
-                placements[index].placement.end = event.time
-                placements[index].placement.endedBy = event.user
-                placements[index].endedByGateway = event.action == .end ? nil : action.gateway
-                open = nil
-            }
-            guard event.action != .end, let device = event.device else { continue }
-            let spec = event.spec ?? placements.last?.placement.spec ?? ""
-            placements.append(SitePlacement(
-                gateway: action.gateway,
-                placement: Placement(lot: event.lot, device: device, spec: spec, start: event.time, end: nil, startedBy: event.user)))
-            open = placements.count - 1
+        let byGateway = Dictionary(grouping: events, by: \.gateway)
+        let all = byGateway.flatMap { gateway, events in
+            Placement.fold(events.map(\.event).sorted { $0.id < $1.id }).map { SitePlacement(gateway: gateway, placement: $0) }
         }
-        return placements
+        .sorted { ($0.placement.start, $0.gateway) < ($1.placement.start, $1.gateway) }
+        return all.indices.map { index in
+            var this = all[index]
+            guard let next = all[(index + 1)...].first(where: { $0.gateway != this.gateway }),
+                next.placement.start < (this.placement.end ?? .max)
+            else { return this }
+            this.placement.end = next.placement.start
+            this.placement.endedBy = next.placement.startedBy
+            this.endedByGateway = next.gateway
+            return this
+        }
     }
 }
 

@@ -3,10 +3,8 @@ extension Signature {
     /// would hold it: for a record whose signature table is not at hand (the site store keeps the
     /// gateways' audit trails, not their signature tables). nil for an entry that carries none.
     package static func audited(seq: Int64, action: String, new: String?) -> Signature? {
-        guard action == "signed", let new, let carried = try? AuditJSON.decode(Carried.self, new) else { return nil }
-        return Signature(
-            id: carried.id, signedAt: carried.signedAt, user: carried.user, fullName: carried.fullName,
-            meaning: carried.meaning, action: carried.action, subjectKind: carried.subjectKind, subject: carried.subject,
-            lot: carried.lot, contentSHA256: carried.contentSHA256, auditSeq: seq)
+        guard action == "signed", let new, var signature = try? AuditJSON.decode(Carried.self, new).signature else { return nil }
+        signature.auditSeq = seq
+        return signature
     }
 }

@@ -62,9 +62,29 @@ public struct Signature: Sendable, Hashable, Codable {
     /// position, which is the entry's own.
     var carried: Carried { Carried(signature: self) }
 
-    struct Carried: Encodable {
-        let signature: Signature
+    struct Carried: Codable {
+        var signature: Signature
+
+        init(signature: Signature) { self.signature = signature }
+
         func encode(to encoder: any Encoder) throws { try signature.encode(to: encoder, auditPosition: false) }
+
+        /// Read back from an audit entry: the audit position is the entry's own, set by the reader.
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            signature = Signature(
+                id: try container.decode(Int64.self, forKey: .id),
+                signedAt: try container.decode(String.self, forKey: .signedAt),
+                user: try container.decode(String.self, forKey: .user),
+                fullName: try container.decode(String.self, forKey: .fullName),
+                meaning: try container.decode(String.self, forKey: .meaning),
+                action: try container.decode(SignedAction.self, forKey: .action),
+                subjectKind: try container.decode(SignatureSubject.Kind.self, forKey: .subjectKind),
+                subject: try container.decode(String.self, forKey: .subject),
+                lot: try container.decodeIfPresent(String.self, forKey: .lot),
+                contentSHA256: try container.decode(String.self, forKey: .contentSHA256),
+                auditSeq: 0)
+        }
     }
 
     init(row: Row) {

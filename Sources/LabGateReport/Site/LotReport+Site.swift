@@ -5,7 +5,7 @@ import SiteStore
 extension LotReport {
     /// Gathers the report from the site store: the lot's whole record across every gateway that
     /// held it, through the same plan and channel figures as a gateway's own store. The path is
-    /// the site's (`SitePlacement.path`): readings a gateway tagged with the lot count only inside
+    /// the site's (`SitePath.fold`): readings a gateway tagged with the lot count only inside
     /// its site-level placement there. A gateway whose forwarding lags behind the end of its
     /// placements is named (its record is incomplete there); each gateway's chains are checked
     /// at the site (`SiteChainCheck`).
@@ -100,9 +100,7 @@ extension LotReport {
     static func sitePlan(lot: String, source: SiteLotSource, config: Config?, now: Date) async throws -> SitePlan {
         let events = try await source.events(lot: lot)
         guard !events.isEmpty else { throw NotFound(description: "no lot '\(lot)' in the site store \(source.url)") }
-        let byGateway = Dictionary(grouping: events, by: \.gateway)
-            .map { (gateway: $0.key, events: $0.value.map(\.event)) }
-        let path = SitePlacement.path(byGateway)
+        let path = SitePath.fold(events)
         let lotSets = try await source.lotSets(lot: lot)
         let nowMS = now.millisecondsSince1970
 

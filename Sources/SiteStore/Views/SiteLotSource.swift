@@ -39,24 +39,18 @@ public struct SiteLotSource: Sendable {
 
     var first: PostgresConnection { connections[0] }
 
-    /// A lot event with the gateway that recorded it (ids are the gateway's own).
-    public struct GatewayEvent: Sendable {
-        public var gateway: String
-        public var event: LotEvent
-    }
-
     /// Every gateway's events of the lot, per gateway in the order they were committed.
-    public func events(lot: String) async throws -> [GatewayEvent] {
+    public func events(lot: String) async throws -> [SiteLotEvent] {
         let rows = try await first.query(
             """
             SELECT gateway, id, action, device, spec, time, "user", note, corrects, effective
             FROM lot_event WHERE lot = \(lot) ORDER BY gateway, id
             """, logger: logger)
-        var events: [GatewayEvent] = []
+        var events: [SiteLotEvent] = []
         for try await (gateway, id, action, device, spec, time, user, note, corrects, effective) in rows.decode(
             (String, Int64, String, String?, String?, Date, String, String?, Int64?, Date?).self)
         {
-            events.append(GatewayEvent(gateway: gateway, event: LotEvent(
+            events.append(SiteLotEvent(gateway: gateway, event: LotEvent(
                 id: id, lot: lot, action: LotEvent.Action(rawValue: action) ?? .end, device: device, spec: spec,
                 time: time.millisecondsSince1970, user: user, note: note, corrects: corrects, effective: effective?.millisecondsSince1970)))
         }
