@@ -43,7 +43,10 @@ public enum SitePath {
     public static func fold(_ events: [SiteLotEvent]) -> [SitePlacement] {
         let byGateway = Dictionary(grouping: events, by: \.gateway)
         let all = byGateway.flatMap { gateway, events in
-            Placement.fold(events.map(\.event).sorted { $0.id < $1.id }).map { SitePlacement(gateway: gateway, placement: $0) }
+            // A `left` only echoes another gateway's placement, which ends this one by itself (and
+            // may since have been voided there).
+            Placement.fold(events.map(\.event).filter { $0.action != .left }.sorted { $0.id < $1.id })
+                .map { SitePlacement(gateway: gateway, placement: $0) }
         }
         .sorted { ($0.placement.start, $0.gateway) < ($1.placement.start, $1.gateway) }
         return all.indices.map { index in
