@@ -54,10 +54,13 @@ public struct LotRecordDigest: Sendable, Codable, Hashable {
         guard let last = placements.last else { return nil }
         if let end = last.end { return end }
         let sets = try lotSets(lot, db: db)
-        let newest = try Int64.fetchOne(db, sql: """
-            SELECT MAX(r.time) FROM reading r JOIN series s ON s.id = r.series
-            WHERE s.device = ? AND r.time >= ? AND r.lot_set IN (\(sqlList(sets)))
-            """, arguments: [last.device, last.start])
+        // Per table: the join's constraint does not reach into the `reading` view.
+        let newest = try RecentMove.readingTables(db).compactMap { table in
+            try Int64.fetchOne(db, sql: """
+                SELECT MAX(r.time) FROM \(table) r JOIN series s ON s.id = r.series
+                WHERE s.device = ? AND r.time >= ? AND r.lot_set IN (\(sqlList(sets)))
+                """, arguments: [last.device, last.start])
+        }.max()
         return newest.map { $0 + 1 }
     }
 
