@@ -81,9 +81,11 @@ public struct LotRecordDigest: Sendable, Codable, Hashable {
                 objects.append(DefinitionRecord.seriesObject(device: placement.device, channel: name))
                 var digest = FieldDigest()
                 var count = 0
+                // `number`, not `rowid`: by an alias, SQLite merges the `reading` view's two
+                // halves in key order; by the name it would sort the whole placement.
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT time, value, quality, detail FROM reading
-                    WHERE series = ? AND time >= ? AND time < ? AND lot_set IN (\(sets)) ORDER BY time, rowid
+                    SELECT time, value, quality, detail, rowid AS number FROM reading
+                    WHERE series = ? AND time >= ? AND time < ? AND lot_set IN (\(sets)) ORDER BY time, number
                     """, arguments: [channel[0] as Int64, placement.start, to])
                 while let row = try rows.next() {
                     digest.add(row[0] as Int64)

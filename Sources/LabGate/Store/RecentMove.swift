@@ -15,6 +15,11 @@ package enum RecentMove {
         try hasRecent(db) ? ["reading_stored", "reading_recent"] : ["reading"]
     }
 
+    /// The tables holding seal entries, likewise.
+    package static func sealSeriesTables(_ db: Database) throws -> [String] {
+        try hasRecent(db) ? ["seal_series_stored", "seal_series_recent"] : ["seal_series"]
+    }
+
     /// The highest row number stored (0 in an empty store), from each table's key.
     package static func maxRowid(_ db: Database) throws -> Int64 {
         try readingTables(db).compactMap { try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM \($0)") }.max() ?? 0
