@@ -67,7 +67,7 @@ struct RecentTablesTests {
             try await writer.flush()
             if second == 9 { try await writer.moveRecent() }
         }
-        let before = try await store.pool.read { db in (try Row.fetchAll(db, sql: readingRows), try Row.fetchAll(db, sql: entryRows)) }
+        let before = try store.pool.read { db in (try Row.fetchAll(db, sql: readingRows), try Row.fetchAll(db, sql: entryRows)) }
         let recent = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM reading_recent")! }
         #expect(before.0.count == 240 && before.1.count == 240 && recent == 120)
         #expect(try await AuditVerifier.verify(store).problems == [])
@@ -75,7 +75,7 @@ struct RecentTablesTests {
         #expect(try await AuditVerifier.verifyLot(store, windows: windows).report.problems == [])
 
         try await writer.moveRecent()
-        let after = try await store.pool.read { db in (try Row.fetchAll(db, sql: readingRows), try Row.fetchAll(db, sql: entryRows)) }
+        let after = try store.pool.read { db in (try Row.fetchAll(db, sql: readingRows), try Row.fetchAll(db, sql: entryRows)) }
         #expect(after.0 == before.0)
         #expect(after.1 == before.1)
         let left = try await store.pool.read { db in
@@ -92,6 +92,26 @@ struct RecentTablesTests {
         try await fresh.append(poll(20, devices: 3))
         try await fresh.flush()
         #expect(try await AuditVerifier.verify(store).problems == [])
+    }
+
+    @Test("a batch holding many readings of each series (a backlog, a bulk load) is written in place; a sparse one is appended; both verify")
+    func denseBatchInPlace() async throws {
+        let folder = try TemporaryFolder()
+        let store = try ReadingStore(path: folder.path + "/store.sqlite")
+        let writer = ReadingWriter(store: store, batchSize: 1_000_000, movePeriod: .seconds(3600))
+        for second in 0..<100 { try await writer.append(poll(second, devices: 1)) }
+        try await writer.flush()
+        try await writer.append(poll(100, devices: 1))
+        try await writer.flush()
+        let counts = try await store.pool.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT (SELECT count(*) FROM reading_stored), (SELECT count(*) FROM reading_recent),
+                    (SELECT count(*) FROM seal_series_stored), (SELECT count(*) FROM seal_series_recent)
+                """).map { [$0[0], $0[1], $0[2], $0[3]] as [Int] }
+        }
+        #expect(counts == [400, 4, 4, 4])
+        let report = try await AuditVerifier.verify(store)
+        #expect(report.problems == [] && report.readings == 404 && report.seals == 2)
     }
 
     @Test("recent and stored readings and seal entries refuse changes and deletions; a recent one leaves only as its stored copy is made")
@@ -151,11 +171,11 @@ struct RecentTablesTests {
                         poll(second, devices: 2), known: known, db: db, sealedAt: 1_800_000_000_000 + Int64(second + 1) * 1000))
                 }
             }
-            (readings, entries) = try await pool.read { db in (try Row.fetchAll(db, sql: readingRows), try Row.fetchAll(db, sql: entryRows)) }
+            (readings, entries) = try pool.read { db in (try Row.fetchAll(db, sql: readingRows), try Row.fetchAll(db, sql: entryRows)) }
         }
         #expect(readings.count == 80 && entries.count == 80)
         let store = try ReadingStore(path: path)
-        let migrated = try await store.pool.read { db in (try Row.fetchAll(db, sql: readingRows), try Row.fetchAll(db, sql: entryRows)) }
+        let migrated = try store.pool.read { db in (try Row.fetchAll(db, sql: readingRows), try Row.fetchAll(db, sql: entryRows)) }
         #expect(migrated.0 == readings)
         #expect(migrated.1 == entries)
         let kinds = try await store.pool.read { db in

@@ -47,7 +47,8 @@ package struct SealBuilder {
 
     /// Writes the entries and the seal (`id`, committed at `time`). `heads`: each series' last
     /// entry hash as known to the writer (looked up when missing), updated with the new ones.
-    package func append(seal id: Int64, time: Int64, db: Database, heads: inout [Int64: String]) throws {
+    /// `inPlace`: the entries go to the series-clustered table directly (a batch dense per series).
+    package func append(seal id: Int64, time: Int64, db: Database, heads: inout [Int64: String], inPlace: Bool = false) throws {
         let recent = try RecentMove.hasRecent(db)
         // Recent entries are in seal order: a series' last one is near the end, found by reading
         // back; a series not there has its last entry stored.
@@ -56,7 +57,7 @@ package struct SealBuilder {
                "SELECT hash FROM seal_series_stored WHERE series = ? ORDER BY seal DESC LIMIT 1"]
             : ["SELECT hash FROM seal_series WHERE series = ? ORDER BY seal DESC LIMIT 1"]).map { try db.cachedStatement(sql: $0) }
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO \(recent ? "seal_series_recent" : "seal_series") (seal, series, count, first, last, digest, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO \(!recent ? "seal_series" : inPlace ? "seal_series_stored" : "seal_series_recent") (seal, series, count, first, last, digest, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         var sealDigest = FieldDigest(capacity: 4096)
         for (series, part) in parts.sorted(by: { $0.series < $1.series }) {

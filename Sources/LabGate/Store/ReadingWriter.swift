@@ -402,8 +402,17 @@ public actor ReadingWriter {
         // Rows are numbered in the order written (`SeriesLayoutMigration`): a seal covers its rows in
         // that order.
         var rowid = try RecentMove.maxRowid(db)
-        // Appended to the recent readings where the store has them (`RecentTablesMigration`).
-        let table = try RecentMove.hasRecent(db) ? "reading_recent" : "reading"
+        // Appended to the recent readings where the store has them (`RecentTablesMigration`),
+        // unless the batch holds many readings of each series (a backlog, a bulk load): those fill
+        // pages of their series' own, written in place at once rather than written twice.
+        let recent = try RecentMove.hasRecent(db)
+        var inPlace = false
+        if recent, batch.count >= Self.inPlacePerSeries {
+            var keys = Set<SeriesKey>()
+            for reading in batch { keys.insert(SeriesKey(device: reading.device, channel: reading.channel)) }
+            inPlace = batch.count >= Self.inPlacePerSeries * keys.count
+        }
+        let table = !recent ? "reading" : inPlace ? "reading_stored" : "reading_recent"
         let insert = try db.cachedStatement(
             sql: "INSERT INTO \(table) (rowid, series, time, value, quality, detail, lot_set, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         // The readings of one poll share their lots: join them once per run of equal lot lists.
@@ -456,10 +465,14 @@ public actor ReadingWriter {
                 quality: reading.quality.rawValue, detail: reading.detail, lots: lots)
         }
         var heads = ids.sealHeads
-        try sealing.append(seal: seal, time: sealedAt, db: db, heads: &heads)
+        try sealing.append(seal: seal, time: sealedAt, db: db, heads: &heads, inPlace: inPlace)
         created.sealHeads = heads
         return created
     }
+
+    /// Readings per series, on average, from which a batch is written into the series-clustered
+    /// tables directly: ~64 readings fill a page of a series' own (BENCHMARKS.md, store ingest).
+    static let inPlacePerSeries = 64
 
     /// `insert` of an array (tests: a store at an earlier schema written by the writer's code).
     static func insert(_ readings: [Reading], known: Known, db: Database, sealedAt: Int64) throws -> Known {
