@@ -53,6 +53,7 @@ struct AnchorEndToEndTests {
         let top = try harness.sqlite(harness.storePath, """
             DROP TRIGGER reading_sealed_delete; DROP TRIGGER seal_series_append_only_delete;
             DROP TRIGGER reading_seal_append_only_delete;
+            DROP TRIGGER reading_recent_delete; DROP TRIGGER seal_series_recent_delete;
             BEGIN IMMEDIATE;
             SELECT max(id) FROM reading_seal;
             CREATE TEMP TABLE cut AS SELECT max(id) - 10 AS id FROM reading_seal;
@@ -147,7 +148,9 @@ struct AnchorEndToEndTests {
         #expect(integrity.anchor?.hasPrefix("anchor file \(harness.anchorFile), ") == true, "the report names the anchor: \(integrity)")
 
         let drop = ["audit_append_only_delete", "lot_event_append_only_delete", "deviation_no_delete", "reading_sealed_delete",
-            "seal_series_append_only_delete", "reading_seal_append_only_delete"].map { "DROP TRIGGER \($0);" }.joined(separator: " ")
+            "seal_series_append_only_delete", "reading_seal_append_only_delete",
+            // Killed: its newest readings and entries are still in the recent tables.
+            "reading_recent_delete", "seal_series_recent_delete"].map { "DROP TRIGGER \($0);" }.joined(separator: " ")
         let auditOfLot = "(SELECT min(seq) FROM audit WHERE record LIKE 'lot_event:%')"
         let auditOfDeviation = "(SELECT min(seq) FROM audit WHERE record LIKE 'deviation:%')"
         let seals = "(SELECT max(id) - 3 FROM reading_seal)"

@@ -35,7 +35,7 @@ struct TamperEndToEndTests {
         let sealDropped = "protective trigger reading_seal_append_only_delete on table reading_seal is missing (dropped): deletions from reading_seal are no longer refused"
         let cases: [(name: String, sql: String, expected: [String])] = [
             ("drop", "DROP TRIGGER reading_sealed_delete;",
-             ["BROKEN: protective trigger reading_sealed_delete on table reading is missing (dropped): deletions from reading are no longer refused"]),
+             ["BROKEN: protective trigger reading_sealed_delete on table reading_stored is missing (dropped): deletions from reading_stored are no longer refused"]),
             ("alter", """
              DROP TRIGGER audit_append_only_update;
              CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit WHEN NEW.user = 'nobody'

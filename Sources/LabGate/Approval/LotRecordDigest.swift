@@ -54,10 +54,13 @@ public struct LotRecordDigest: Sendable, Codable, Hashable {
         guard let last = placements.last else { return nil }
         if let end = last.end { return end }
         let sets = try lotSets(lot, db: db)
-        let newest = try Int64.fetchOne(db, sql: """
-            SELECT MAX(r.time) FROM reading r JOIN series s ON s.id = r.series
-            WHERE s.device = ? AND r.time >= ? AND r.lot_set IN (\(sqlList(sets)))
-            """, arguments: [last.device, last.start])
+        // Per table: the join's constraint does not reach into the `reading` view.
+        let newest = try RecentMove.readingTables(db).compactMap { table in
+            try Int64.fetchOne(db, sql: """
+                SELECT MAX(r.time) FROM \(table) r JOIN series s ON s.id = r.series
+                WHERE s.device = ? AND r.time >= ? AND r.lot_set IN (\(sqlList(sets)))
+                """, arguments: [last.device, last.start])
+        }.max()
         return newest.map { $0 + 1 }
     }
 
@@ -75,8 +78,8 @@ public struct LotRecordDigest: Sendable, Codable, Hashable {
             hashing?(entry)
             var digest = FieldDigest()
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT time, value, quality, detail FROM reading
-                WHERE series = ? AND time >= ? AND time < ? AND lot_set IN (\(sets)) ORDER BY time, rowid
+                SELECT time, value, quality, detail, rowid AS number FROM reading
+                WHERE series = ? AND time >= ? AND time < ? AND lot_set IN (\(sets)) ORDER BY time, number
                 """, arguments: [covered.id, covered.from, covered.to])
             while let row = try rows.next() {
                 digest.add(row[0] as Int64)

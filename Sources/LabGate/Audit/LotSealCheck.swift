@@ -158,9 +158,13 @@ package enum LotSealCheck {
             self.lotSets = lotSets
             covered = window.from
             gathered = lotSets.map { _ in Gathered() }
-            let start = try Int64.fetchOne(
-                db, sql: "SELECT seal FROM seal_series WHERE series = ? AND last >= ? ORDER BY last LIMIT 1",
-                arguments: [window.series, window.from])
+            // Asked of each table: through the `seal_series` view SQLite would sort every later
+            // entry of the series to find the first (`RecentTablesMigration`).
+            let start = try RecentMove.sealSeriesTables(db).compactMap { table in
+                try Row.fetchOne(
+                    db, sql: "SELECT last, seal FROM \(table) WHERE series = ? AND last >= ? ORDER BY last LIMIT 1",
+                    arguments: [window.series, window.from]).map { (last: $0[0] as Int64, seal: $0[1] as Int64) }
+            }.min { ($0.last, $0.seal) < ($1.last, $1.seal) }?.seal
             cursor = try Row.fetchCursor(
                 db, sql: "SELECT \(SealEntry.columns) FROM seal_series WHERE series = ? AND seal >= ? ORDER BY seal",
                 arguments: [window.series, start ?? Int64.max])

@@ -45,23 +45,38 @@ package struct SealBuilder {
         count += 1
     }
 
-    /// Writes the entries and the seal (`id`, committed at `time`).
-    package func append(seal id: Int64, time: Int64, db: Database) throws {
-        let previous = try db.cachedStatement(sql: "SELECT hash FROM seal_series WHERE series = ? ORDER BY seal DESC LIMIT 1")
+    /// Writes the entries and the seal (`id`, committed at `time`). `heads`: each series' last
+    /// entry hash as known to the writer (looked up when missing), updated with the new ones.
+    /// `inPlace`: the entries go to the series-clustered table directly (a batch dense per series).
+    package func append(seal id: Int64, time: Int64, db: Database, heads: inout [Int64: String], inPlace: Bool = false) throws {
+        let recent = try RecentMove.hasRecent(db)
+        // Recent entries are in seal order: a series' last one is near the end, found by reading
+        // back; a series not there has its last entry stored.
+        let lookups = try (recent
+            ? ["SELECT hash FROM seal_series_recent WHERE series = ? ORDER BY seal DESC LIMIT 1",
+               "SELECT hash FROM seal_series_stored WHERE series = ? ORDER BY seal DESC LIMIT 1"]
+            : ["SELECT hash FROM seal_series WHERE series = ? ORDER BY seal DESC LIMIT 1"]).map { try db.cachedStatement(sql: $0) }
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO seal_series (seal, series, count, first, last, digest, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO \(!recent ? "seal_series" : inPlace ? "seal_series_stored" : "seal_series_recent") (seal, series, count, first, last, digest, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         // A series whose entries were all moved to month archives continues from the head the
         // archives left (a store from before archives has no such table).
         let archived = try? db.cachedStatement(sql: "SELECT hash FROM archive_series_head WHERE series = ?")
         var sealDigest = FieldDigest(capacity: 4096)
         for (series, part) in parts.sorted(by: { $0.series < $1.series }) {
-            let prev = try String.fetchOne(previous, arguments: [series])
-                ?? archived.flatMap { try String.fetchOne($0, arguments: [series]) } ?? FieldDigest.zero
+            var prev = heads[series]
+            if prev == nil {
+                for lookup in lookups where prev == nil { prev = try String.fetchOne(lookup, arguments: [series]) }
+            }
+            // A series whose entries were all moved to month archives continues from the head the
+            // archives left.
+            if prev == nil, let archived { prev = try String.fetchOne(archived, arguments: [series]) }
+            let previous = prev ?? FieldDigest.zero
             let digest = part.digest.hex()
             let hash = Self.entryHash(
-                seal: id, series: series, count: part.count, first: part.first, last: part.last, digest: digest, prev: prev)
-            try insert.execute(arguments: [id, series, part.count, part.first, part.last, digest, prev, hash])
+                seal: id, series: series, count: part.count, first: part.first, last: part.last, digest: digest, prev: previous)
+            try insert.execute(arguments: [id, series, part.count, part.first, part.last, digest, previous, hash])
+            heads[series] = hash
             Self.add(&sealDigest, series: series, hash: hash)
         }
         try ReadingSeal.append(

@@ -8,7 +8,8 @@ struct SealLayout: Sendable {
     var hasFormat: Bool
 
     init(_ db: Database) throws {
-        hasEntries = try db.tableExists("seal_series")
+        // A view over the stored and the recent entries since `RecentTablesMigration`.
+        hasEntries = try db.tableExists("seal_series") || db.viewExists("seal_series")
         hasFormat = try db.columns(in: "reading_seal").contains { $0.name == "format" }
     }
 

@@ -71,6 +71,10 @@ public final class ReadingStore: Sendable {
         // Migrating takes the write lock even when there is nothing to do: checked with a read
         // first.
         if try !pool.read({ db in try migrator.hasCompletedMigrations(db) }) { try migrator.migrate(pool) }
+        // Readings a stop did not move (killed, or a failing store) are moved before any new one.
+        if try pool.read({ db in try RecentMove.hasRecent(db) && Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM reading_recent) OR EXISTS (SELECT 1 FROM seal_series_recent)") == true }) {
+            try pool.writeWithoutTransaction { db in _ = try RecentMove.run(db) }
+        }
         // What this process writes from now on is what the store must end with (`TamperCheck`).
         try pool.writeWithoutTransaction { db in
             try heads.start(from: db)
@@ -168,6 +172,7 @@ public final class ReadingStore: Sendable {
         ForwardStatusStore.register(in: &migrator)
         SeriesLayoutMigration.register(in: &migrator)
         ArchiveMigration.register(in: &migrator)
+        RecentTablesMigration.register(in: &migrator)
         return migrator
     }
 }

@@ -33,6 +33,13 @@ public actor ReadingWriter {
     private var change: HealthChange?
     private var seriesIDs: [SeriesKey: Int64] = [:]
     private var lotSetIDs: [String: Int64] = [:]
+    private var sealHeads: [Int64: String] = [:]
+    /// How often, and after how many readings at most, the recent readings are moved into the
+    /// series-clustered tables (`RecentMove`): each series' tail is then written once per move.
+    private let movePeriod: Duration
+    private let moveReadings: Int
+    private var lastMove = ContinuousClock.now
+    private var unmoved = 0
     private var flushing = false
     private var flushWaiters: [CheckedContinuation<Void, Never>] = []
     /// A background flush asked for by `startFlush` and not finished yet.
@@ -51,10 +58,14 @@ public actor ReadingWriter {
     struct Known: Sendable {
         var series: [SeriesKey: Int64] = [:]
         var lotSets: [String: Int64] = [:]
+        /// Each series' last seal entry hash (the next entry's `prev`): a lookup per series and
+        /// flush would read the recent entries back (`SealBuilder`).
+        var sealHeads: [Int64: String] = [:]
 
         mutating func merge(_ other: Known) {
             series.merge(other.series) { old, _ in old }
             lotSets.merge(other.lotSets) { old, _ in old }
+            sealHeads.merge(other.sealHeads) { _, new in new }
         }
     }
 
@@ -90,10 +101,19 @@ public actor ReadingWriter {
     /// virtual disk (BENCHMARKS.md, store ingest).
     public static let defaultBatchSize = 10_000
 
+    /// Two minutes: at 1000 series a move writes each series' tail once for ~120 readings and
+    /// entries (BENCHMARKS.md, the daemon at scale), and a reader scans at most that many recent
+    /// rows besides a series' stored ones.
+    public static let defaultMovePeriod = Duration.seconds(120)
+    public static let defaultMoveReadings = 200_000
+
     public init(
         store: ReadingStore, batchSize: Int = ReadingWriter.defaultBatchSize, capacity: Int = Config.defaultStoreBuffer,
-        user: String = "labgate", observer: (any StoreObserver)? = nil
+        user: String = "labgate", observer: (any StoreObserver)? = nil,
+        movePeriod: Duration = ReadingWriter.defaultMovePeriod, moveReadings: Int = ReadingWriter.defaultMoveReadings
     ) {
+        self.movePeriod = movePeriod
+        self.moveReadings = moveReadings
         self.observer = observer
         self.store = store
         self.batchSize = batchSize
@@ -213,7 +233,11 @@ public actor ReadingWriter {
         while true {
             do {
                 try await flush()
-                if !hasWork { return true }
+                if !hasWork {
+                    // The store is left with nothing recent: the next start need not move it.
+                    try? await moveRecent()
+                    return true
+                }
             } catch {
                 if clock.now >= deadline { return false }
                 try? await clock.sleep(until: min(deadline, clock.now + interval))
@@ -248,7 +272,7 @@ public actor ReadingWriter {
         pending = Deque(minimumCapacity: batch.count)
         let held = records
         records.removeAll()
-        let known = Known(series: seriesIDs, lotSets: lotSetIDs)
+        let known = Known(series: seriesIDs, lotSets: lotSetIDs, sealHeads: sealHeads)
         let pool = store.pool
         let losses = lost.map { (key: $0.key, interval: $0.value) }
         lost.removeAll()
@@ -285,12 +309,18 @@ public actor ReadingWriter {
             let created = try await task.value
             seriesIDs.merge(created.series) { old, _ in old }
             lotSetIDs.merge(created.lotSets) { old, _ in old }
+            sealHeads.merge(created.sealHeads) { _, new in new }
             written += batch.count
+            unmoved += batch.count
             if !batch.isEmpty { observer?.committed(readings: batch.count) }
             let dropped = losses.reduce(0) { $0 + $1.interval.count }
             if let since = failingSince {
                 failingSince = nil
                 change = .recovered(failingSince: since, written: batch.count, lost: dropped)
+            }
+            if unmoved >= moveReadings || ContinuousClock.now - lastMove >= movePeriod {
+                // A failed move leaves the rows recent (readers see them there): tried again later.
+                try? await moveRecent()
             }
         } catch {
             // Records queued during the commit came after its readings.
@@ -316,6 +346,15 @@ public actor ReadingWriter {
             }
             throw error
         }
+    }
+
+    /// Moves the recent readings and seal entries into the series-clustered tables (`RecentMove`).
+    /// Runs within a flush or a drain, so no commit of the writer's is under way meanwhile.
+    func moveRecent() async throws {
+        lastMove = ContinuousClock.now
+        let pool = store.pool
+        try await Task { try await pool.writeWithoutTransaction { db in _ = try RecentMove.run(db) } }.value
+        unmoved = 0
     }
 
     /// One audit entry for the records the full buffer dropped: what they were, and why.
@@ -363,9 +402,21 @@ public actor ReadingWriter {
         // Rows are numbered in the order written (`SeriesLayoutMigration`): a seal covers its rows in
         // that order.
         // Numbers go on from the last archived row when the live store holds none (`MonthArchiver`).
-        var rowid = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM reading") ?? ArchivedHeads.row(db)
+        var rowid = try RecentMove.maxRowid(db)
+        if rowid == 0 { rowid = try ArchivedHeads.row(db) }
+        // Appended to the recent readings where the store has them (`RecentTablesMigration`),
+        // unless the batch holds many readings of each series (a backlog, a bulk load): those fill
+        // pages of their series' own, written in place at once rather than written twice.
+        let recent = try RecentMove.hasRecent(db)
+        var inPlace = false
+        if recent, batch.count >= Self.inPlacePerSeries {
+            var keys = Set<SeriesKey>()
+            for reading in batch { keys.insert(SeriesKey(device: reading.device, channel: reading.channel)) }
+            inPlace = batch.count >= Self.inPlacePerSeries * keys.count
+        }
+        let table = !recent ? "reading" : inPlace ? "reading_stored" : "reading_recent"
         let insert = try db.cachedStatement(
-            sql: "INSERT INTO reading (rowid, series, time, value, quality, detail, lot_set, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            sql: "INSERT INTO \(table) (rowid, series, time, value, quality, detail, lot_set, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         // The readings of one poll share their lots: join them once per run of equal lot lists.
         var previousLots: [String] = []
         var previousLotsText: String?
@@ -415,9 +466,15 @@ public actor ReadingWriter {
                 series: series, device: reading.device, channel: reading.channel, time: time, value: reading.value,
                 quality: reading.quality.rawValue, detail: reading.detail, lots: lots)
         }
-        try sealing.append(seal: seal, time: sealedAt, db: db)
+        var heads = ids.sealHeads
+        try sealing.append(seal: seal, time: sealedAt, db: db, heads: &heads, inPlace: inPlace)
+        created.sealHeads = heads
         return created
     }
+
+    /// Readings per series, on average, from which a batch is written into the series-clustered
+    /// tables directly: ~64 readings fill a page of a series' own (BENCHMARKS.md, store ingest).
+    static let inPlacePerSeries = 64
 
     /// `insert` of an array (tests: a store at an earlier schema written by the writer's code).
     static func insert(_ readings: [Reading], known: Known, db: Database, sealedAt: Int64) throws -> Known {

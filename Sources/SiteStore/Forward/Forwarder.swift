@@ -88,7 +88,7 @@ public struct Forwarder: Service {
                 lastPositions = positions
             }
             // The local end grows while the site store is away: the lag must show it.
-            if let newest = try? await store.pool.read({ db in try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM reading") ?? 0 }) {
+            if let newest = try? await store.pool.read({ db in try RecentMove.maxRowid(db) }) {
                 state.observedLocal(newest)
             }
             var status = state.status()

@@ -69,7 +69,7 @@ struct LocalBatch: Sendable {
             appendLine(row, to: &batch.statuses)
             batch.statusRows += 1
         }
-        batch.newestReading = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM reading") ?? 0
+        batch.newestReading = try RecentMove.maxRowid(db)
         return batch
     }
 

@@ -60,12 +60,18 @@ enum ArchiveTables {
     ]
 
     /// Deletes the month from the live store (the triggers let its rows go only once the
-    /// `archive` row naming them is written); each with the count it must delete.
-    static let delete: [(sql: String, range: Range, counted: Counted)] = [
-        ("DELETE FROM reading WHERE rowid BETWEEN ?1 AND ?2", .rows, .readings),
-        ("DELETE FROM seal_series WHERE seal BETWEEN ?1 AND ?2", .seals, .entries),
-        ("DELETE FROM reading_seal WHERE id BETWEEN ?1 AND ?2", .seals, .seals),
-    ]
+    /// `archive` row naming them is written); each with the count it must delete. In a store with
+    /// recent tables (`RecentTablesMigration`) the month's rows are in the clustered tables once
+    /// the recent ones were moved (`RecentMove`, run first), and they are deleted there: a delete
+    /// through the views would count no rows.
+    static func delete(recent: Bool) -> [(sql: String, range: Range, counted: Counted)] {
+        let (readings, entries) = recent ? ("reading_stored", "seal_series_stored") : ("reading", "seal_series")
+        return [
+            ("DELETE FROM \(readings) WHERE rowid BETWEEN ?1 AND ?2", .rows, .readings),
+            ("DELETE FROM \(entries) WHERE seal BETWEEN ?1 AND ?2", .seals, .entries),
+            ("DELETE FROM reading_seal WHERE id BETWEEN ?1 AND ?2", .seals, .seals),
+        ]
+    }
 
     enum Counted {
         case readings, entries, seals

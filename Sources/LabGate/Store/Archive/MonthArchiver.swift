@@ -241,6 +241,9 @@ public struct MonthArchiver: Sendable {
 
     /// One transaction: the record, the audit entry, the heads, the deletion.
     private func commit(_ archive: MonthArchive) throws {
+        // The month's rows still recent (a store not opened by the daemon since) go to the
+        // clustered tables first, where the deletion finds them.
+        _ = try store.pool.writeWithoutTransaction { db in try RecentMove.run(db) }
         try store.pool.write { db in
             guard try Int64.fetchOne(db, sql: "SELECT min(id) FROM reading_seal") == archive.firstSeal else {
                 throw Failure("the store changed under the move of \(archive.month) (another move?)")
@@ -259,7 +262,7 @@ public struct MonthArchiver: Sendable {
                     reason: "\(archive.readings) readings, \(archive.seals) seals, \(archive.entries) seal entries moved to \(archive.file) (SHA-256 \(archive.sha256))",
                     record: archive.record),
                 db: db)
-            for step in ArchiveTables.delete {
+            for step in ArchiveTables.delete(recent: try RecentMove.hasRecent(db)) {
                 try db.execute(sql: step.sql, arguments: ArchiveTables.arguments(step.range, seals: seals, rows: rows))
                 guard Int64(db.changesCount) == step.counted.of(archive) else {
                     throw Failure("moving \(archive.month): \(step.sql) deleted \(db.changesCount) rows, not \(step.counted.of(archive))")
