@@ -163,6 +163,7 @@ public final class ReadingStore: Sendable {
         SignatureMigration.register(in: &migrator)
         ForwardStatusStore.register(in: &migrator)
         SeriesLayoutMigration.register(in: &migrator)
+        ForwardChangeMigration.register(in: &migrator)
         return migrator
     }
 }

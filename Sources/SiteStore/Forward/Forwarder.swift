@@ -115,40 +115,32 @@ public struct Forwarder: Service {
             configuration: configuration, id: 1, logger: logger)
         defer { Task { try? await connection.close() } }
         let writer = SiteWriter(connection: connection, gateway: gateway, logger: logger)
-        var positions = try await withDeadline(connection) {
+        var (positions, statuses) = try await withDeadline(connection) {
             try await SiteMigrator.migrate(connection, logger: logger)
             try await writer.prepare()
-            return try await writer.positions()
+            return (try await writer.positions(), try await writer.statusesHeld())
         }
         state.connected(true)
         connected()
         logger.info("site store \(settings.url): connected as gateway \(gateway), readings confirmed up to \(positions["reading"] ?? 0)")
-        // Deviations, alarms and statuses are sent again only when they changed since the last batch.
-        var lastMutable = 0
         while !Task.isCancelled {
-            let known = positions
+            let (known, held) = (positions, statuses)
             let limit = options.batch
-            let batch = try await store.pool.read { db in try LocalBatch.read(db, after: known, readingLimit: limit) }
+            let batch = try await store.pool.read { db in try LocalBatch.read(db, after: known, statuses: held, readingLimit: limit) }
             state.observed(local: batch.newestReading, confirmed: positions["reading"] ?? 0)
-            if batch.isEmpty && mutableDigest(batch) == lastMutable {
+            if batch.isEmpty {
                 try await Task.sleep(for: options.interval)
                 continue
             }
             try await withDeadline(connection) { try await writer.write(batch) }
             for part in batch.parts { positions[part.stream.name] = part.position }
-            lastMutable = mutableDigest(batch)
-            state.forwarded(readings: batch.readings)
+            positions[LocalBatch.deviationChangeStream] = batch.deviationChange
+            positions[LocalBatch.alarmChangeStream] = batch.alarmChange
+            statuses.merge(batch.statusUpdated) { $1 }
+            state.forwarded(readings: batch.readings, records: batch.changedRecords)
             state.observed(local: batch.newestReading, confirmed: positions["reading"] ?? 0)
             try await Task.sleep(for: batch.readings >= limit ? options.pause : options.interval)
         }
-    }
-
-    private func mutableDigest(_ batch: LocalBatch) -> Int {
-        var hasher = Hasher()
-        hasher.combine(batch.deviations)
-        hasher.combine(batch.alarms)
-        hasher.combine(batch.statuses)
-        return hasher.finalize()
     }
 
     /// Runs `body`, closing the connection when it takes longer than the deadline (a server that
