@@ -17,8 +17,14 @@ public struct SiteStoreSettings: Sendable, Equatable {
     public var database: String
     public var tls: TLS
     public var passwordFile: String?
+    /// The certificate authority (PEM) that signed the site store's certificate, when it is not
+    /// one of the system's roots (a site's own CA).
+    public var caFile: String?
 
-    public init(url: String, host: String, port: Int = 5432, user: String, database: String, tls: TLS = .require, passwordFile: String? = nil) {
+    public init(
+        url: String, host: String, port: Int = 5432, user: String, database: String, tls: TLS = .require, passwordFile: String? = nil,
+        caFile: String? = nil
+    ) {
         self.url = url
         self.host = host
         self.port = port
@@ -26,5 +32,6 @@ public struct SiteStoreSettings: Sendable, Equatable {
         self.database = database
         self.tls = tls
         self.passwordFile = passwordFile
+        self.caFile = caFile
     }
 }

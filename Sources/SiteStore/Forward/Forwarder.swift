@@ -110,9 +110,7 @@ public struct Forwarder: Service {
 
     /// One connection's life: connect, migrate, read the confirmed positions, forward until an error.
     private func session(connected: () -> Void) async throws {
-        let configuration = try connectionConfiguration()
-        let connection = try await PostgresConnection.connect(
-            configuration: configuration, id: 1, logger: logger)
+        let connection = try await settings.connect(connectTimeout: options.connectTimeout, logger: logger)
         defer { Task { try? await connection.close() } }
         let writer = SiteWriter(connection: connection, gateway: gateway, logger: logger)
         var (positions, statuses) = try await withDeadline(connection) {
@@ -147,9 +145,5 @@ public struct Forwarder: Service {
     /// accepts and never answers would otherwise hold the forwarder for ever).
     private func withDeadline<T: Sendable>(_ connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await SiteStore.withDeadline(options.deadline, abandon: { try? await connection.close() }, body)
-    }
-
-    private func connectionConfiguration() throws -> PostgresConnection.Configuration {
-        try settings.connectionConfiguration(connectTimeout: options.connectTimeout)
     }
 }
