@@ -49,22 +49,31 @@ struct LocalBatch: Sendable {
         _ db: Database, after positions: [String: Int64], statuses sent: [String: Int64] = [:], readingLimit: Int
     ) throws -> LocalBatch {
         var batch = LocalBatch()
-        for stream in ForwardStream.all {
+        // Readings first: a full batch of them caps the seals taken to those whose readings are
+        // all in it (the seal of its last reading may go on into the next batch).
+        var sealCap = Int64.max
+        var parts: [String: Part] = [:]
+        for stream in [ForwardStream.reading] + ForwardStream.all.filter({ $0.name != "reading" }) {
             let position = positions[stream.name] ?? 0
             let limit = stream.name == "reading" ? readingLimit : stream.limit
             var copy = Data()
             var last = position
             var count = 0
-            let cursor = try Row.fetchCursor(db, sql: stream.local, arguments: [position, limit])
+            var lastSeal: Int64?
+            let arguments: StatementArguments = stream.capped ? [position, limit, sealCap] : [position, limit]
+            let cursor = try Row.fetchCursor(db, sql: stream.local, arguments: arguments)
             while let row = try cursor.next() {
                 appendLine(row, to: &copy)
                 last = row[0]
                 count += 1
+                if stream.name == "reading" { lastSeal = row[7] }
                 if stream.name == "audit" { batch.auditHead = (row[0], row["hash"]) }
                 if stream.name == "reading_seal" { batch.sealHead = (row[0], row["hash"]) }
             }
-            batch.parts.append(Part(stream: stream, rows: count, copy: copy, position: last))
+            if stream.name == "reading", count == limit, let lastSeal { sealCap = lastSeal - 1 }
+            parts[stream.name] = Part(stream: stream, rows: count, copy: copy, position: last)
         }
+        batch.parts = ForwardStream.all.compactMap { parts[$0.name] }
         for (sql, stream) in [
             ("SELECT id, record, state, device, start, changed FROM deviation WHERE changed > ? ORDER BY changed", deviationChangeStream),
             ("SELECT id, record, state, deviation, raised, changed FROM alarm WHERE changed > ? ORDER BY changed", alarmChangeStream),
