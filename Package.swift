@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "Modbus", targets: ["Modbus"]),
         .library(name: "CModbus", targets: ["CModbus"]),
         .library(name: "Outbound", targets: ["Outbound"]),
+        .library(name: "SiteStore", targets: ["SiteStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -11,6 +11,8 @@ import PackageDescription
 // - Sources/labgate-bench-tcp, Sources/labgate-bench-scale: load harnesses that run the simulator
 //   in another process or the daemon under load (Modbus TCP polling; relay writes on an RTU bus;
 //   scale, alert latency, startup).
+// - Sources/labgate-bench-forward: forwarding a backlog to a throwaway PostgreSQL against psql's
+//   bare COPY of the same rows.
 // - Sources/labgate-bench-bigstore: `labgate report lot` and `audit verify` on big stores built
 //   with labgate's own writer code (time, the lot-only/mixed ratio, peak RSS).
 
@@ -31,6 +33,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "BenchSupport"),
+        // A throwaway PostgreSQL 15 for the benchmarks that forward to a site store.
+        .target(name: "BenchPostgres", dependencies: ["BenchSupport"]),
         .executableTarget(
             name: "LabGateBenchmarks",
             dependencies: [
@@ -66,8 +70,21 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "labgate-bench-forward",
+            dependencies: [
+                "BenchSupport",
+                "BenchPostgres",
+                .product(name: "LabGate", package: labgate),
+                .product(name: "SiteStore", package: labgate),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "labgate-bench-scale",
             dependencies: [
+                "BenchPostgres",
                 .product(name: "LabGate", package: labgate),
                 .product(name: "LabGateSim", package: labgate),
                 .product(name: "GRDB", package: "GRDB.swift"),
