@@ -17,8 +17,10 @@ import ServiceLifecycle
 /// after a deadline and retried with backoff.
 public struct Forwarder: Service {
     public struct Options: Sendable {
-        /// How often an idle forwarder looks for new rows.
-        public var interval: Duration = .seconds(1)
+        /// How often an idle forwarder looks for new rows. A quarter second: the daemon stores
+        /// readings once a second, and a look costs a few indexed reads now that unchanged
+        /// records are not re-read (at 1 s the live lag's p99 at 250 devices was 2.4 s).
+        public var interval: Duration = .milliseconds(250)
         /// Readings per batch.
         public var batch: Int = 50_000
         /// The pause between backlog batches.
