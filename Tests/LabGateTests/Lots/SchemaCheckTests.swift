@@ -40,7 +40,7 @@ struct SchemaCheckTests {
         #expect(expected.contains("reading_seal_append_only_delete"))
         #expect(expected.contains("notification_append_only_delete") && expected.contains("alarm_no_delete"))
         #expect(expected.contains("signature_append_only_update") && expected.contains("signature_append_only_delete"))
-        #expect(expected.count == 20)
+        #expect(expected.count == 16)
         let refused = await #expect(throws: DatabaseError.self) { try await tamper(store, "DELETE FROM reading_seal WHERE id = 2") }
         #expect(refused?.message == "reading seals are append-only")
     }
