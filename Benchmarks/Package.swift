@@ -13,6 +13,8 @@ import PackageDescription
 //   scale, alert latency, startup).
 // - Sources/labgate-bench-siteview: `labgate report lot --site` on a lot of 1.45 million readings
 //   across 3 gateways, in a throwaway PostgreSQL 15 filled with COPY.
+// - Sources/labgate-bench-forward: forwarding a backlog to a throwaway PostgreSQL against psql's
+//   bare COPY of the same rows.
 // - Sources/labgate-bench-bigstore: `labgate report lot` and `audit verify` on big stores built
 //   with labgate's own writer code (time, the lot-only/mixed ratio, peak RSS).
 
@@ -33,6 +35,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "BenchSupport"),
+        // A throwaway PostgreSQL 15 for the benchmarks that forward to a site store.
+        .target(name: "BenchPostgres", dependencies: ["BenchSupport"]),
         .executableTarget(
             name: "LabGateBenchmarks",
             dependencies: [
@@ -76,8 +80,21 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "labgate-bench-forward",
+            dependencies: [
+                "BenchSupport",
+                "BenchPostgres",
+                .product(name: "LabGate", package: labgate),
+                .product(name: "SiteStore", package: labgate),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "labgate-bench-scale",
             dependencies: [
+                "BenchPostgres",
                 .product(name: "LabGate", package: labgate),
                 .product(name: "LabGateSim", package: labgate),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -10,11 +10,12 @@ import Glibc
 //   scripts/bench alerts  [--switches 400] [--devices 10] [--keep]
 //   scripts/bench startup [--repeats 10] [--run 3] [--keep]
 //   scripts/bench notify  [--deviations 60] [--keep]   (issue #16: reading to email, webhook, relay)
+//   scripts/bench forwardlag [--seconds 120] [--warmup 10] [--keep]   (issue #17: live forward lag, CPU with and without)
 
 struct LabGateBenchScale: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "labgate-bench-scale", abstract: "The daemon at 250 devices, alert latency, startup and stop.",
-        subcommands: [Scale.self, Alerts.self, Startup.self, Notify.self])
+        subcommands: [Scale.self, Alerts.self, Startup.self, Notify.self, ForwardLag.self])
 }
 
 /// Keeps the run's folder (config, store, daemon log) for a look afterwards.
@@ -72,6 +73,20 @@ struct Notify: ParsableCommand {
     }
 
     func run() throws { try notifyBench(deviations: deviations, keep: keep.keep) }
+}
+
+struct ForwardLag: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forwardlag", abstract: "The live forward lag to a site store at 250 devices, and the daemon's CPU with and without forwarding.")
+    @Option(help: "Seconds each run is measured.") var seconds = 120.0
+    @Option(help: "Seconds of warm-up not measured.") var warmup = 10.0
+    @OptionGroup var keep: Keep
+
+    func validate() throws {
+        guard seconds > 0, warmup >= 0 else { throw ValidationError("durations: numbers above 0") }
+    }
+
+    func run() throws { try forwardLagBench(seconds: seconds, warmup: warmup, keep: keep.keep) }
 }
 
 signal(SIGPIPE, SIG_IGN)

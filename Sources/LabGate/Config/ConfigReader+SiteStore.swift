@@ -2,7 +2,7 @@ import Foundation
 import Yams
 
 extension ConfigReader {
-    static let siteStoreKeys = ["url", "tls", "password_file", "silent_after"]
+    static let siteStoreKeys = ["url", "tls", "password_file", "ca_file", "silent_after"]
 
     /// `gateway:` this gateway's id at the site; `site_store:` the site's PostgreSQL. A site store
     /// needs a gateway id: it keys every row the gateway forwards.
@@ -41,6 +41,14 @@ extension ConfigReader {
         }
         if let silent = duration("silent_after", of: map, minimum: .seconds(1), maximum: .seconds(86_400)) {
             settings?.silentAfter = silent
+        }
+        if let caNode = map["ca_file"], let path = string(caNode, "ca_file", in: context) {
+            if !path.hasPrefix("/") {
+                report("ca_file must be an absolute path, got '\(path)'", at: caNode, in: context)
+            } else if !FileManager.default.isReadableFile(atPath: path) {
+                report("ca_file \(path) cannot be read", at: caNode, in: context)
+            }
+            settings?.caFile = path
         }
         guard errors.count == errorsBefore else { return (gateway, nil) }
         return (gateway, settings)

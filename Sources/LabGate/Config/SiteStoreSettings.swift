@@ -21,8 +21,14 @@ public struct SiteStoreSettings: Sendable, Equatable {
     /// `silent_after`: a gateway that has not forwarded for this long is raised as
     /// `gateway_silent` on the others (default 5 minutes).
     public var silentAfter: Duration = .seconds(300)
+    /// The certificate authority (PEM) that signed the site store's certificate, when it is not
+    /// one of the system's roots (a site's own CA).
+    public var caFile: String?
 
-    public init(url: String, host: String, port: Int = 5432, user: String, database: String, tls: TLS = .require, passwordFile: String? = nil) {
+    public init(
+        url: String, host: String, port: Int = 5432, user: String, database: String, tls: TLS = .require, passwordFile: String? = nil,
+        caFile: String? = nil
+    ) {
         self.url = url
         self.host = host
         self.port = port
@@ -30,5 +36,6 @@ public struct SiteStoreSettings: Sendable, Equatable {
         self.database = database
         self.tls = tls
         self.passwordFile = passwordFile
+        self.caFile = caFile
     }
 }

@@ -173,6 +173,7 @@ public final class ReadingStore: Sendable {
         SeriesLayoutMigration.register(in: &migrator)
         ArchiveMigration.register(in: &migrator)
         RecentTablesMigration.register(in: &migrator)
+        ForwardChangeMigration.register(in: &migrator)
         return migrator
     }
 }

@@ -27,3 +27,11 @@ extension DaemonMetrics {
             helpText: "Readings this daemon forwarded to the site store since it started.") }
     }
 }
+
+extension StatusSnapshot.ForwardView {
+    init(_ snapshot: ForwardState.Snapshot) {
+        self.init(
+            gateway: snapshot.gateway, url: snapshot.url, connected: snapshot.connected, lagReadings: snapshot.lagReadings,
+            lagSeconds: snapshot.lagSeconds, lastForward: snapshot.lastForward, lastError: snapshot.lastError)
+    }
+}

@@ -147,7 +147,8 @@ public struct HTTPServer: Service {
             let snapshot = StatusSnapshot.build(
                 config: sources.config, statuses: sources.counters.snapshot(at: now), readings: sources.readings.snapshot(),
                 lots: { sources.registry.inside(device: $0) }, deviations: deviations,
-                progress: sources.progress, backlog: await sources.writer.backlog(), started: sources.started, now: now)
+                progress: sources.progress, backlog: await sources.writer.backlog(), started: sources.started, now: now,
+                forward: sources.metrics.forward.withLock { $0 }.map { StatusSnapshot.ForwardView($0.snapshot) })
             return body(snapshot)
         } catch {
             logger.error("status: cannot read deviations from \(sources.config.store): \(error)")

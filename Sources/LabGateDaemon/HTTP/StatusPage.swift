@@ -58,6 +58,9 @@ public enum StatusPage {
             store = "<p class=\"store-lag\">STORE NOT WRITING: \(snapshot.store.held) readings held in memory, "
                 + "oldest \(ElapsedText.duration(snapshot.store.writeLagSeconds)) old</p>\n"
         }
+        if let forward = snapshot.forward {
+            store += forwardLine(forward)
+        }
         return """
             <header>
             <h1>\(esc(snapshot.site))</h1>
@@ -66,6 +69,17 @@ public enum StatusPage {
             </header>
             \(store)
             """
+    }
+
+    /// The site store's forward lag, under the header: quiet while it keeps up, loud when the
+    /// site store has lacked some reading for a minute or the gateway is not connected.
+    private static func forwardLine(_ forward: StatusSnapshot.ForwardView) -> String {
+        let behind = !forward.connected || forward.lagSeconds > 60
+        var text = "site store as gateway \(esc(forward.gateway)): "
+            + (forward.connected ? "" : "not connected, ")
+            + "forward lag \(forward.lagReadings) readings, \(ElapsedText.duration(forward.lagSeconds))"
+        if behind, let error = forward.lastError { text += " (\(esc(error)))" }
+        return "<p class=\"\(behind ? "store-lag" : "forward")\">\(text)</p>\n"
     }
 
     private static func deviations(_ snapshot: StatusSnapshot) -> String {

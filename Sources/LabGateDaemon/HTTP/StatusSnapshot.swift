@@ -17,6 +17,29 @@ public struct StatusSnapshot: Sendable, Codable, Hashable {
     public var devices: [DeviceView]
     /// Not closed yet: open ones first, then by start.
     public var deviations: [DeviationView]
+    /// Where forwarding to the site store stands (nil without a `site_store`).
+    public var forward: ForwardView?
+
+    public struct ForwardView: Sendable, Codable, Hashable {
+        public var gateway: String
+        public var url: String
+        public var connected: Bool
+        /// Local readings the site store has not confirmed, and for how long it has lacked some.
+        public var lagReadings: Int64
+        public var lagSeconds: Double
+        public var lastForward: Date?
+        public var lastError: String?
+
+        public init(gateway: String, url: String, connected: Bool, lagReadings: Int64, lagSeconds: Double, lastForward: Date?, lastError: String?) {
+            self.gateway = gateway
+            self.url = url
+            self.connected = connected
+            self.lagReadings = lagReadings
+            self.lagSeconds = lagSeconds
+            self.lastForward = lastForward
+            self.lastError = lastError
+        }
+    }
 
     public struct StoreView: Sendable, Codable, Hashable {
         /// Readings in memory, not committed yet.
@@ -113,7 +136,7 @@ extension StatusSnapshot {
     public static func build(
         config: Config, statuses: [String: DeviceStatus], readings: [String: [ChannelStatus]], lots: (String) -> [LotSpec],
         deviations: [DeviationRecord],
-        progress: DeviationProgress? = nil, backlog: StoreBacklog, started: Date, now: Date
+        progress: DeviationProgress? = nil, backlog: StoreBacklog, started: Date, now: Date, forward: ForwardView? = nil
     ) -> StatusSnapshot {
         let shown = deviations.filter { $0.state != .closed }
             .sorted { ($0.state == .open ? 0 : 1, $0.start, $0.id) < ($1.state == .open ? 0 : 1, $1.start, $1.id) }
@@ -125,7 +148,8 @@ extension StatusSnapshot {
         }
         return StatusSnapshot(
             site: config.site, started: started, time: now, refreshSeconds: (config.http?.refresh ?? HTTPSettings.defaultRefresh).seconds,
-            store: StoreView(held: backlog.held, writeLagSeconds: backlog.lag(at: now)), devices: devices, deviations: shown)
+            store: StoreView(held: backlog.held, writeLagSeconds: backlog.lag(at: now)), devices: devices, deviations: shown,
+            forward: forward)
     }
 
     /// Pretty JSON with sorted keys and times as UTC text, as the store's records.

@@ -18,6 +18,8 @@ public final class ForwardState: Sendable {
         /// Seconds since the site store last held every local reading (0 while it does).
         public var lagSeconds: Double = 0
         public var forwardedReadings: Int64 = 0
+        /// Deviations, alarms and device statuses sent (each only when it changed).
+        public var forwardedRecords: Int64 = 0
         public var batches: Int64 = 0
         public var lastForward: Date?
         public var lastError: String?
@@ -72,9 +74,10 @@ public final class ForwardState: Sendable {
         if caught { caughtUp.withLock { $0 = .now } }
     }
 
-    func forwarded(readings: Int) {
+    func forwarded(readings: Int, records: Int = 0) {
         state.withLock {
             $0.forwardedReadings += Int64(readings)
+            $0.forwardedRecords += Int64(records)
             $0.batches += 1
             $0.lastForward = Date()
         }

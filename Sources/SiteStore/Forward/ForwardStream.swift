@@ -14,6 +14,9 @@ struct ForwardStream: Sendable {
     let insert: String
     /// Rows per batch (readings are small and many; the rest are few).
     let limit: Int
+    /// Whether its query takes a third argument, the last seal to take (`?3`): seals travel
+    /// with their readings rather than ahead of them.
+    var capped = false
 
     var createStage: String { "CREATE TEMPORARY TABLE IF NOT EXISTS \(stage) (\(stageColumns)) ON COMMIT DELETE ROWS" }
 
@@ -36,22 +39,24 @@ struct ForwardStream: Sendable {
 
     static let seal = ForwardStream(
         name: "reading_seal",
-        local: "SELECT id, time, count, digest, prev, hash, format FROM reading_seal WHERE id > ? ORDER BY id LIMIT ?",
+        local: "SELECT id, time, count, digest, prev, hash, format FROM reading_seal WHERE id > ?1 AND id <= ?3 ORDER BY id LIMIT ?2",
         stage: "stage_reading_seal",
         stageColumns: "id bigint, time bigint, count bigint, digest text, prev text, hash text, format integer",
         insert: """
             INSERT INTO reading_seal SELECT $1, id, \(time("time")), count, digest, prev, hash, format
             FROM stage_reading_seal ON CONFLICT DO NOTHING
             """,
-        limit: 2_000)
+        limit: 2_000, capped: true)
 
     /// Keyed by seal: its position is the last seal whose entries were all taken (a seal's entries
-    /// are written with it in one transaction, so a seal is never seen half).
+    /// are written with it in one transaction, so a seal is never seen half). A seal has an entry
+    /// per series it covers (1,000 at 250 devices), so seals are capped to those whose readings
+    /// the batch carries: 2,000 seals would be 2 million entries in one batch.
     static let sealSeries = ForwardStream(
         name: "seal_series",
         local: """
             SELECT seal, series, count, first, last, digest, prev, hash FROM seal_series
-            WHERE seal > ?1 AND seal <= (SELECT max(id) FROM (SELECT id FROM reading_seal WHERE id > ?1 ORDER BY id LIMIT ?2))
+            WHERE seal > ?1 AND seal <= (SELECT max(id) FROM (SELECT id FROM reading_seal WHERE id > ?1 AND id <= ?3 ORDER BY id LIMIT ?2))
             ORDER BY seal, series
             """,
         stage: "stage_seal_series",
@@ -60,7 +65,7 @@ struct ForwardStream: Sendable {
             INSERT INTO seal_series SELECT $1, seal, series, count, \(time("first")), \(time("last")), digest, prev, hash
             FROM stage_seal_series ON CONFLICT DO NOTHING
             """,
-        limit: 2_000)
+        limit: 2_000, capped: true)
 
     /// seq: the reading's rowid, which only grows (readings are never deleted, and the one writer
     /// commits in order, so a row committed later never has a smaller rowid).

@@ -17,8 +17,10 @@ import ServiceLifecycle
 /// after a deadline and retried with backoff.
 public struct Forwarder: Service {
     public struct Options: Sendable {
-        /// How often an idle forwarder looks for new rows.
-        public var interval: Duration = .seconds(1)
+        /// How often an idle forwarder looks for new rows. A quarter second: the daemon stores
+        /// readings once a second, and a look costs a few indexed reads now that unchanged
+        /// records are not re-read (at 1 s the live lag's p99 at 250 devices was 2.4 s).
+        public var interval: Duration = .milliseconds(250)
         /// Readings per batch.
         public var batch: Int = 50_000
         /// The pause between backlog batches.
@@ -130,23 +132,19 @@ public struct Forwarder: Service {
 
     /// One connection's life: connect, migrate, read the confirmed positions, forward until an error.
     private func session(connected: () -> Void) async throws {
-        let configuration = try connectionConfiguration()
-        let connection = try await PostgresConnection.connect(
-            configuration: configuration, id: 1, logger: logger)
+        let connection = try await settings.connect(connectTimeout: options.connectTimeout, logger: logger)
         defer { Task { try? await connection.close() } }
         let writer = SiteWriter(connection: connection, gateway: gateway, logger: logger)
-        var positions = try await withDeadline(connection) {
+        var (positions, statuses) = try await withDeadline(connection) {
             try await SiteMigrator.migrate(connection, logger: logger)
             try await writer.prepare()
             if !devices.isEmpty { try await DeviceClaim(connection: connection, gateway: gateway, logger: logger).claim(devices) }
-            return try await writer.positions()
+            return (try await writer.positions(), try await writer.statusesHeld())
         }
         state.confirmed(positions)
         state.connected(true)
         connected()
         logger.info("site store \(settings.url): connected as gateway \(gateway), readings confirmed up to \(positions["reading"] ?? 0)")
-        // Deviations, alarms and statuses are sent again only when they changed since the last batch.
-        var lastMutable = 0
         let reader = SiteLotReader(connection: connection, gateway: gateway, logger: logger)
         var nextSiteRead = ContinuousClock.now
         while !Task.isCancelled {
@@ -157,39 +155,29 @@ public struct Forwarder: Service {
                 nextSiteRead = .now + options.siteLotsInterval
                 await follow?()
             }
-            let known = positions
+            let (known, held) = (positions, statuses)
             let limit = options.batch
-            let batch = try await store.pool.read { db in try LocalBatch.read(db, after: known, readingLimit: limit) }
+            let batch = try await store.pool.read { db in try LocalBatch.read(db, after: known, statuses: held, readingLimit: limit) }
             state.observed(local: batch.newestReading, confirmed: positions["reading"] ?? 0)
-            if batch.isEmpty && mutableDigest(batch) == lastMutable {
+            if batch.isEmpty {
                 try await Task.sleep(for: options.interval)
                 continue
             }
             try await withDeadline(connection) { try await writer.write(batch) }
             for part in batch.parts { positions[part.stream.name] = part.position }
+            positions[LocalBatch.deviationChangeStream] = batch.deviationChange
+            positions[LocalBatch.alarmChangeStream] = batch.alarmChange
+            statuses.merge(batch.statusUpdated) { $1 }
             state.confirmed(positions)
-            lastMutable = mutableDigest(batch)
-            state.forwarded(readings: batch.readings)
+            state.forwarded(readings: batch.readings, records: batch.changedRecords)
             state.observed(local: batch.newestReading, confirmed: positions["reading"] ?? 0)
             try await Task.sleep(for: batch.readings >= limit ? options.pause : options.interval)
         }
-    }
-
-    private func mutableDigest(_ batch: LocalBatch) -> Int {
-        var hasher = Hasher()
-        hasher.combine(batch.deviations)
-        hasher.combine(batch.alarms)
-        hasher.combine(batch.statuses)
-        return hasher.finalize()
     }
 
     /// Runs `body`, closing the connection when it takes longer than the deadline (a server that
     /// accepts and never answers would otherwise hold the forwarder for ever).
     private func withDeadline<T: Sendable>(_ connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await SiteStore.withDeadline(options.deadline, abandon: { try? await connection.close() }, body)
-    }
-
-    private func connectionConfiguration() throws -> PostgresConnection.Configuration {
-        try settings.connectionConfiguration(connectTimeout: options.connectTimeout)
     }
 }

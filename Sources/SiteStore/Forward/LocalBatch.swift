@@ -16,58 +16,98 @@ struct LocalBatch: Sendable {
     }
 
     var parts: [Part] = []
-    /// Deviations and alarms as they stand now, and each device's latest status (few rows,
-    /// rewritten as they change: sent whole; the site keeps what changed).
+    /// Deviations and alarms changed since the site's confirmed change counter (`changed`, the
+    /// store's `ForwardChangeMigration`), and the device statuses rewritten since the ones the site
+    /// holds: the rows that are rewritten as they go, sent only when they changed.
     var deviations = Data()
     var alarms = Data()
     var statuses = Data()
     var deviationRows = 0
     var alarmRows = 0
     var statusRows = 0
+    /// The change counters the deviations and alarms reach (positions `deviation_change`,
+    /// `alarm_change`), and the `updated` of each status sent.
+    var deviationChange: Int64 = 0
+    var alarmChange: Int64 = 0
+    var statusUpdated: [String: Int64] = [:]
     var auditHead: (seq: Int64, hash: String)?
     var sealHead: (id: Int64, hash: String)?
     /// The newest reading in the store, for the lag.
     var newestReading: Int64 = 0
 
-    var readings: Int { parts.first { $0.stream.name == "reading" }?.rows ?? 0 }
-    var isEmpty: Bool { parts.allSatisfy { $0.rows == 0 } }
+    static let deviationChangeStream = "deviation_change"
+    static let alarmChangeStream = "alarm_change"
 
-    /// Reads the next batch past `positions` (a stream missing from it starts at 0).
-    static func read(_ db: Database, after positions: [String: Int64], readingLimit: Int) throws -> LocalBatch {
+    var readings: Int { parts.first { $0.stream.name == "reading" }?.rows ?? 0 }
+    var isEmpty: Bool { parts.allSatisfy { $0.rows == 0 } && changedRecords == 0 }
+    /// Deviations, alarms and statuses in the batch.
+    var changedRecords: Int { deviationRows + alarmRows + statusRows }
+
+    /// Reads the next batch past `positions` (a stream missing from it starts at 0); `statuses`:
+    /// each device's `updated` as the site holds it.
+    static func read(
+        _ db: Database, after positions: [String: Int64], statuses sent: [String: Int64] = [:], readingLimit: Int
+    ) throws -> LocalBatch {
         var batch = LocalBatch()
-        for stream in ForwardStream.all {
+        // Readings first: a full batch of them caps the seals taken to those whose readings are
+        // all in it (the seal of its last reading may go on into the next batch).
+        var sealCap = Int64.max
+        var parts: [String: Part] = [:]
+        for stream in [ForwardStream.reading] + ForwardStream.all.filter({ $0.name != "reading" }) {
             let position = positions[stream.name] ?? 0
             let limit = stream.name == "reading" ? readingLimit : stream.limit
             var copy = Data()
             var last = position
             var count = 0
-            let cursor = try Row.fetchCursor(db, sql: stream.local, arguments: [position, limit])
+            var lastSeal: Int64?
+            let arguments: StatementArguments = stream.capped ? [position, limit, sealCap] : [position, limit]
+            let cursor = try Row.fetchCursor(db, sql: stream.local, arguments: arguments)
             while let row = try cursor.next() {
                 appendLine(row, to: &copy)
                 last = row[0]
                 count += 1
+                if stream.name == "reading" { lastSeal = row[7] }
                 if stream.name == "audit" { batch.auditHead = (row[0], row["hash"]) }
                 if stream.name == "reading_seal" { batch.sealHead = (row[0], row["hash"]) }
             }
-            batch.parts.append(Part(stream: stream, rows: count, copy: copy, position: last))
+            if stream.name == "reading", count == limit, let lastSeal { sealCap = lastSeal - 1 }
+            parts[stream.name] = Part(stream: stream, rows: count, copy: copy, position: last)
         }
-        for (sql, kind) in [
-            ("SELECT id, record, state, device, start FROM deviation", 0),
-            ("SELECT id, record, state, deviation, raised FROM alarm", 1),
+        batch.parts = ForwardStream.all.compactMap { parts[$0.name] }
+        for (sql, stream) in [
+            ("SELECT id, record, state, device, start, changed FROM deviation WHERE changed > ? ORDER BY changed", deviationChangeStream),
+            ("SELECT id, record, state, deviation, raised, changed FROM alarm WHERE changed > ? ORDER BY changed", alarmChangeStream),
         ] {
             var copy = Data()
             var count = 0
-            let cursor = try Row.fetchCursor(db, sql: sql)
+            var last = positions[stream] ?? 0
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: [last])
             while let row = try cursor.next() {
-                appendLine(row, to: &copy)
+                appendLine(row, columns: 5, to: &copy)
+                last = row[5]
                 count += 1
             }
-            if kind == 0 { (batch.deviations, batch.deviationRows) = (copy, count) } else { (batch.alarms, batch.alarmRows) = (copy, count) }
+            if stream == deviationChangeStream {
+                (batch.deviations, batch.deviationRows, batch.deviationChange) = (copy, count, last)
+            } else {
+                (batch.alarms, batch.alarmRows, batch.alarmChange) = (copy, count, last)
+            }
         }
-        let cursor = try Row.fetchCursor(db, sql: "SELECT device, updated, json_object(\(statusColumns)) FROM device_status")
-        while let row = try cursor.next() {
-            appendLine(row, to: &batch.statuses)
-            batch.statusRows += 1
+        // Two columns of every status first (250 rows at scale): the JSON only of those rewritten.
+        let changed = try Row.fetchAll(db, sql: "SELECT device, updated FROM device_status").compactMap { row -> (String, Int64)? in
+            let device: String = row[0]
+            let updated: Int64 = row[1]
+            return sent[device] == updated ? nil : (device, updated)
+        }
+        if !changed.isEmpty {
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT device, updated, json_object(\(statusColumns)) FROM device_status WHERE device IN (SELECT value FROM json_each(?))",
+                arguments: [String(decoding: try JSONEncoder().encode(changed.map(\.0)), as: UTF8.self)])
+            while let row = try cursor.next() {
+                appendLine(row, to: &batch.statuses)
+                batch.statusRows += 1
+                batch.statusUpdated[row[0]] = row[1]
+            }
         }
         batch.newestReading = try RecentMove.maxRowid(db)
         return batch
@@ -85,8 +125,8 @@ struct LocalBatch: Sendable {
 
     /// One row as a line of PostgreSQL's COPY text format: tab between columns, \N for NULL,
     /// backslash, tab, newline and carriage return escaped.
-    static func appendLine(_ row: Row, to data: inout Data) {
-        for index in 0..<row.count {
+    static func appendLine(_ row: Row, columns: Int? = nil, to data: inout Data) {
+        for index in 0..<(columns ?? row.count) {
             if index > 0 { data.append(0x09) }
             let value: DatabaseValue = row[index]
             switch value.storage {

@@ -75,8 +75,21 @@ struct SiteWriter {
         }
     }
 
-    /// Deviations, alarms and device status as they stand: a row changes at the site only when
-    /// its record did (the site's triggers keep each change in `record_change`).
+    /// Each device's `updated` as the site holds it (ms), so that a new connection sends only
+    /// the statuses rewritten since.
+    func statusesHeld() async throws -> [String: Int64] {
+        var held: [String: Int64] = [:]
+        let rows = try await connection.query(
+            """
+            SELECT device, (extract(epoch FROM updated) * 1000)::bigint FROM device_status WHERE gateway = \(gateway)
+            """, logger: logger)
+        for try await (device, updated) in rows.decode((String, Int64).self) { held[device] = updated }
+        return held
+    }
+
+    /// The deviations, alarms and device statuses that changed: a row changes at the site only
+    /// when its record did (the site's triggers keep each change in `record_change`). The change
+    /// counters they reach are confirmed with them.
     private func writeMutable(_ batch: LocalBatch, connection: PostgresConnection) async throws {
         let time = ForwardStream.time
         let statements: [(Data, Int, String, String)] = [
@@ -103,6 +116,16 @@ struct SiteWriter {
             var query = PostgresQuery(unsafeSQL: sql)
             query.binds.append(gateway, context: .default)
             try await connection.query(query, logger: logger)
+        }
+        for (stream, rows, position) in [
+            (LocalBatch.deviationChangeStream, batch.deviationRows, batch.deviationChange),
+            (LocalBatch.alarmChangeStream, batch.alarmRows, batch.alarmChange),
+        ] where rows > 0 {
+            try await connection.query(
+                """
+                INSERT INTO forward_position (gateway, stream, position) VALUES (\(gateway), \(stream), \(position))
+                ON CONFLICT (gateway, stream) DO UPDATE SET position = EXCLUDED.position
+                """, logger: logger)
         }
     }
 

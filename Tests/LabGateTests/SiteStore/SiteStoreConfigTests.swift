@@ -50,6 +50,20 @@ import TestSupport
         ])
     }
 
+    @Test("ca_file names the CA the site store's certificate is checked against; a relative or unreadable one is refused")
+    func caFile() throws {
+        let ca = folder.file("site-ca.pem")
+        try "-----BEGIN CERTIFICATE-----\n".write(toFile: ca, atomically: false, encoding: .utf8)
+        let parsed = try ConfigLoader.parse(yaml: config("gateway: g1\nsite_store: { url: \"postgres://u@h/d\", ca_file: \(ca) }\n"), file: "lab.yaml")
+        #expect(parsed.siteStore?.caFile == ca)
+        #expect(ConfigFixtures.messages(config("gateway: g1\nsite_store:\n  url: \"postgres://u@h/d\"\n  ca_file: ca.pem\n")) == [
+            "lab.yaml:\(first + 3):12: site_store: ca_file must be an absolute path, got 'ca.pem'",
+        ])
+        #expect(ConfigFixtures.messages(config("gateway: g1\nsite_store:\n  url: \"postgres://u@h/d\"\n  ca_file: /nonexistent/ca.pem\n")) == [
+            "lab.yaml:\(first + 3):12: site_store: ca_file /nonexistent/ca.pem cannot be read",
+        ])
+    }
+
     @Test("a site store password file other users can read is refused with its name and mode")
     func readableSecret() {
         chmod(secret, 0o644)

@@ -17,6 +17,10 @@ public final class PostgreSQLServer: @unchecked Sendable {
     public let database = "labgate"
     public let folder: TemporaryFolder
     public let dataFolder: String
+    /// Whether postgres speaks TLS (ssl=on), with a certificate for 127.0.0.1 signed by a CA made
+    /// for this server (`caFile`, PEM).
+    public let tls: Bool
+    public var caFile: String { folder.file("ca.crt") }
     private let lock = NSLock()
     private var process: ChildProcess?
 
@@ -25,8 +29,9 @@ public final class PostgreSQLServer: @unchecked Sendable {
     /// A file holding `password`, mode 0600, as the daemon's `password_file` wants it.
     public var passwordFile: String { folder.file("password") }
 
-    public init(port: Int = freePort()) async throws {
+    public init(port: Int = freePort(), tls: Bool = false) async throws {
         self.port = port
+        self.tls = tls
         folder = try TemporaryFolder("labgate-postgres")
         // The folder must be reachable by the postgres user.
         chmod(folder.path, 0o755)
@@ -46,6 +51,7 @@ public final class PostgreSQLServer: @unchecked Sendable {
             ]
         let initdb = try runCommand(initdbCommand[0], Array(initdbCommand.dropFirst()), mergingErrors: true)
         guard initdb.status == 0 else { throw SetupFailed("initdb failed (\(initdb.status)): \(initdb.out)") }
+        if tls { try makeCertificates() }
         try start()
         try await waitUntilReady()
         let created = try psql("CREATE DATABASE \(database)", database: "postgres")
@@ -65,7 +71,8 @@ public final class PostgreSQLServer: @unchecked Sendable {
             // A test cluster: its data is thrown away, so it need not survive a power cut.
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
             "-c", "max_connections=50", "-c", "shared_buffers=64MB", "-c", "log_min_messages=warning",
-        ]).map { "'\($0)'" }.joined(separator: " ")
+        ] + (tls ? ["-c", "ssl=on", "-c", "ssl_cert_file=\(folder.file("server.crt"))", "-c", "ssl_key_file=\(folder.file("server.key"))"] : [])
+        ).map { "'\($0)'" }.joined(separator: " ")
         // A watchdog shell between the test and postgres: it passes SIGINT on (fast shutdown),
         // turns SIGTERM into SIGKILL, and kills postgres when the test process is gone (killed -9
         // included), which the kernel's parent-death signal does not do here for root.
@@ -81,6 +88,26 @@ public final class PostgreSQLServer: @unchecked Sendable {
         let child = try ChildProcess(
             "/bin/sh", ["-c", watchdog], folder: folder.path, name: "postgres", mergingErrors: true)
         lock.withLock { process = child }
+    }
+
+    /// A CA and a server certificate for 127.0.0.1 signed by it (openssl, P-256); the key
+    /// readable by the postgres user only, as postgres insists.
+    private func makeCertificates() throws {
+        let steps: [[String]] = [
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+             "-subj", "/CN=labgate test site CA", "-keyout", folder.file("ca.key"), "-out", caFile],
+            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=127.0.0.1",
+             "-keyout", folder.file("server.key"), "-out", folder.file("server.csr")],
+            ["x509", "-req", "-in", folder.file("server.csr"), "-CA", caFile, "-CAkey", folder.file("ca.key"),
+             "-CAcreateserial", "-days", "2", "-extfile", folder.file("san.cnf"), "-out", folder.file("server.crt")],
+        ]
+        try "subjectAltName = IP:127.0.0.1\n".write(toFile: folder.file("san.cnf"), atomically: false, encoding: .utf8)
+        for step in steps {
+            let result = try runCommand("/usr/bin/openssl", step, mergingErrors: true)
+            guard result.status == 0 else { throw SetupFailed("openssl \(step[0]) failed: \(result.out)") }
+        }
+        chmod(folder.file("server.key"), 0o600)
+        if Self.asRoot { chown(folder.file("server.key"), Self.postgresUser.uid, Self.postgresUser.gid) }
     }
 
     /// Waits until postgres accepts a query over TCP.
