@@ -116,16 +116,27 @@ extension PostgreSQLServer {
 
 @Suite("lots across gateways, with real gateways and a real PostgreSQL", .serialized)
 struct LotsAcrossGatewaysEndToEndTests {
-    @Test("a lot A holds is moved on B, which never saw it: B takes its spec from the site store and tags at once; A ends its placement at B's start time, audited naming gw-b; the site path agrees")
-    func moveAcrossGateways() async throws {
-        let server = try await PostgreSQLServer()
+    /// gw-a (INC-01, INC-02) and gw-b (INC-B1, INC-B2) running on `server`, with `lots` started
+    /// on gw-a's devices in turn (spec tight), each at the site and read back by gw-b.
+    func twoGateways(on server: PostgreSQLServer, lotsOnA lots: [String]) async throws -> (a: LotGateway, b: LotGateway) {
         let a = try LotGateway("gw-a", devices: ["INC-01", "INC-02"], server: server)
         let b = try LotGateway("gw-b", devices: ["INC-B1", "INC-B2"], server: server)
         try await a.start()
         try await b.start()
-        #expect(try await a.lot(["start", "LOT-1", "--device", "INC-01", "--spec", "tight"]).status == 0)
-        try await eventually("gw-a's start at the site", timeout: .seconds(30)) { (try? server.siteEvents("LOT-1"))?.isEmpty == false }
+        for (lot, device) in zip(lots, ["INC-01", "INC-02"]) {
+            #expect(try await a.lot(["start", lot, "--device", device, "--spec", "tight"]).status == 0)
+        }
+        try await eventually("gw-a's starts at the site", timeout: .seconds(30)) {
+            lots.allSatisfy { lot in (try? server.siteEvents(lot))?.count == 1 }
+        }
         try await server.waitUntilRead(by: "gw-b")
+        return (a, b)
+    }
+
+    @Test("a lot A holds is moved on B, which never saw it: B takes its spec from the site store and tags at once; A ends its placement at B's start time, audited naming gw-b; the site path agrees")
+    func moveAcrossGateways() async throws {
+        let server = try await PostgreSQLServer()
+        let (a, b) = try await twoGateways(on: server, lotsOnA: ["LOT-1"])
         let move = try await b.lot(["move", "LOT-1", "--device", "INC-B1", "--note", "to cryo"])
         #expect(move.status == 0, "\(move.err)")
         #expect(move.out.contains("from gateway gw-a (INC-01, spec tight"), "\(move.out)")
@@ -160,14 +171,7 @@ struct LotsAcrossGatewaysEndToEndTests {
     @Test("A cannot hear during the move (PostgreSQL stopped): B moves from what it last read and tags at once, A keeps its placement until it hears, then ends it at B's start; A stopped during a move ends it once restarted")
     func gatewayOfflineDuringMove() async throws {
         let server = try await PostgreSQLServer()
-        let a = try LotGateway("gw-a", devices: ["INC-01", "INC-02"], server: server)
-        let b = try LotGateway("gw-b", devices: ["INC-B1", "INC-B2"], server: server)
-        try await a.start()
-        try await b.start()
-        #expect(try await a.lot(["start", "LOT-1", "--device", "INC-01", "--spec", "tight"]).status == 0)
-        #expect(try await a.lot(["start", "LOT-2", "--device", "INC-02", "--spec", "tight"]).status == 0)
-        try await eventually("gw-a's starts at the site", timeout: .seconds(30)) { (try? server.siteEvents("LOT-2"))?.count == 1 }
-        try await server.waitUntilRead(by: "gw-b")
+        let (a, b) = try await twoGateways(on: server, lotsOnA: ["LOT-1", "LOT-2"])
 
         try await server.stop()
         let started = ContinuousClock.now
@@ -222,13 +226,7 @@ struct LotsAcrossGatewaysEndToEndTests {
     @Test("both gateways act on one lot at once (A to its own INC-02, B takes it): the later start wins at site level; the other ends its placement when it hears")
     func bothAtOnce() async throws {
         let server = try await PostgreSQLServer()
-        let a = try LotGateway("gw-a", devices: ["INC-01", "INC-02"], server: server)
-        let b = try LotGateway("gw-b", devices: ["INC-B1", "INC-B2"], server: server)
-        try await a.start()
-        try await b.start()
-        #expect(try await a.lot(["start", "LOT-1", "--device", "INC-01", "--spec", "tight"]).status == 0)
-        try await eventually("gw-a's start at the site", timeout: .seconds(30)) { (try? server.siteEvents("LOT-1"))?.isEmpty == false }
-        try await server.waitUntilRead(by: "gw-b")
+        let (a, b) = try await twoGateways(on: server, lotsOnA: ["LOT-1"])
         let moveA = try a.harness.labgate(["lot", "move", "LOT-1", "--device", "INC-02", "--config", a.harness.configPath], name: "move-a")
         let moveB = try b.harness.labgate(["lot", "move", "LOT-1", "--device", "INC-B1", "--config", b.harness.configPath], name: "move-b")
         #expect(try await moveA.wait(timeout: .seconds(30)) == 0)
@@ -250,13 +248,7 @@ struct LotsAcrossGatewaysEndToEndTests {
     @Test("a move then voided (recorded for the wrong lot): B voids its move, A restores its placement by an audited void of its end, and the site path is A's placement alone")
     func moveVoided() async throws {
         let server = try await PostgreSQLServer()
-        let a = try LotGateway("gw-a", devices: ["INC-01", "INC-02"], server: server)
-        let b = try LotGateway("gw-b", devices: ["INC-B1", "INC-B2"], server: server)
-        try await a.start()
-        try await b.start()
-        #expect(try await a.lot(["start", "LOT-1", "--device", "INC-01", "--spec", "tight"]).status == 0)
-        try await eventually("gw-a's start at the site", timeout: .seconds(30)) { (try? server.siteEvents("LOT-1"))?.isEmpty == false }
-        try await server.waitUntilRead(by: "gw-b")
+        let (a, b) = try await twoGateways(on: server, lotsOnA: ["LOT-1"])
         #expect(try await b.lot(["move", "LOT-1", "--device", "INC-B1"]).status == 0)
         let moved = try #require(try await b.events("LOT-1").last)
         try await eventually("gw-a to end its placement", timeout: .seconds(30)) { try await a.events("LOT-1").last?.action == .left }
