@@ -107,23 +107,42 @@ public struct SiteLotSource: Sendable {
         public var times: [Int64] = []
         public var values: [Double?] = []
         public var qualities: [Int16] = []
+
+        /// Into time order, stably (readings at the same time keep their order).
+        mutating func sortByTime() {
+            let order = times.indices.sorted { (times[$0], $0) < (times[$1], $1) }
+            (times, values, qualities) = (order.map { times[$0] }, order.map { values[$0] }, order.map { qualities[$0] })
+        }
     }
 
     /// `slot` picks the connection, so that callers reading side by side spread over them.
     public func readings(gateway: String, series: Int64, from: Int64, to: Int64, lotSets: [Int64], slot: Int = 0) async throws -> Readings {
         let connection = connections[slot % connections.count]
+        // One row of three arrays rather than a row per reading: postgres-nio handles each row
+        // as a message through its state machine and an async step, which cost more than the
+        // readings' bytes. The arrays are aggregated from one ordered row stream, so they agree
+        // element by element; the order is checked (PostgreSQL keeps a sorted subquery's order
+        // into an aggregate, but does not promise it).
         let rows = try await connection.query(
             """
-            SELECT time, value, quality FROM reading
-            WHERE gateway = \(gateway) AND series = \(series) AND time >= \(Date(millisecondsSince1970: from)) AND time < \(Date(millisecondsSince1970: to))
-                AND lot_set = ANY (\(lotSets)) ORDER BY time
+            SELECT array_agg(time), array_agg(value), array_agg(quality) FROM (
+                SELECT time, value, quality FROM reading
+                WHERE gateway = \(gateway) AND series = \(series) AND time >= \(Date(millisecondsSince1970: from)) AND time < \(Date(millisecondsSince1970: to))
+                    AND lot_set = ANY (\(lotSets))
+                ORDER BY time) r
             """, logger: logger)
         var readings = Readings()
-        for try await (time, value, quality) in rows.decode((Date, Double?, Int16).self) {
-            readings.times.append(time.millisecondsSince1970)
-            readings.values.append(value)
-            readings.qualities.append(quality)
+        for try await row in rows {
+            var cells = row.makeIterator()
+            guard let times = cells.next(), let values = cells.next(), let qualities = cells.next() else { continue }
+            try ReadingCells.times(times, into: &readings.times)
+            try ReadingCells.values(values, into: &readings.values)
+            try ReadingCells.qualities(qualities, into: &readings.qualities)
         }
+        guard readings.values.count == readings.times.count, readings.qualities.count == readings.times.count else {
+            throw ReadingCells.Malformed(description: "series \(series): arrays of different lengths")
+        }
+        if zip(readings.times, readings.times.dropFirst()).contains(where: { $0 > $1 }) { readings.sortByTime() }
         return readings
     }
 
