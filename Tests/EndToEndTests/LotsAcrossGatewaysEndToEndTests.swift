@@ -118,7 +118,7 @@ extension PostgreSQLServer {
 struct LotsAcrossGatewaysEndToEndTests {
     /// gw-a (INC-01, INC-02) and gw-b (INC-B1, INC-B2) running on `server`, with `lots` started
     /// on gw-a's devices in turn (spec tight), each at the site and read back by gw-b.
-    func twoGateways(on server: PostgreSQLServer, lotsOnA lots: [String]) async throws -> (a: LotGateway, b: LotGateway) {
+    private func twoGateways(on server: PostgreSQLServer, lotsOnA lots: [String]) async throws -> (a: LotGateway, b: LotGateway) {
         let a = try LotGateway("gw-a", devices: ["INC-01", "INC-02"], server: server)
         let b = try LotGateway("gw-b", devices: ["INC-B1", "INC-B2"], server: server)
         try await a.start()
