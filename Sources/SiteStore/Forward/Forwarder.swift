@@ -147,6 +147,7 @@ public struct Forwarder: Service {
         logger.info("site store \(settings.url): connected as gateway \(gateway), readings confirmed up to \(positions["reading"] ?? 0)")
         let reader = SiteLotReader(connection: connection, gateway: gateway, logger: logger)
         var nextSiteRead = ContinuousClock.now
+        var prefetched: LocalBatch?
         while !Task.isCancelled {
             if let siteLots, ContinuousClock.now >= nextSiteRead {
                 let cursors = siteLots.cursors
@@ -155,23 +156,47 @@ public struct Forwarder: Service {
                 nextSiteRead = .now + options.siteLotsInterval
                 await follow?()
             }
-            let (known, held) = (positions, statuses)
             let limit = options.batch
-            let batch = try await store.pool.read { db in try LocalBatch.read(db, after: known, statuses: held, readingLimit: limit) }
+            let batch: LocalBatch
+            if let next = prefetched {
+                batch = next
+                prefetched = nil
+            } else {
+                batch = try await read(after: positions, statuses: statuses)
+            }
             state.observed(local: batch.newestReading, confirmed: positions["reading"] ?? 0)
             if batch.isEmpty {
                 try await Task.sleep(for: options.interval)
                 continue
             }
-            try await withDeadline(connection) { try await writer.write(batch) }
-            for part in batch.parts { positions[part.stream.name] = part.position }
-            positions[LocalBatch.deviationChangeStream] = batch.deviationChange
-            positions[LocalBatch.alarmChangeStream] = batch.alarmChange
-            statuses.merge(batch.statusUpdated) { $1 }
+            var reached = positions
+            for part in batch.parts { reached[part.stream.name] = part.position }
+            reached[LocalBatch.deviationChangeStream] = batch.deviationChange
+            reached[LocalBatch.alarmChangeStream] = batch.alarmChange
+            let sent = statuses.merging(batch.statusUpdated) { $1 }
+            if batch.readings >= limit {
+                // A backlog: the next batch is read from SQLite while this one is written (a
+                // failed write drops it with the session).
+                let after = reached
+                async let next = read(after: after, statuses: sent)
+                try await withDeadline(connection) { try await writer.write(batch) }
+                prefetched = try await next
+            } else {
+                try await withDeadline(connection) { try await writer.write(batch) }
+            }
+            (positions, statuses) = (reached, sent)
             state.confirmed(positions)
             state.forwarded(readings: batch.readings, records: batch.changedRecords)
             state.observed(local: batch.newestReading, confirmed: positions["reading"] ?? 0)
             try await Task.sleep(for: batch.readings >= limit ? options.pause : options.interval)
+        }
+    }
+
+    /// The next batch past `positions` from the store.
+    private func read(after positions: [String: Int64], statuses: [String: Int64]) async throws -> LocalBatch {
+        let (gateway, limit) = (gateway, options.batch)
+        return try await store.pool.read { db in
+            try LocalBatch.read(db, gateway: gateway, after: positions, statuses: statuses, readingLimit: limit)
         }
     }
 
