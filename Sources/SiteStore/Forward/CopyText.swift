@@ -56,6 +56,9 @@ struct CopyText {
 
     /// m·10^-places as decimal text.
     private mutating func decimal(_ m: Int64, places: Int) {
+        var (m, places) = (m, places)
+        // 37.05 × 100 is not exactly 3705 in doubles, × 1000 is 37050: written 37.05 all the same.
+        while places > 0, m % 10 == 0 { m /= 10; places -= 1 }
         if places == 0 { int64(m); return }
         if m < 0 { bytes.append(0x2D) }
         let magnitude = m.magnitude
