@@ -17,6 +17,18 @@ struct ForwardStream: Sendable {
     /// Whether its query takes a third argument, the last seal to take (`?3`): seals travel
     /// with their readings rather than ahead of them.
     var capped = false
+    /// For the streams of as many rows as readings: the site table that COPY can fill directly
+    /// (when the site's position is where the batch starts, no row past it can exist there), its
+    /// columns after `gateway`, and which local columns are times in milliseconds (written as
+    /// timestamptz text). Their lines then carry the gateway first, in the site table's columns,
+    /// and the staging table has the same columns.
+    var direct: Direct?
+
+    struct Direct: Sendable {
+        let table: String
+        let columns: [String]
+        let times: Set<Int32>
+    }
 
     var createStage: String { "CREATE TEMPORARY TABLE IF NOT EXISTS \(stage) (\(stageColumns)) ON COMMIT DELETE ROWS" }
 
@@ -60,12 +72,14 @@ struct ForwardStream: Sendable {
             ORDER BY seal, series
             """,
         stage: "stage_seal_series",
-        stageColumns: "seal bigint, series bigint, count bigint, first bigint, last bigint, digest text, prev text, hash text",
-        insert: """
-            INSERT INTO seal_series SELECT $1, seal, series, count, \(time("first")), \(time("last")), digest, prev, hash
-            FROM stage_seal_series ON CONFLICT DO NOTHING
+        stageColumns: """
+            gateway text, seal bigint, series bigint, count bigint, first timestamptz, last timestamptz,
+            digest text, prev text, hash text
             """,
-        limit: 2_000, capped: true)
+        insert: "INSERT INTO seal_series SELECT * FROM stage_seal_series WHERE gateway = $1 ON CONFLICT DO NOTHING",
+        limit: 2_000, capped: true,
+        direct: Direct(
+            table: "seal_series", columns: ["seal", "series", "count", "first", "last", "digest", "prev", "hash"], times: [3, 4]))
 
     /// seq: the reading's rowid, which only grows (readings are never deleted, and the one writer
     /// commits in order, so a row committed later never has a smaller rowid).
@@ -73,12 +87,11 @@ struct ForwardStream: Sendable {
         name: "reading",
         local: "SELECT rowid, series, time, value, quality, detail, lot_set, seal FROM reading WHERE rowid > ? ORDER BY rowid LIMIT ?",
         stage: "stage_reading",
-        stageColumns: "seq bigint, series bigint, time bigint, value float8, quality smallint, detail text, lot_set bigint, seal bigint",
-        insert: """
-            INSERT INTO reading SELECT $1, seq, series, \(time("time")), value, quality, detail, lot_set, seal
-            FROM stage_reading ON CONFLICT DO NOTHING
-            """,
-        limit: 50_000)
+        stageColumns: "gateway text, seq bigint, series bigint, time timestamptz, value float8, quality smallint, detail text, lot_set bigint, seal bigint",
+        insert: "INSERT INTO reading SELECT * FROM stage_reading WHERE gateway = $1 ON CONFLICT DO NOTHING",
+        limit: 50_000,
+        direct: Direct(
+            table: "reading", columns: ["seq", "series", "time", "value", "quality", "detail", "lot_set", "seal"], times: [2]))
 
     static let lotEvent = ForwardStream(
         name: "lot_event",

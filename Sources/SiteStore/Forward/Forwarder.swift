@@ -147,6 +147,7 @@ public struct Forwarder: Service {
         logger.info("site store \(settings.url): connected as gateway \(gateway), readings confirmed up to \(positions["reading"] ?? 0)")
         let reader = SiteLotReader(connection: connection, gateway: gateway, logger: logger)
         var nextSiteRead = ContinuousClock.now
+        var prefetched: LocalBatch?
         while !Task.isCancelled {
             if let siteLots, ContinuousClock.now >= nextSiteRead {
                 let cursors = siteLots.cursors
@@ -155,23 +156,55 @@ public struct Forwarder: Service {
                 nextSiteRead = .now + options.siteLotsInterval
                 await follow?()
             }
-            let (known, held) = (positions, statuses)
             let limit = options.batch
-            let batch = try await store.pool.read { db in try LocalBatch.read(db, after: known, statuses: held, readingLimit: limit) }
+            let batch: LocalBatch
+            if let next = prefetched {
+                batch = next
+                prefetched = nil
+            } else {
+                batch = try await read(after: positions, statuses: statuses)
+            }
             state.observed(local: batch.newestReading, confirmed: positions["reading"] ?? 0)
             if batch.isEmpty {
                 try await Task.sleep(for: options.interval)
                 continue
             }
-            try await withDeadline(connection) { try await writer.write(batch) }
-            for part in batch.parts { positions[part.stream.name] = part.position }
-            positions[LocalBatch.deviationChangeStream] = batch.deviationChange
-            positions[LocalBatch.alarmChangeStream] = batch.alarmChange
-            statuses.merge(batch.statusUpdated) { $1 }
+            var reached = positions
+            for part in batch.parts { reached[part.stream.name] = part.position }
+            reached[LocalBatch.deviationChangeStream] = batch.deviationChange
+            reached[LocalBatch.alarmChangeStream] = batch.alarmChange
+            let sent = statuses.merging(batch.statusUpdated) { $1 }
+            if batch.readings >= limit {
+                // A backlog: the next batch is read from SQLite while this one is written (a
+                // failed write drops it with the session).
+                let after = reached
+                async let next = read(after: after, statuses: sent)
+                try await withDeadline(connection) { try await writer.write(batch) }
+                prefetched = try await next
+            } else {
+                try await withDeadline(connection) { try await writer.write(batch) }
+            }
+            (positions, statuses) = (reached, sent)
             state.confirmed(positions)
             state.forwarded(readings: batch.readings, records: batch.changedRecords)
             state.observed(local: batch.newestReading, confirmed: positions["reading"] ?? 0)
             try await Task.sleep(for: batch.readings >= limit ? options.pause : options.interval)
+        }
+    }
+
+    /// The next batch past `positions` from the store.
+    private func read(after positions: [String: Int64], statuses: [String: Int64]) async throws -> LocalBatch {
+        let (gateway, limit) = (gateway, options.batch)
+        return try await store.pool.read { db in
+            // Readings and seal entries are stored by series, and a batch takes them in rowid
+            // order: a second's rows lie on a page per series (1,000 at 250 devices). With the
+            // daemon's 512 KiB cache each row read its page again from the kernel (about half
+            // the forwarder's CPU in a backlog); for the batch the connection keeps up to 32 MiB
+            // of pages, then goes back to its own size (which frees them).
+            let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2_000
+            try db.execute(sql: "PRAGMA cache_size = -32768")
+            defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
+            return try LocalBatch.read(db, gateway: gateway, after: positions, statuses: statuses, readingLimit: limit)
         }
     }
 

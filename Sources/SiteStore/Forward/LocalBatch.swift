@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import LabGate
 
 /// What the forwarder takes from the gateway's store in one go, read in one snapshot: each
@@ -12,7 +13,11 @@ struct LocalBatch: Sendable {
         let rows: Int
         /// Tab-separated COPY text, one line per row.
         let copy: Data
+        /// Where the stream stood when read (the site's confirmed position then) and where the rows take it.
+        let from: Int64
         let position: Int64
+        /// The first and last reading time in milliseconds (readings only), for the month partitions.
+        var times: ClosedRange<Int64>?
     }
 
     var parts: [Part] = []
@@ -44,34 +49,63 @@ struct LocalBatch: Sendable {
     var changedRecords: Int { deviationRows + alarmRows + statusRows }
 
     /// Reads the next batch past `positions` (a stream missing from it starts at 0); `statuses`:
-    /// each device's `updated` as the site holds it.
+    /// each device's `updated` as the site holds it; `gateway`: the first column of the streams
+    /// copied in the site table's columns (`ForwardStream.direct`).
     static func read(
-        _ db: Database, after positions: [String: Int64], statuses sent: [String: Int64] = [:], readingLimit: Int
+        _ db: Database, gateway: String, after positions: [String: Int64], statuses sent: [String: Int64] = [:], readingLimit: Int
     ) throws -> LocalBatch {
         var batch = LocalBatch()
         // Readings first: a full batch of them caps the seals taken to those whose readings are
         // all in it (the seal of its last reading may go on into the next batch).
         var sealCap = Int64.max
         var parts: [String: Part] = [:]
+        var gatewayText = CopyText()
+        gatewayText.escaped(gateway.utf8)
         for stream in [ForwardStream.reading] + ForwardStream.all.filter({ $0.name != "reading" }) {
             let position = positions[stream.name] ?? 0
             let limit = stream.name == "reading" ? readingLimit : stream.limit
-            var copy = Data()
+            var copy = CopyText()
             var last = position
             var count = 0
             var lastSeal: Int64?
-            let arguments: StatementArguments = stream.capped ? [position, limit, sealCap] : [position, limit]
-            let cursor = try Row.fetchCursor(db, sql: stream.local, arguments: arguments)
-            while let row = try cursor.next() {
-                appendLine(row, to: &copy)
-                last = row[0]
+            var times: ClosedRange<Int64>?
+            let statement = try db.makeStatement(sql: stream.local)
+            try statement.setArguments(stream.capped ? [position, limit, sealCap] : [position, limit])
+            let sqlite = statement.sqliteStatement
+            let columns = sqlite3_column_count(sqlite)
+            let timeColumns = stream.direct?.times ?? []
+            defer { sqlite3_reset(sqlite) }
+            while true {
+                let code = sqlite3_step(sqlite)
+                if code == SQLITE_DONE { break }
+                guard code == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: stream.local)
+                }
+                if stream.direct != nil {
+                    copy.bytes.append(contentsOf: gatewayText.bytes)
+                    copy.tab()
+                }
+                for index in 0..<columns {
+                    if index > 0 { copy.tab() }
+                    if timeColumns.contains(index), sqlite3_column_type(sqlite, index) == SQLITE_INTEGER {
+                        let time = sqlite3_column_int64(sqlite, index)
+                        copy.time(milliseconds: time)
+                        if stream.name == "reading" { times = times.map { min($0.lowerBound, time)...max($0.upperBound, time) } ?? time...time }
+                    } else {
+                        copy.column(sqlite, index)
+                    }
+                }
+                copy.newline()
+                last = sqlite3_column_int64(sqlite, 0)
                 count += 1
-                if stream.name == "reading" { lastSeal = row[7] }
-                if stream.name == "audit" { batch.auditHead = (row[0], row["hash"]) }
-                if stream.name == "reading_seal" { batch.sealHead = (row[0], row["hash"]) }
+                if stream.name == "reading" {
+                    lastSeal = sqlite3_column_type(sqlite, 7) == SQLITE_NULL ? nil : sqlite3_column_int64(sqlite, 7)
+                }
+                if stream.name == "audit" { batch.auditHead = (last, text(sqlite, 10)) }
+                if stream.name == "reading_seal" { batch.sealHead = (last, text(sqlite, 5)) }
             }
             if stream.name == "reading", count == limit, let lastSeal { sealCap = lastSeal - 1 }
-            parts[stream.name] = Part(stream: stream, rows: count, copy: copy, position: last)
+            parts[stream.name] = Part(stream: stream, rows: count, copy: copy.data, from: position, position: last, times: times)
         }
         batch.parts = ForwardStream.all.compactMap { parts[$0.name] }
         for (sql, stream) in [
@@ -111,6 +145,11 @@ struct LocalBatch: Sendable {
         }
         batch.newestReading = try RecentMove.maxRowid(db)
         return batch
+    }
+
+    private static func text(_ statement: OpaquePointer, _ index: Int32) -> String {
+        guard let text = sqlite3_column_text(statement, index) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, index))), as: UTF8.self)
     }
 
     /// Every column of `device_status` as json_object's name/value pairs; nested JSON stays JSON.

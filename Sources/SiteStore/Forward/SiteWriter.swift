@@ -44,18 +44,28 @@ struct SiteWriter {
             try await connection.query(
                 "INSERT INTO gateway (id) VALUES (\(gateway)) ON CONFLICT (id) DO UPDATE SET last_forward = now()",
                 logger: logger)
+            // The gateway's row above is locked until commit, so this gateway's batches are one
+            // at a time; its positions, locked too, say which streams can be copied directly.
+            var held: [String: Int64] = [:]
+            let rows = try await connection.query(
+                "SELECT stream, position FROM forward_position WHERE gateway = \(gateway) FOR UPDATE", logger: logger)
+            for try await (stream, position) in rows.decode((String, Int64).self) { held[stream] = position }
             for part in batch.parts where part.rows > 0 {
-                try await copy(part.copy, into: part.stream.stage, connection: connection)
-                if part.stream.name == "reading" {
+                if part.stream.name == "reading", let times = part.times {
                     try await connection.query(
                         PostgresQuery(unsafeSQL: """
-                            SELECT labgate_reading_months(\(ForwardStream.time("min(time)")), \(ForwardStream.time("max(time)")))
-                            FROM stage_reading
-                            """), logger: logger)
+                            SELECT labgate_reading_months(\(ForwardStream.time("$1::bigint")), \(ForwardStream.time("$2::bigint")))
+                            """, binds: Self.binds(times.lowerBound, times.upperBound)), logger: logger)
                 }
-                var insert = PostgresQuery(unsafeSQL: part.stream.insert)
-                insert.binds.append(gateway, context: .default)
-                try await connection.query(insert, logger: logger)
+                if let direct = part.stream.direct, (held[part.stream.name] ?? 0) == part.from,
+                   try await copyDirect(part, direct, connection: connection) {
+                    // Copied straight into the site's table.
+                } else {
+                    try await copy(part.copy, into: part.stream.stage, connection: connection)
+                    var insert = PostgresQuery(unsafeSQL: part.stream.insert)
+                    insert.binds.append(gateway, context: .default)
+                    try await connection.query(insert, logger: logger)
+                }
                 try await connection.query(
                     """
                     INSERT INTO forward_position (gateway, stream, position) VALUES (\(gateway), \(part.stream.name), \(part.position))
@@ -129,9 +139,33 @@ struct SiteWriter {
         }
     }
 
-    private func copy(_ data: Data, into table: String, connection: PostgresConnection) async throws {
+    private static func binds(_ values: Int64...) -> PostgresBindings {
+        var binds = PostgresBindings()
+        for value in values { binds.append(value, context: .default) }
+        return binds
+    }
+
+    /// COPY straight into the site's table, when the site's position (locked) is where the batch
+    /// starts: the site then holds no row of this gateway past it (rows and position commit
+    /// together), so nothing can conflict, and the staging table's second pass is saved. Under a
+    /// savepoint all the same: should a row be there (a site store edited by hand), the batch
+    /// takes the staging path, which skips it. Returns false then.
+    private func copyDirect(_ part: LocalBatch.Part, _ direct: ForwardStream.Direct, connection: PostgresConnection) async throws -> Bool {
+        try await connection.query("SAVEPOINT direct_copy", logger: logger)
+        do {
+            try await copy(part.copy, into: direct.table, columns: ["gateway"] + direct.columns, connection: connection)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            try await connection.query("ROLLBACK TO SAVEPOINT direct_copy", logger: logger)
+            logger.warning("site store: \(part.stream.name) rows past the confirmed position \(part.from) already there; skipping them")
+            return false
+        }
+        try await connection.query("RELEASE SAVEPOINT direct_copy", logger: logger)
+        return true
+    }
+
+    private func copy(_ data: Data, into table: String, columns: [String] = [], connection: PostgresConnection) async throws {
         guard !connection.isClosed else { throw ConnectionClosed() }
-        try await connection.copyFrom(table: table, logger: logger) { writer in
+        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
             // In pieces of 1 MiB: the connection's buffers stay small for a large backlog batch.
             var offset = data.startIndex
             while offset < data.endIndex {

@@ -53,6 +53,35 @@ struct ForwarderTests {
         #expect(try server.count("SELECT count(*) FROM anchor WHERE gateway = 'gw-a'") >= 1)
     }
 
+    @Test("a site store already holding a row past the confirmed position (edited by hand) still takes the backlog, skipping that row")
+    func rowPastPosition() async throws {
+        let server = try await PostgreSQLServer()
+        let connection = try await server.connect()
+        _ = try await SiteMigrator.migrate(connection, logger: Logger(label: "test"))
+        try await connection.close()
+        _ = try server.rows("SELECT labgate_reading_months(timestamptz '2027-01-01 00:00+00', timestamptz '2027-01-31 00:00+00')")
+        // seq 5 at the time the gateway's fifth reading has: the same key, another quality.
+        _ = try server.rows("INSERT INTO reading (gateway, seq, series, time, quality) VALUES ('gw-a', 5, 1, timestamptz '2027-01-15 08:00:02.250+00', 99)")
+        let folder = try TemporaryFolder()
+        let store = try ReadingStore(path: folder.file("store.sqlite"))
+        let writer = ReadingWriter(store: store)
+        try await writer.append(siteTestReadings(count: 3_500))
+        try await writer.flush()
+        let state = ForwardState(gateway: "gw-a", url: server.url)
+        let forwarder = Forwarder(settings: server.settings, gateway: "gw-a", store: store, state: state, options: Self.quick, logger: Logger(label: "test"))
+        let task = Task { await forwarder.forwardUntilCancelled() }
+        defer { task.cancel() }
+        try await eventually("the backlog to reach the site store", timeout: .seconds(60)) {
+            (try? server.count("SELECT position FROM forward_position WHERE gateway = 'gw-a' AND stream = 'reading'")) == 3_500
+        }
+        #expect(try server.count("SELECT count(*) FROM reading WHERE gateway = 'gw-a'") == 3_500)
+        #expect(try server.count("SELECT quality FROM reading WHERE gateway = 'gw-a' AND seq = 5") == 99, "the row there is kept")
+        let local = try await localReadingLines(store)
+        let site = try siteReadingLines(server, gateway: "gw-a")
+        #expect(site.count == 3_500)
+        #expect(zip(site, local).filter { $0 != $1 }.count == 1, "every other row as the gateway holds it")
+    }
+
     @Test("with PostgreSQL stopped the gateway keeps storing; after the restart it catches up without a duplicate")
     func catchesUpAfterOutage() async throws {
         let server = try await PostgreSQLServer()

@@ -22,7 +22,7 @@ struct LocalBatchSealTests {
         let sealed = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM reading_seal") }
         #expect(sealed == 10)
         // 1,200 readings: seals 1 and 2 whole, seal 3 in part.
-        let first = try await store.pool.read { db in try LocalBatch.read(db, after: [:], readingLimit: 1_200) }
+        let first = try await store.pool.read { db in try LocalBatch.read(db, gateway: "gw", after: [:], readingLimit: 1_200) }
         #expect(first.readings == 1_200)
         #expect(part(first, "reading_seal")?.rows == 2)
         #expect(part(first, "reading_seal")?.position == 2)
@@ -31,7 +31,7 @@ struct LocalBatchSealTests {
         var positions: [String: Int64] = [:]
         for part in first.parts { positions[part.stream.name] = part.position }
         let known = positions
-        let rest = try await store.pool.read { db in try LocalBatch.read(db, after: known, readingLimit: 10_000) }
+        let rest = try await store.pool.read { db in try LocalBatch.read(db, gateway: "gw", after: known, readingLimit: 10_000) }
         #expect(rest.readings == 3_800)
         #expect(part(rest, "reading_seal")?.rows == 8)
         #expect(part(rest, "seal_series")?.position == 10)
