@@ -15,18 +15,7 @@ public enum UTCTime {
     /// date from the day count): a CSV of a 6-week lot formats 1.45 million of them, and going
     /// through a format style cost more than everything else per row.
     public static func format(milliseconds ms: Int64) -> String {
-        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
-        let inDay = ms - days * 86_400_000
-        // Days since 1970-01-01 to year, month, day (proleptic Gregorian, eras of 400 years).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shifted = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shifted + 2) / 5 + 1
-        let month = shifted < 10 ? shifted + 3 : shifted - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day, inDay) = civil(milliseconds: ms)
         var bytes = [UInt8](repeating: 0, count: 24)
         func put(_ value: Int64, _ at: Int, _ width: Int) {
             var rest = value
@@ -46,6 +35,22 @@ public enum UTCTime {
             bytes[index] = UInt8(ascii: byte)
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The UTC civil date (proleptic Gregorian, eras of 400 years: H. Hinnant's algorithm) and the
+    /// milliseconds into that day, of a time in milliseconds since 1970, before 1970 too.
+    public static func civil(milliseconds ms: Int64) -> (year: Int64, month: Int64, day: Int64, inDay: Int64) {
+        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+        let inDay = ms - days * 86_400_000
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shifted = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shifted + 2) / 5 + 1
+        let month = shifted < 10 ? shifted + 3 : shifted - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day, inDay)
     }
 
     public static func parse(_ text: String) -> Date? {

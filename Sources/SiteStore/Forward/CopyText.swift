@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import LabGate
 
 /// PostgreSQL's COPY text format built straight from SQLite's column accessors on a prepared
 /// statement: no Row, no DatabaseValue, no String per number. A backlog batch is 50,000 readings
@@ -89,19 +90,7 @@ struct CopyText {
 
     /// Milliseconds since 1970 as timestamptz text in UTC (`2026-11-30 06:14:00.123+00`), exactly.
     mutating func time(milliseconds: Int64) {
-        var days = milliseconds / 86_400_000
-        var rest = milliseconds % 86_400_000
-        if rest < 0 { rest += 86_400_000; days -= 1 }
-        // Days to a civil date (proleptic Gregorian), H. Hinnant's algorithm.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day, rest) = UTCTime.civil(milliseconds: milliseconds)
         // Years past 9999 as they are, years before 1 as PostgreSQL spells them (`0001 ... BC`).
         let bc = year < 1
         let shown = bc ? 1 - year : year
