@@ -25,17 +25,24 @@ struct ForwarderTests {
         return options
     }
 
-    @Test("a backlog is forwarded oldest first in batches, row for row, and new readings follow")
-    func forwardsBacklog() async throws {
-        let server = try await PostgreSQLServer()
-        let folder = try TemporaryFolder()
+    /// gw-a's store with a backlog of 3,500 readings, and its forwarder to `server` running.
+    func forwardingBacklog(
+        to server: PostgreSQLServer, in folder: TemporaryFolder
+    ) async throws -> (store: ReadingStore, writer: ReadingWriter, state: ForwardState, task: Task<Void, Never>) {
         let store = try ReadingStore(path: folder.file("store.sqlite"))
         let writer = ReadingWriter(store: store)
         try await writer.append(siteTestReadings(count: 3_500))
         try await writer.flush()
         let state = ForwardState(gateway: "gw-a", url: server.url)
         let forwarder = Forwarder(settings: server.settings, gateway: "gw-a", store: store, state: state, options: Self.quick, logger: Logger(label: "test"))
-        let task = Task { await forwarder.forwardUntilCancelled() }
+        return (store, writer, state, Task { await forwarder.forwardUntilCancelled() })
+    }
+
+    @Test("a backlog is forwarded oldest first in batches, row for row, and new readings follow")
+    func forwardsBacklog() async throws {
+        let server = try await PostgreSQLServer()
+        let folder = try TemporaryFolder()
+        let (store, writer, state, task) = try await forwardingBacklog(to: server, in: folder)
         defer { task.cancel() }
         try await eventually("the backlog to reach the site store", timeout: .seconds(60)) {
             (try? server.count("SELECT count(*) FROM reading WHERE gateway = 'gw-a'")) == 3_500
@@ -63,13 +70,7 @@ struct ForwarderTests {
         // seq 5 at the time the gateway's fifth reading has: the same key, another quality.
         _ = try server.rows("INSERT INTO reading (gateway, seq, series, time, quality) VALUES ('gw-a', 5, 1, timestamptz '2027-01-15 08:00:02.250+00', 99)")
         let folder = try TemporaryFolder()
-        let store = try ReadingStore(path: folder.file("store.sqlite"))
-        let writer = ReadingWriter(store: store)
-        try await writer.append(siteTestReadings(count: 3_500))
-        try await writer.flush()
-        let state = ForwardState(gateway: "gw-a", url: server.url)
-        let forwarder = Forwarder(settings: server.settings, gateway: "gw-a", store: store, state: state, options: Self.quick, logger: Logger(label: "test"))
-        let task = Task { await forwarder.forwardUntilCancelled() }
+        let (store, _, _, task) = try await forwardingBacklog(to: server, in: folder)
         defer { task.cancel() }
         try await eventually("the backlog to reach the site store", timeout: .seconds(60)) {
             (try? server.count("SELECT position FROM forward_position WHERE gateway = 'gw-a' AND stream = 'reading'")) == 3_500
