@@ -192,10 +192,18 @@ struct SiteStoreEndToEndTests {
         let atKill = server.confirmed("gw-a")
         try a.harness.startDaemon(extra: [])
         let restarted = ContinuousClock.now
+        let restartedAt = Date()
         try await eventually("gw-a to catch up after the restart", timeout: .seconds(120)) { server.confirmed("gw-a") >= 200_000 }
+        let caughtUpAt = Date()
         print("FIGURES killed -9 with \(atKill) of 200000 confirmed, transactions open just after the kill \(openAtKill); the rest forwarded \(ContinuousClock.now - restarted) after the restart")
         #expect(server.duplicates == 0)
         for gateway in [a, b] { try await gateway.stop() }
+        // The catch-up is throttled: live polls (every 200 ms) went on being stored while it ran.
+        let live = Set(try a.harness.readings(device: "INC-01").map(\.time).filter { $0 >= restartedAt && $0 <= caughtUpAt }).sorted()
+        let longestGap = zip(live, live.dropFirst()).map { $1.timeIntervalSince($0) }.max() ?? 0
+        print("FIGURES live polls of INC-01 stored during the catch-up: \(live.count), longest gap \(longestGap) s")
+        #expect(!live.isEmpty, "no live poll of INC-01 stored while the backlog was forwarded")
+        #expect(longestGap < 1.5, "a gap of \(longestGap) s in INC-01's live polls while the backlog was forwarded")
         for gateway in [a, b] { try await drainAndCompare(gateway, server: server) }
     }
 
